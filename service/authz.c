@@ -1,0 +1,206 @@
+#include "authz.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <polkit/polkit.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+struct Authz {
+        Mailbox *mailbox;
+        mailbox_fn on_changed;
+        void *changed_userdata;
+
+        pthread_t thread;
+        GMainContext *context;
+        GMainLoop *loop;
+        /* Owned by the polkit thread. */
+        PolkitAuthority *authority;
+        GDBusConnection *system_bus;
+
+        pthread_mutex_t ready_lock;
+        pthread_cond_t ready_cond;
+        bool ready;
+};
+
+typedef struct Request {
+        Authz *authz;
+        char *sender;
+        char *action;
+        PolkitDetails *details;
+        bool interactive;
+        authz_done_fn done;
+        void *userdata;
+        AuthzVerdict verdict;
+} Request;
+
+static void request_free(Request *req) {
+        g_free(req->sender);
+        g_free(req->action);
+        g_clear_object(&req->details);
+        g_free(req);
+}
+
+static void deliver(void *userdata) {
+        Request *req = userdata;
+        req->done(req->userdata, req->verdict);
+        request_free(req);
+}
+
+static void finish(Request *req, AuthzVerdict verdict) {
+        req->verdict = verdict;
+        if (mailbox_post(req->authz->mailbox, deliver, req) < 0)
+                request_free(req); /* out of memory: the caller's message stays unanswered */
+}
+
+/* Without polkit, ask the bus who the caller is: only root may proceed. */
+static void finish_without_polkit(Request *req) {
+        Authz *a = req->authz;
+        AuthzVerdict v = AUTHZ_NO_POLKIT;
+        if (a->system_bus) {
+                g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+                        a->system_bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                        "GetConnectionUnixUser", g_variant_new("(s)", req->sender), G_VARIANT_TYPE("(u)"),
+                        G_DBUS_CALL_FLAGS_NONE, 5000, NULL, NULL);
+                guint32 uid;
+                if (reply) {
+                        g_variant_get(reply, "(u)", &uid);
+                        if (uid == 0)
+                                v = AUTHZ_YES;
+                }
+        }
+        finish(req, v);
+}
+
+static void on_checked(GObject *source, GAsyncResult *res, gpointer userdata) {
+        Request *req = userdata;
+        g_autoptr(GError) err = NULL;
+        g_autoptr(PolkitAuthorizationResult) result =
+                polkit_authority_check_authorization_finish(POLKIT_AUTHORITY(source), res, &err);
+
+        if (!result) {
+                finish_without_polkit(req);
+                return;
+        }
+        if (polkit_authorization_result_get_is_authorized(result))
+                finish(req, AUTHZ_YES);
+        else if (polkit_authorization_result_get_is_challenge(result))
+                finish(req, AUTHZ_CHALLENGE);
+        else
+                finish(req, AUTHZ_NO);
+}
+
+static gboolean start_check(gpointer userdata) {
+        Request *req = userdata;
+        Authz *a = req->authz;
+        g_autofree char *owner = a->authority ? polkit_authority_get_owner(a->authority) : NULL;
+
+        if (!owner) {
+                finish_without_polkit(req);
+                return G_SOURCE_REMOVE;
+        }
+        g_autoptr(PolkitSubject) subject = polkit_system_bus_name_new(req->sender);
+        polkit_authority_check_authorization(
+                a->authority, subject, req->action, req->details,
+                req->interactive ? POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION
+                                 : POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE,
+                NULL, on_checked, req);
+        return G_SOURCE_REMOVE;
+}
+
+static void on_authority_changed(PolkitAuthority *authority, gpointer userdata) {
+        Authz *a = userdata;
+        (void) authority;
+        (void) mailbox_post(a->mailbox, a->on_changed, a->changed_userdata);
+}
+
+static void *authz_main(void *arg) {
+        Authz *a = arg;
+        g_main_context_push_thread_default(a->context);
+
+        a->system_bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, NULL);
+        a->authority = polkit_authority_get_sync(NULL, NULL);
+        if (a->authority)
+                g_signal_connect(a->authority, "changed", G_CALLBACK(on_authority_changed), a);
+
+        pthread_mutex_lock(&a->ready_lock);
+        a->ready = true;
+        pthread_cond_signal(&a->ready_cond);
+        pthread_mutex_unlock(&a->ready_lock);
+
+        g_main_loop_run(a->loop);
+
+        if (a->authority)
+                g_signal_handlers_disconnect_by_data(a->authority, a);
+        g_clear_object(&a->authority);
+        g_clear_object(&a->system_bus);
+        /* Let pending GDBus callbacks that reference the context drain. */
+        while (g_main_context_iteration(a->context, false))
+                ;
+        g_main_context_pop_thread_default(a->context);
+        return NULL;
+}
+
+int authz_new(Mailbox *mb, mailbox_fn on_changed, void *changed_userdata, Authz **ret) {
+        Authz *a = g_new0(Authz, 1);
+        a->mailbox = mb;
+        a->on_changed = on_changed;
+        a->changed_userdata = changed_userdata;
+        a->context = g_main_context_new();
+        a->loop = g_main_loop_new(a->context, false);
+        pthread_mutex_init(&a->ready_lock, NULL);
+        pthread_cond_init(&a->ready_cond, NULL);
+
+        int r = pthread_create(&a->thread, NULL, authz_main, a);
+        if (r != 0) {
+                g_main_loop_unref(a->loop);
+                g_main_context_unref(a->context);
+                g_free(a);
+                return -r;
+        }
+        (void) pthread_setname_np(a->thread, "polkit");
+
+        /* Start-up only: wait until the authority proxy exists so the first check is not refused. */
+        pthread_mutex_lock(&a->ready_lock);
+        while (!a->ready)
+                pthread_cond_wait(&a->ready_cond, &a->ready_lock);
+        pthread_mutex_unlock(&a->ready_lock);
+        *ret = a;
+        return 0;
+}
+
+static gboolean quit_loop(gpointer userdata) {
+        g_main_loop_quit(userdata);
+        return G_SOURCE_REMOVE;
+}
+
+Authz *authz_free(Authz *a) {
+        if (!a)
+                return NULL;
+        g_main_context_invoke(a->context, quit_loop, a->loop);
+        pthread_join(a->thread, NULL);
+        g_main_loop_unref(a->loop);
+        g_main_context_unref(a->context);
+        pthread_cond_destroy(&a->ready_cond);
+        pthread_mutex_destroy(&a->ready_lock);
+        g_free(a);
+        return NULL;
+}
+
+int authz_check(Authz *a, const char *sender, const char *action, const char *const *details,
+                bool interactive, authz_done_fn done, void *userdata) {
+        if (!sender || !action)
+                return -EINVAL;
+        Request *req = g_new0(Request, 1);
+        req->authz = a;
+        req->sender = g_strdup(sender);
+        req->action = g_strdup(action);
+        req->details = polkit_details_new();
+        for (const char *const *d = details; d && d[0] && d[1]; d += 2)
+                polkit_details_insert(req->details, d[0], d[1]);
+        req->interactive = interactive;
+        req->done = done;
+        req->userdata = userdata;
+        g_main_context_invoke(a->context, start_check, req);
+        return 0;
+}

@@ -1,0 +1,26 @@
+/* polkit on a thread of its own with its own GMainContext, so the sd-event loop never waits
+ * on polkit (and no GLib loop is mixed into sd-event). Answers come back through the mailbox.
+ * With no polkit authority on the bus, only uid 0 is let in. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "mailbox.h"
+
+typedef enum AuthzVerdict {
+        AUTHZ_YES,
+        AUTHZ_NO,
+        AUTHZ_CHALLENGE,     /* would need authentication the caller did not or could not give */
+        AUTHZ_NO_POLKIT,     /* polkit unavailable and the caller is not root */
+} AuthzVerdict;
+
+typedef struct Authz Authz;
+typedef void (*authz_done_fn)(void *userdata, AuthzVerdict verdict);
+
+/* on_changed runs on the event thread whenever polkit says its rules or sessions changed. */
+int authz_new(Mailbox *mb, mailbox_fn on_changed, void *changed_userdata, Authz **ret);
+Authz *authz_free(Authz *a);
+
+/* details: NULL-terminated key, value, key, value... list. done runs on the event thread. */
+int authz_check(Authz *a, const char *sender, const char *action, const char *const *details,
+                bool interactive, authz_done_fn done, void *userdata);

@@ -1,0 +1,241 @@
+#include "bus-polkit.h"
+
+#include <errno.h>
+#include <glib.h>
+
+#include "util.h"
+
+#define MAX_ACTIONS_PER_CALL 4
+#define MAX_CACHED_VERDICTS 4096
+
+#ifndef WINVM_POLKIT_GROUP
+#define WINVM_POLKIT_GROUP "winvm"
+#endif
+
+typedef enum { VERDICT_PENDING, VERDICT_DONE } QueryState;
+
+typedef struct Query Query;
+
+typedef struct ActionQuery {
+        Query *query;
+        char *action;
+        QueryState state;
+        AuthzVerdict verdict;
+} ActionQuery;
+
+struct Query {
+        BusPolkit *bp;
+        sd_bus_message *message;
+        ActionQuery actions[MAX_ACTIONS_PER_CALL];
+        unsigned n_actions;
+        unsigned outstanding;
+        bool orphaned; /* the registry forgot it while polkit was still answering */
+};
+
+struct BusPolkit {
+        sd_bus *bus;
+        Authz *authz;
+        GHashTable *queries;  /* sd_bus_message* -> Query* */
+        GHashTable *cache;    /* "sender\x1faction\x1fvm" -> (void*)1 */
+        sd_bus_slot *name_owner_slot;
+        unsigned pending;
+};
+
+static void query_release(Query *q) {
+        for (unsigned i = 0; i < q->n_actions; i++)
+                free(q->actions[i].action);
+        sd_bus_message_unref(q->message);
+        free(q);
+}
+
+/* Removes q from the registry; frees it now or when its last polkit answer arrives. */
+static void query_forget(BusPolkit *bp, Query *q) {
+        g_hash_table_remove(bp->queries, q->message);
+        if (q->outstanding > 0)
+                q->orphaned = true;
+        else
+                query_release(q);
+}
+
+static char *cache_key(sd_bus_message *m, const char *action, const char *vm) {
+        return g_strdup_printf("%s\x1f%s\x1f%s", sd_bus_message_get_sender(m), action, vm ? vm : "");
+}
+
+static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        BusPolkit *bp = userdata;
+        const char *name, *old_owner, *new_owner;
+        (void) error;
+
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0)
+                return 0;
+        if (name[0] != ':' || new_owner[0] != '\0')
+                return 0;
+
+        /* The caller's connection is gone: its cached verdicts must not outlive it, since
+         * unique names are never reused but a leak would grow the table. */
+        g_autofree char *prefix = g_strdup_printf("%s\x1f", name);
+        GHashTableIter it;
+        gpointer key;
+        g_hash_table_iter_init(&it, bp->cache);
+        while (g_hash_table_iter_next(&it, &key, NULL))
+                if (g_str_has_prefix(key, prefix))
+                        g_hash_table_iter_remove(&it);
+        return 0;
+}
+
+int bus_polkit_new(sd_bus *bus, Authz *authz, BusPolkit **ret) {
+        BusPolkit *bp = calloc(1, sizeof(*bp));
+        if (!bp)
+                return -ENOMEM;
+        bp->bus = sd_bus_ref(bus);
+        bp->authz = authz;
+        bp->queries = g_hash_table_new(g_direct_hash, g_direct_equal);
+        bp->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        int r = sd_bus_match_signal_async(bus, &bp->name_owner_slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                          "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, NULL, bp);
+        if (r < 0) {
+                bus_polkit_free(bp);
+                return r;
+        }
+        *ret = bp;
+        return 0;
+}
+
+BusPolkit *bus_polkit_free(BusPolkit *bp) {
+        if (!bp)
+                return NULL;
+        GHashTableIter it;
+        gpointer value;
+        g_hash_table_iter_init(&it, bp->queries);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                Query *q = value;
+                g_hash_table_iter_steal(&it);
+                if (q->outstanding > 0)
+                        q->orphaned = true; /* freed if polkit still answers before exit */
+                else
+                        query_release(q);
+        }
+        g_hash_table_unref(bp->queries);
+        g_hash_table_unref(bp->cache);
+        sd_bus_slot_unref(bp->name_owner_slot);
+        sd_bus_unref(bp->bus);
+        free(bp);
+        return NULL;
+}
+
+void bus_polkit_flush(BusPolkit *bp) {
+        g_hash_table_remove_all(bp->cache);
+}
+
+unsigned bus_polkit_pending(BusPolkit *bp) {
+        return bp->pending;
+}
+
+static void on_verdict(void *userdata, AuthzVerdict verdict) {
+        ActionQuery *aq = userdata;
+        Query *q = aq->query;
+
+        aq->state = VERDICT_DONE;
+        aq->verdict = verdict;
+        q->outstanding--;
+        if (q->orphaned) {
+                if (q->outstanding == 0)
+                        query_release(q);
+                return;
+        }
+        q->bp->pending--;
+        /* Run the handler again; it will find this verdict. */
+        int r = sd_bus_enqueue_for_read(q->bp->bus, q->message);
+        if (r < 0) {
+                (void) sd_bus_reply_method_errnof(q->message, r, "Could not resume the call after authorization: %m");
+                query_forget(q->bp, q);
+        }
+}
+
+static int refuse(sd_bus_error *error, const char *action, const char *vm, AuthzVerdict verdict) {
+        const char *why;
+        switch (verdict) {
+        case AUTHZ_CHALLENGE:
+                why = "requires authentication";
+                break;
+        case AUTHZ_NO_POLKIT:
+                why = "is only allowed to root while polkit is not running";
+                break;
+        default:
+                why = "is not allowed for this user";
+                break;
+        }
+        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                 "Access denied: %s%s%s %s (members of the group '%s' may use it)", action,
+                                 vm ? " on VM " : "", vm ? vm : "", why, WINVM_POLKIT_GROUP);
+}
+
+int bus_polkit_verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *vm,
+                      const char *verb, bool cacheable, sd_bus_error *error) {
+        Query *q = g_hash_table_lookup(bp->queries, m);
+
+        for (const char *const *a = actions; *a; a++) {
+                g_autofree char *key = cacheable ? cache_key(m, *a, vm) : NULL;
+                if (key && g_hash_table_contains(bp->cache, key))
+                        continue;
+
+                ActionQuery *aq = NULL;
+                for (unsigned i = 0; q && i < q->n_actions; i++)
+                        if (strcmp(q->actions[i].action, *a) == 0)
+                                aq = &q->actions[i];
+
+                if (!aq) {
+                        if (!q) {
+                                q = calloc(1, sizeof(*q));
+                                if (!q)
+                                        return -ENOMEM;
+                                q->bp = bp;
+                                q->message = sd_bus_message_ref(m);
+                                g_hash_table_insert(bp->queries, m, q);
+                        }
+                        if (q->n_actions >= MAX_ACTIONS_PER_CALL)
+                                return -E2BIG;
+                        aq = &q->actions[q->n_actions++];
+                        aq->query = q;
+                        aq->action = strdup(*a);
+                        aq->state = VERDICT_PENDING;
+
+                        const char *details[5];
+                        size_t n = 0;
+                        if (vm) {
+                                details[n++] = "vm";
+                                details[n++] = vm;
+                        }
+                        if (verb) {
+                                details[n++] = "verb";
+                                details[n++] = verb;
+                        }
+                        details[n] = NULL;
+                        int r = authz_check(bp->authz, sd_bus_message_get_sender(m), *a, details,
+                                            sd_bus_message_get_allow_interactive_authorization(m) > 0, on_verdict, aq);
+                        if (r < 0) {
+                                query_forget(bp, q);
+                                return r;
+                        }
+                        q->outstanding++;
+                        bp->pending++;
+                        return 0;
+                }
+                if (aq->state == VERDICT_PENDING)
+                        return 0;
+                if (aq->verdict != AUTHZ_YES) {
+                        AuthzVerdict v = aq->verdict;
+                        g_autofree char *action = g_strdup(*a);
+                        query_forget(bp, q);
+                        return refuse(error, action, vm, v);
+                }
+                if (key) {
+                        if (g_hash_table_size(bp->cache) >= MAX_CACHED_VERDICTS)
+                                g_hash_table_remove_all(bp->cache);
+                        g_hash_table_add(bp->cache, g_steal_pointer(&key));
+                }
+        }
+        if (q)
+                query_forget(bp, q);
+        return 1;
+}

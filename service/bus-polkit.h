@@ -1,0 +1,29 @@
+/* polkit for bus handlers, in systemd's asynchronous style: the first call of a handler starts
+ * the check and keeps the message; when polkit answers, the message is queued again with
+ * sd_bus_enqueue_for_read() and the handler runs a second time and finds the verdict.
+ * Read verdicts may be cached per caller connection; they are dropped when the caller's
+ * unique name goes away or polkit reports a change. */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+#include "authz.h"
+
+typedef struct BusPolkit BusPolkit;
+
+int bus_polkit_new(sd_bus *bus, Authz *authz, BusPolkit **ret);
+BusPolkit *bus_polkit_free(BusPolkit *bp);
+
+/* Checks every action in the NULL-terminated list, in order, with the details vm and verb
+ * (either may be NULL). Returns 1 when all are granted, 0 when an answer is pending (the
+ * handler must return 1 and will run again), or a negative errno with *error set to
+ * org.freedesktop.DBus.Error.AccessDenied naming the refused action. */
+int bus_polkit_verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *vm,
+                      const char *verb, bool cacheable, sd_bus_error *error);
+
+/* Forgets cached verdicts, e.g. when polkit signals Changed. */
+void bus_polkit_flush(BusPolkit *bp);
+
+/* Messages waiting for polkit; they keep the service from exiting on idle. */
+unsigned bus_polkit_pending(BusPolkit *bp);

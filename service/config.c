@@ -1,0 +1,247 @@
+#include "config.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <stdio.h>
+
+#include "names.h"
+#include "util.h"
+
+typedef struct ConfigKey ConfigKey;
+/* Parses one value into the config; returns a static reason on failure. */
+typedef const char *(*ConfigParser)(WinvmConfig *c, const char *value);
+
+struct ConfigKey {
+        const char *group;
+        const char *key;
+        ConfigParser parse;
+};
+
+static const char *parse_uri(WinvmConfig *c, const char *value) {
+        if (value[0] == '\0' || !strstr(value, ":"))
+                return "expected a libvirt URI such as qemu:///system";
+        free(c->libvirt_uri);
+        c->libvirt_uri = strdup(value);
+        return NULL;
+}
+
+static const char *parse_vms(WinvmConfig *c, const char *value) {
+        g_auto(GStrv) parts = g_strsplit_set(value, ", ", -1);
+        GPtrArray *names = g_ptr_array_new();
+        const char *why = NULL;
+
+        for (char **p = parts; *p; p++) {
+                if ((*p)[0] == '\0')
+                        continue;
+                if (!vm_name_is_valid(*p)) {
+                        why = "a VM name is 1-64 characters of A-Z a-z 0-9 . _ + - and starts with a letter, digit, _ or +";
+                        break;
+                }
+                for (guint i = 0; i < names->len; i++)
+                        if (strcmp(names->pdata[i], *p) == 0)
+                                why = "a VM is named twice";
+                if (why)
+                        break;
+                g_ptr_array_add(names, *p);
+        }
+        if (!why && names->len == 0)
+                why = "expected at least one VM name";
+        if (!why && names->len > 64)
+                why = "at most 64 VMs can be managed";
+        if (why) {
+                g_ptr_array_free(names, true);
+                return why;
+        }
+
+        char **vms = calloc(names->len + 1, sizeof(char *));
+        for (guint i = 0; i < names->len; i++)
+                vms[i] = strdup(names->pdata[i]);
+        g_ptr_array_free(names, true);
+        strv_free(c->vms);
+        c->vms = vms;
+        return NULL;
+}
+
+static const char *parse_state_dir(WinvmConfig *c, const char *value) {
+        if (value[0] != '/')
+                return "expected an absolute path";
+        if (strstr(value, "/../") || g_str_has_suffix(value, "/.."))
+                return "the path must not contain '..'";
+        free(c->state_dir);
+        c->state_dir = strdup(value);
+        return NULL;
+}
+
+/* Seconds as a decimal number within [0, max]. */
+static bool parse_seconds(const char *value, uint32_t max, uint32_t *ret) {
+        guint64 v;
+        if (!g_ascii_string_to_unsigned(value, 10, 0, max, &v, NULL))
+                return false;
+        *ret = (uint32_t) v;
+        return true;
+}
+
+static const char *parse_idle_timeout(WinvmConfig *c, const char *value) {
+        return parse_seconds(value, 86400, &c->idle_timeout_sec) ? NULL
+                : "expected seconds from 0 (never exit) to 86400";
+}
+
+static const char *parse_shutdown_timeout(WinvmConfig *c, const char *value) {
+        if (!parse_seconds(value, WINVM_SHUTDOWN_TIMEOUT_MAX, &c->shutdown_timeout_sec) ||
+            c->shutdown_timeout_sec == 0)
+                return "expected seconds from 1 to 3600";
+        return NULL;
+}
+
+static const ConfigKey config_keys[] = {
+        { "Service", "LibvirtURI",         parse_uri },
+        { "Service", "VMs",                parse_vms },
+        { "Service", "StateDirectory",     parse_state_dir },
+        { "Service", "IdleTimeoutSec",     parse_idle_timeout },
+        { "Service", "ShutdownTimeoutSec", parse_shutdown_timeout },
+};
+
+static const ConfigKey *find_key(const char *group, const char *key) {
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
+                if (strcmp(config_keys[i].group, group) == 0 && strcmp(config_keys[i].key, key) == 0)
+                        return &config_keys[i];
+        return NULL;
+}
+
+static bool group_is_known(const char *group) {
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
+                if (strcmp(config_keys[i].group, group) == 0)
+                        return true;
+        return false;
+}
+
+WinvmConfig *config_new_default(void) {
+        WinvmConfig *c = calloc(1, sizeof(*c));
+        if (!c)
+                return NULL;
+        c->libvirt_uri = strdup("qemu:///system");
+        c->vms = calloc(2, sizeof(char *));
+        c->vms[0] = strdup("Windows11");
+        c->state_dir = strdup("/var/lib/winvm");
+        c->idle_timeout_sec = 60;
+        c->shutdown_timeout_sec = 120;
+        return c;
+}
+
+WinvmConfig *config_free(WinvmConfig *c) {
+        if (!c)
+                return NULL;
+        free(c->libvirt_uri);
+        strv_free(c->vms);
+        free(c->state_dir);
+        free(c);
+        return NULL;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(WinvmConfig *, config_free);
+
+static int apply_key_file(GKeyFile *kf, const char *path, WinvmConfig *c, char **ret_error, GPtrArray *warnings) {
+        g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
+
+        for (char **g = groups; *g; g++) {
+                if (!group_is_known(*g)) {
+                        g_ptr_array_add(warnings, g_strdup_printf("%s: unknown group [%s] ignored", path, *g));
+                        continue;
+                }
+                g_auto(GStrv) keys = g_key_file_get_keys(kf, *g, NULL, NULL);
+                for (char **k = keys; k && *k; k++) {
+                        const ConfigKey *ck = find_key(*g, *k);
+                        if (!ck) {
+                                g_ptr_array_add(warnings, g_strdup_printf("%s: unknown key %s in [%s] ignored", path, *k, *g));
+                                continue;
+                        }
+                        g_autoptr(GError) err = NULL;
+                        g_autofree char *value = g_key_file_get_string(kf, *g, *k, &err);
+                        if (!value) {
+                                *ret_error = g_strdup_printf("%s: [%s] %s: %s", path, *g, *k, err->message);
+                                return -EINVAL;
+                        }
+                        g_strstrip(value);
+                        const char *why = ck->parse(c, value);
+                        if (why) {
+                                *ret_error = g_strdup_printf("%s: [%s] %s=%s is invalid: %s", path, *g, *k, value, why);
+                                return -EINVAL;
+                        }
+                }
+        }
+        return 0;
+}
+
+static char **warnings_to_strv(GPtrArray *warnings) {
+        if (warnings->len == 0) {
+                g_ptr_array_free(warnings, true);
+                return NULL;
+        }
+        char **l = calloc(warnings->len + 1, sizeof(char *));
+        for (guint i = 0; i < warnings->len; i++) {
+                l[i] = strdup(warnings->pdata[i]);
+                g_free(warnings->pdata[i]);
+        }
+        g_ptr_array_free(warnings, true);
+        return l;
+}
+
+/* g_strdup'd messages become malloc'd so callers free everything with free(). */
+static char *to_malloc(char *g) {
+        char *s = g ? strdup(g) : NULL;
+        g_free(g);
+        return s;
+}
+
+static int load_common(GKeyFile *kf, const char *path, WinvmConfig **ret, char **ret_error, char ***ret_warnings) {
+        _cleanup_(config_freep) WinvmConfig *c = config_new_default();
+        GPtrArray *warnings = g_ptr_array_new();
+        char *error = NULL;
+
+        if (!c) {
+                g_ptr_array_free(warnings, true);
+                return -ENOMEM;
+        }
+        if (kf) {
+                int r = apply_key_file(kf, path, c, &error, warnings);
+                if (r < 0) {
+                        for (guint i = 0; i < warnings->len; i++)
+                                g_free(warnings->pdata[i]);
+                        g_ptr_array_free(warnings, true);
+                        *ret_error = to_malloc(error);
+                        return r;
+                }
+        }
+        if (ret_warnings)
+                *ret_warnings = warnings_to_strv(warnings);
+        else
+                strv_free(warnings_to_strv(warnings));
+        *ret = c;
+        c = NULL;
+        return 0;
+}
+
+int config_load_from_data(const char *data, const char *path, WinvmConfig **ret, char **ret_error,
+                          char ***ret_warnings) {
+        g_autoptr(GKeyFile) kf = g_key_file_new();
+        g_autoptr(GError) err = NULL;
+
+        if (!g_key_file_load_from_data(kf, data, (gsize) -1, G_KEY_FILE_NONE, &err)) {
+                *ret_error = to_malloc(g_strdup_printf("%s: %s", path, err->message));
+                return -EINVAL;
+        }
+        return load_common(kf, path, ret, ret_error, ret_warnings);
+}
+
+int config_load(const char *path, bool must_exist, WinvmConfig **ret, char **ret_error, char ***ret_warnings) {
+        g_autoptr(GKeyFile) kf = g_key_file_new();
+        g_autoptr(GError) err = NULL;
+
+        if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err)) {
+                if (g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT) && !must_exist)
+                        return load_common(NULL, path, ret, ret_error, ret_warnings);
+                *ret_error = to_malloc(g_strdup_printf("%s: %s", path, err->message));
+                return -EINVAL;
+        }
+        return load_common(kf, path, ret, ret_error, ret_warnings);
+}

@@ -1,0 +1,31 @@
+/* winvm.conf: read with GKeyFile, validated in full before the service starts. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define WINVM_DEFAULT_CONFIG "/etc/winvm/winvm.conf"
+#define WINVM_SHUTDOWN_TIMEOUT_MAX 3600u
+
+typedef struct WinvmConfig {
+        char *libvirt_uri;            /* [Service] LibvirtURI */
+        char **vms;                   /* [Service] VMs, NULL-terminated, unique, valid names */
+        char *state_dir;              /* [Service] StateDirectory, absolute */
+        uint32_t idle_timeout_sec;    /* [Service] IdleTimeoutSec, 0 = never exit on idle */
+        uint32_t shutdown_timeout_sec;/* [Service] ShutdownTimeoutSec, used for Shutdown(0, ...) */
+} WinvmConfig;
+
+/* Defaults, as documented in winvm.conf(5). */
+WinvmConfig *config_new_default(void);
+
+/* Loads PATH over the defaults. A missing file is an error only when must_exist is set
+ * (an explicit --config); then the defaults apply. On an invalid value returns -EINVAL and
+ * sets *ret_error to a message naming the file, key and value. Unknown groups and keys are
+ * collected in *ret_warnings (NULL-terminated, may be NULL when there are none). */
+int config_load(const char *path, bool must_exist, WinvmConfig **ret, char **ret_error, char ***ret_warnings);
+
+/* Parses the same format from a string; path is only used in messages. */
+int config_load_from_data(const char *data, const char *path, WinvmConfig **ret, char **ret_error,
+                          char ***ret_warnings);
+
+WinvmConfig *config_free(WinvmConfig *c);

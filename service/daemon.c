@@ -1,0 +1,180 @@
+/* Bringing winvmd up and down: bus objects, the name, helpers threads, idle exit. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "daemon.h"
+#include "daemon-setup.h"
+#include "errors.h"
+#include "names.h"
+#include "util.h"
+
+#ifndef WINVM_BUS_NAME
+#define WINVM_BUS_NAME "org.winvm1"
+#endif
+
+Vm *daemon_find_vm(Daemon *d, const char *name) {
+        for (size_t i = 0; i < d->n_vms; i++)
+                if (strcmp(d->vms[i]->name, name) == 0)
+                        return d->vms[i];
+        return NULL;
+}
+
+Vm *daemon_find_vm_by_path(Daemon *d, const char *path) {
+        for (size_t i = 0; i < d->n_vms; i++)
+                if (strcmp(d->vms[i]->path, path) == 0)
+                        return d->vms[i];
+        return NULL;
+}
+
+void daemon_update_status(Daemon *d) {
+        (void) sd_notifyf(false, "STATUS=Managing %zu VM%s; libvirt %s", d->n_vms, d->n_vms == 1 ? "" : "s",
+                          d->connected ? "connected" : "unreachable, reconnecting");
+}
+
+static uint64_t now_usec(Daemon *d) {
+        uint64_t t = 0;
+        (void) sd_event_now(d->event, CLOCK_MONOTONIC, &t);
+        return t;
+}
+
+void daemon_busy_inc(Daemon *d) {
+        d->n_busy++;
+}
+
+void daemon_busy_dec(Daemon *d) {
+        if (d->n_busy > 0)
+                d->n_busy--;
+        d->last_activity = now_usec(d);
+}
+
+static int on_any_message(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        (void) error;
+        uint8_t type = 0;
+        if (sd_bus_message_get_type(m, &type) >= 0 && type == SD_BUS_MESSAGE_METHOD_CALL)
+                d->last_activity = now_usec(d);
+        return 0;
+}
+
+static int on_idle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Daemon *d = userdata;
+        uint64_t timeout = (uint64_t) d->config->idle_timeout_sec * 1000000ULL;
+        bool busy = d->n_busy > 0 || bus_polkit_pending(d->polkit) > 0;
+
+        if (!busy && usec >= d->last_activity + timeout) {
+                fprintf(stderr, "Idle for %u s; exiting\n", d->config->idle_timeout_sec);
+                (void) sd_notify(false, "STOPPING=1");
+                return sd_event_exit(d->event, 0);
+        }
+        uint64_t next = busy ? usec + timeout : d->last_activity + timeout;
+        (void) sd_event_source_set_time(s, next);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+
+static void on_polkit_changed(void *userdata) {
+        Daemon *d = userdata;
+        bus_polkit_flush(d->polkit);
+}
+
+static int setup_bus(Daemon *d) {
+        int r = sd_bus_open_system(&d->bus); /* honours DBUS_SYSTEM_BUS_ADDRESS */
+        if (r < 0)
+                return fprintf(stderr, "Cannot connect to the system bus: %s\n", strerror(-r)), r;
+
+        (void) sd_bus_error_add_map(winvm_error_map);
+        if ((r = sd_bus_add_filter(d->bus, NULL, on_any_message, d)) < 0 ||
+            (r = sd_bus_add_object(d->bus, NULL, WINVM_OBJECT_ROOT, manager_read_gate, d)) < 0 ||
+            (r = sd_bus_add_fallback(d->bus, NULL, WINVM_VM_PREFIX, manager_read_gate, d)) < 0 ||
+            (r = sd_bus_add_object_vtable(d->bus, NULL, WINVM_OBJECT_ROOT, "org.winvm1.Manager", manager_vtable, d)) < 0 ||
+            (r = sd_bus_add_fallback_vtable(d->bus, NULL, WINVM_VM_PREFIX, "org.winvm1.VM", vm_vtable, vm_object_find, d)) < 0 ||
+            (r = sd_bus_add_node_enumerator(d->bus, NULL, WINVM_VM_PREFIX, vm_node_enumerator, d)) < 0 ||
+            (r = sd_bus_add_object_manager(d->bus, NULL, WINVM_OBJECT_ROOT)) < 0)
+                return fprintf(stderr, "Cannot register bus objects: %s\n", strerror(-r)), r;
+
+        if ((r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL)) < 0)
+                return r;
+
+        /* Synchronous on purpose: nothing else is running yet, and failing here must stop start-up. */
+        r = sd_bus_request_name(d->bus, WINVM_BUS_NAME, 0);
+        if (r < 0)
+                return fprintf(stderr, "Cannot own the bus name %s: %s\n", WINVM_BUS_NAME, strerror(-r)), r;
+        return 0;
+}
+
+int daemon_new(WinvmConfig *config, Daemon **ret) {
+        Daemon *d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        d->config = config;
+        *ret = d;
+
+        int r = sd_event_default(&d->event);
+        if (r < 0)
+                return r;
+        (void) sd_event_set_signal_exit(d->event, true);
+
+        d->n_vms = strv_length(config->vms);
+        d->vms = calloc(d->n_vms, sizeof(Vm *));
+        if (!d->vms)
+                return -ENOMEM;
+        for (size_t i = 0; i < d->n_vms; i++)
+                if (!(d->vms[i] = vm_new(d, config->vms[i])))
+                        return -ENOMEM;
+
+        if ((r = mailbox_new(d->event, &d->mailbox)) < 0 ||
+            (r = worker_new(d->mailbox, "libvirt", &d->worker)) < 0)
+                return r;
+
+        LvHandlers handlers = { .lifecycle = daemon_on_lifecycle, .closed = daemon_on_closed, .userdata = d };
+        if ((r = lv_new(d->mailbox, config->libvirt_uri, &handlers, &d->lv)) < 0)
+                return fprintf(stderr, "Cannot initialise libvirt\n"), r;
+        if ((r = authz_new(d->mailbox, on_polkit_changed, d, &d->authz)) < 0)
+                return r;
+
+        if ((r = setup_bus(d)) < 0)
+                return r;
+        if ((r = bus_polkit_new(d->bus, d->authz, &d->polkit)) < 0)
+                return r;
+
+        if (config->idle_timeout_sec > 0) {
+                d->last_activity = now_usec(d);
+                r = sd_event_add_time_relative(d->event, &d->idle_timer, CLOCK_MONOTONIC,
+                                               (uint64_t) config->idle_timeout_sec * 1000000ULL, 0, on_idle_timer, d);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int daemon_run(Daemon *d) {
+        daemon_connect_libvirt(d);
+        (void) sd_notify(false, "READY=1");
+        daemon_update_status(d);
+        return sd_event_loop(d->event);
+}
+
+Daemon *daemon_free(Daemon *d) {
+        if (!d)
+                return NULL;
+        if (d->bus)
+                (void) sd_bus_flush(d->bus);
+        /* Stop the threads first so no letter arrives for freed objects. */
+        d->authz = authz_free(d->authz);
+        d->worker = worker_free(d->worker);
+        d->lv = lv_free(d->lv);
+        d->polkit = bus_polkit_free(d->polkit);
+        d->mailbox = mailbox_free(d->mailbox);
+        sd_event_source_disable_unref(d->reconnect_timer);
+        sd_event_source_disable_unref(d->idle_timer);
+        for (size_t i = 0; d->vms && i < d->n_vms; i++)
+                vm_free(d->vms[i]);
+        free(d->vms);
+        sd_bus_flush_close_unref(d->bus);
+        sd_event_unref(d->event);
+        free(d);
+        return NULL;
+}

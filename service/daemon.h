@@ -1,0 +1,97 @@
+/* The state of winvmd, owned by the sd-event thread. */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "authz.h"
+#include "bus-polkit.h"
+#include "config.h"
+#include "lv.h"
+#include "mailbox.h"
+#include "worker.h"
+
+typedef struct Daemon Daemon;
+typedef struct Vm Vm;
+typedef struct ShutdownWait ShutdownWait;
+
+/* What org.winvm1.VM last published, to signal only what changed. */
+typedef struct VmPublished {
+        const char *state;
+        const char *reason;
+        char uuid[37];
+        bool autostart;
+        unsigned vcpus;
+        uint64_t memory_mib;
+} VmPublished;
+
+struct Vm {
+        Daemon *daemon;
+        char *name;
+        char *path;
+        LvDomainInfo info;      /* last answer from libvirt */
+        VmPublished published;
+        ShutdownWait *waits;    /* Shutdown calls waiting for the guest to power off */
+        bool refreshing, refresh_again;
+};
+
+struct Daemon {
+        WinvmConfig *config;
+        sd_event *event;
+        sd_bus *bus;
+        Mailbox *mailbox;
+        Worker *worker;         /* every libvirt call runs here */
+        Lv *lv;
+        Authz *authz;
+        BusPolkit *polkit;
+
+        Vm **vms;
+        size_t n_vms;
+
+        bool connected;
+        unsigned gen;           /* generation of the current libvirt connection */
+        bool connecting;
+        unsigned reconnect_attempt;
+        sd_event_source *reconnect_timer;
+
+        unsigned n_busy;        /* calls in flight and waits; they keep the service from idling out */
+        uint64_t last_activity;
+        sd_event_source *idle_timer;
+};
+
+Vm *daemon_find_vm(Daemon *d, const char *name);
+Vm *daemon_find_vm_by_path(Daemon *d, const char *path);
+
+/* vm.c */
+Vm *vm_new(Daemon *d, const char *name);
+Vm *vm_free(Vm *vm);
+void vm_refresh(Vm *vm);
+void vm_publish(Vm *vm);
+const char *vm_state_string(Vm *vm);
+const char *vm_reason_string(Vm *vm);
+void vm_add_shutdown_wait(Vm *vm, sd_bus_message *m, uint32_t timeout_sec, bool force_after);
+
+/* vm-dbus.c */
+extern const sd_bus_vtable vm_vtable[];
+int vm_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                   sd_bus_error *error);
+int vm_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
+/* Replies to m with the outcome of an lv_action() call. */
+int vm_reply_action_result(Vm *vm, sd_bus_message *m, int r, const LvError *err);
+
+/* manager-dbus.c */
+extern const sd_bus_vtable manager_vtable[];
+int manager_read_gate(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
+/* libvirt-link.c: connection, reconnection and lifecycle events. */
+void daemon_connect_libvirt(Daemon *d);
+void daemon_on_lifecycle(void *userdata, char *name);
+void daemon_on_closed(void *userdata, unsigned gen);
+
+/* Forces the VM off for a Shutdown call whose wait ran out; replies to m when done. */
+int vm_force_stop_after_timeout(Vm *vm, sd_bus_message *m);
+
+void daemon_busy_inc(Daemon *d);
+void daemon_busy_dec(Daemon *d);
+void daemon_update_status(Daemon *d);

@@ -1,0 +1,24 @@
+/* The named errors of org.winvm1 and the one place libvirt failures become bus errors. */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#define WINVM_ERROR_ALREADY_RUNNING  "org.winvm1.Error.AlreadyRunning"
+#define WINVM_ERROR_NOT_RUNNING      "org.winvm1.Error.NotRunning"
+#define WINVM_ERROR_NOT_DEFINED      "org.winvm1.Error.NotDefined"
+#define WINVM_ERROR_NO_SUCH_VM       "org.winvm1.Error.NoSuchVM"
+#define WINVM_ERROR_TIMEOUT          "org.winvm1.Error.Timeout"
+#define WINVM_ERROR_INVALID_ARGUMENT "org.winvm1.Error.InvalidArgument"
+#define WINVM_ERROR_DISCONNECTED     "org.winvm1.Error.Disconnected"
+#define WINVM_ERROR_BUSY             "org.winvm1.Error.Busy"
+#define WINVM_ERROR_LIBVIRT          "org.winvm1.Error.Libvirt"
+
+/* The bus error name for a virErrorNumber. */
+const char *winvm_error_name_from_libvirt(int vir_error_code);
+
+/* Sets *error from a libvirt error code and message; returns the matching negative errno
+ * so handlers can `return winvm_error_set_libvirt(...)`. */
+int winvm_error_set_libvirt(sd_bus_error *error, int vir_error_code, const char *message);
+
+/* Maps our error names to errno values for sd_bus_error_get_errno(); register once. */
+extern const sd_bus_error_map winvm_error_map[];

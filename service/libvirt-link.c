@@ -1,0 +1,103 @@
+/* Keeps winvmd connected to libvirtd: connects on the worker, marks every VM "unknown" when
+ * the connection drops, reconnects with backoff and resynchronises from libvirt's answers. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "daemon.h"
+
+#define RECONNECT_FIRST_USEC (200 * 1000ULL)
+#define RECONNECT_MAX_USEC (5 * 1000 * 1000ULL)
+
+typedef struct ConnectCall {
+        Daemon *daemon;
+        unsigned gen;
+        int r;
+        LvError err;
+} ConnectCall;
+
+static void set_connected(Daemon *d, bool connected) {
+        if (d->connected == connected)
+                return;
+        d->connected = connected;
+        (void) sd_bus_emit_properties_changed(d->bus, "/org/winvm1", "org.winvm1.Manager", "LibvirtConnected", NULL);
+        for (size_t i = 0; i < d->n_vms; i++)
+                vm_publish(d->vms[i]);
+        daemon_update_status(d);
+}
+
+static int on_reconnect_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) s;
+        (void) usec;
+        daemon_connect_libvirt(userdata);
+        return 0;
+}
+
+static void schedule_reconnect(Daemon *d) {
+        uint64_t delay = RECONNECT_FIRST_USEC << (d->reconnect_attempt < 6 ? d->reconnect_attempt : 6);
+        if (delay > RECONNECT_MAX_USEC)
+                delay = RECONNECT_MAX_USEC;
+        d->reconnect_attempt++;
+        d->reconnect_timer = sd_event_source_disable_unref(d->reconnect_timer);
+        if (sd_event_add_time_relative(d->event, &d->reconnect_timer, CLOCK_MONOTONIC, delay, 0, on_reconnect_timer, d) < 0)
+                fprintf(stderr, "Cannot schedule a reconnection to libvirt\n");
+}
+
+static void connect_work(void *userdata) {
+        ConnectCall *c = userdata;
+        c->r = lv_connect(c->daemon->lv, &c->gen, &c->err);
+}
+
+static void connect_done(void *userdata) {
+        ConnectCall *c = userdata;
+        Daemon *d = c->daemon;
+
+        d->connecting = false;
+        if (c->r < 0) {
+                if (d->reconnect_attempt == 0)
+                        fprintf(stderr, "Cannot connect to %s: %s; retrying\n", d->config->libvirt_uri,
+                                c->err.message ? c->err.message : "unknown error");
+                schedule_reconnect(d);
+        } else {
+                if (d->reconnect_attempt > 0)
+                        fprintf(stderr, "Connected to %s again\n", d->config->libvirt_uri);
+                d->gen = c->gen;
+                d->reconnect_attempt = 0;
+                set_connected(d, true);
+                for (size_t i = 0; i < d->n_vms; i++)
+                        vm_refresh(d->vms[i]);
+        }
+        lv_error_clear(&c->err);
+        free(c);
+}
+
+void daemon_connect_libvirt(Daemon *d) {
+        if (d->connecting || d->connected)
+                return;
+        ConnectCall *c = calloc(1, sizeof(*c));
+        if (!c)
+                return;
+        c->daemon = d;
+        d->connecting = true;
+        if (worker_submit(d->worker, connect_work, connect_done, c) < 0) {
+                d->connecting = false;
+                free(c);
+        }
+}
+
+void daemon_on_closed(void *userdata, unsigned gen) {
+        Daemon *d = userdata;
+        if (gen != d->gen || !d->connected)
+                return; /* a connection we already replaced */
+        fprintf(stderr, "Lost the connection to %s; reconnecting\n", d->config->libvirt_uri);
+        set_connected(d, false);
+        d->reconnect_attempt = 1;
+        schedule_reconnect(d);
+}
+
+void daemon_on_lifecycle(void *userdata, char *name) {
+        Daemon *d = userdata;
+        Vm *vm = daemon_find_vm(d, name);
+        if (vm)
+                vm_refresh(vm);
+        free(name);
+}

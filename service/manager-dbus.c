@@ -1,0 +1,113 @@
+/* org.winvm1.Manager on /org/winvm1, and the polkit gate in front of every read of VM data. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "errors.h"
+#include "names.h"
+#include "util.h"
+
+#ifndef WINVM_VERSION
+#define WINVM_VERSION "0"
+#endif
+
+static int method_get_vm(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        const char *name;
+
+        int r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        if (!vm_name_is_valid(name))
+                return sd_bus_error_setf(error, WINVM_ERROR_INVALID_ARGUMENT,
+                                         "'%.64s' is not a valid VM name", name);
+
+        static const char *const actions[] = { "org.winvm1.vm.read", NULL };
+        r = bus_polkit_verify(d->polkit, m, actions, name, "read", true, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        Vm *vm = daemon_find_vm(d, name);
+        if (!vm)
+                return sd_bus_error_setf(error, WINVM_ERROR_NO_SUCH_VM,
+                                         "VM %s is not managed by winvm (see VMs= in winvm.conf)", name);
+        return sd_bus_reply_method_return(m, "o", vm->path);
+}
+
+static int property_get_vms(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        (void) bus;
+        (void) path;
+        (void) interface;
+        (void) property;
+        (void) error;
+
+        int r = sd_bus_message_open_container(reply, 'a', "o");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < d->n_vms; i++)
+                if ((r = sd_bus_message_append(reply, "o", d->vms[i]->path)) < 0)
+                        return r;
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", WINVM_VERSION);
+}
+
+static int property_get_connected(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        (void) bus;
+        (void) path;
+        (void) interface;
+        (void) property;
+        (void) error;
+        return sd_bus_message_append(reply, "b", (int) d->connected);
+}
+
+const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("VMs", "ao", property_get_vms, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("LibvirtConnected", "b", property_get_connected, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("GetVM", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", vm), method_get_vm,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};
+
+static bool is_data_read(sd_bus_message *m) {
+        if (sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Properties", NULL))
+                return true;
+        return sd_bus_message_is_method_call(m, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects");
+}
+
+/* Runs before sd-bus dispatches a message to our objects. Property reads and the object
+ * listing carry VM data, so they need org.winvm1.vm.read; the verdict is cached per caller
+ * connection so a reader pays the polkit round trip once. Introspection stays open. */
+int manager_read_gate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+
+        if (!is_data_read(m))
+                return 0;
+
+        const char *path = sd_bus_message_get_path(m);
+        const char *vm_name = NULL;
+        if (strcmp(path, WINVM_OBJECT_ROOT) != 0) {
+                Vm *vm = daemon_find_vm_by_path(d, path);
+                if (!vm)
+                        return 0; /* sd-bus answers UnknownObject */
+                vm_name = vm->name;
+        }
+
+        static const char *const actions[] = { "org.winvm1.vm.read", NULL };
+        int r = bus_polkit_verify(d->polkit, m, actions, vm_name, "read", true, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* held; dispatched again once polkit answers */
+        return 0;
+}

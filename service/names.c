@@ -1,0 +1,42 @@
+#include "names.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+
+static bool is_name_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '_' || c == '+' || c == '-';
+}
+
+bool vm_name_is_valid(const char *name) {
+        if (!name || name[0] == '\0' || name[0] == '.' || name[0] == '-')
+                return false;
+        size_t n = strlen(name);
+        if (n > VM_NAME_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!is_name_char(name[i]))
+                        return false;
+        return true;
+}
+
+int vm_object_path(const char *name, char **ret_path) {
+        if (!vm_name_is_valid(name))
+                return -EINVAL;
+        return sd_bus_path_encode(WINVM_VM_PREFIX, name, ret_path);
+}
+
+int vm_name_from_object_path(const char *path, char **ret_name) {
+        char *name = NULL;
+        int r = sd_bus_path_decode(path, WINVM_VM_PREFIX, &name);
+        if (r < 0)
+                return r;
+        if (r == 0 || !vm_name_is_valid(name)) {
+                free(name);
+                return -ENXIO;
+        }
+        *ret_name = name;
+        return 0;
+}

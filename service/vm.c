@@ -1,0 +1,236 @@
+/* One managed VM as the event thread sees it: its last known libvirt state, what was
+ * published on the bus, and the Shutdown calls waiting for it to power off. */
+#include <errno.h>
+#include <libvirt/libvirt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "errors.h"
+#include "names.h"
+#include "util.h"
+#include "vm-state.h"
+
+struct ShutdownWait {
+        ShutdownWait *next;
+        Vm *vm;
+        sd_bus_message *message;
+        sd_event_source *timer;
+        uint32_t timeout_sec;
+        bool force_after;
+};
+
+typedef struct RefreshCall {
+        Vm *vm;
+        LvDomainInfo info;
+        LvError err;
+        int r;
+} RefreshCall;
+
+Vm *vm_new(Daemon *d, const char *name) {
+        Vm *vm = calloc(1, sizeof(*vm));
+        if (!vm)
+                return NULL;
+        vm->daemon = d;
+        vm->name = strdup(name);
+        if (!vm->name || vm_object_path(name, &vm->path) < 0) {
+                free(vm->name);
+                free(vm);
+                return NULL;
+        }
+        vm->published.state = vm_state_string(vm);
+        vm->published.reason = vm_reason_string(vm);
+        return vm;
+}
+
+static void wait_free(ShutdownWait *w) {
+        sd_event_source_disable_unref(w->timer);
+        sd_bus_message_unref(w->message);
+        free(w);
+}
+
+Vm *vm_free(Vm *vm) {
+        if (!vm)
+                return NULL;
+        while (vm->waits) {
+                ShutdownWait *w = vm->waits;
+                vm->waits = w->next;
+                wait_free(w);
+        }
+        free(vm->name);
+        free(vm->path);
+        free(vm);
+        return NULL;
+}
+
+const char *vm_state_string(Vm *vm) {
+        if (!vm->daemon->connected)
+                return "unknown";
+        if (!vm->info.defined)
+                return "undefined";
+        /* A Shutdown call is waiting: the guest is on its way down even if libvirt still says running. */
+        if (vm->waits && vm_state_is_active(vm->info.state) && vm->info.state != VIR_DOMAIN_PAUSED)
+                return "shutting-down";
+        return vm_state_to_string(vm->info.state);
+}
+
+const char *vm_reason_string(Vm *vm) {
+        if (!vm->daemon->connected)
+                return "libvirt-disconnected";
+        if (!vm->info.defined)
+                return "";
+        if (vm->waits && vm_state_is_active(vm->info.state) && vm->info.state != VIR_DOMAIN_PAUSED)
+                return "shutdown-requested";
+        return vm_state_reason_to_string(vm->info.state, vm->info.reason);
+}
+
+void vm_publish(Vm *vm) {
+        VmPublished now = {
+                .state = vm_state_string(vm),
+                .reason = vm_reason_string(vm),
+                .autostart = vm->info.defined && vm->info.autostart,
+                .vcpus = vm->info.defined ? vm->info.vcpus : 0,
+                .memory_mib = vm->info.defined ? vm->info.memory_mib : 0,
+        };
+        if (vm->info.defined)
+                memcpy(now.uuid, vm->info.uuid, sizeof(now.uuid));
+
+        const char *changed[7];
+        size_t n = 0;
+        if (!streq_ptr(now.state, vm->published.state))
+                changed[n++] = "State";
+        if (!streq_ptr(now.reason, vm->published.reason))
+                changed[n++] = "StateReason";
+        if (strcmp(now.uuid, vm->published.uuid) != 0)
+                changed[n++] = "UUID";
+        if (now.autostart != vm->published.autostart)
+                changed[n++] = "Autostart";
+        if (now.vcpus != vm->published.vcpus)
+                changed[n++] = "VCPUs";
+        if (now.memory_mib != vm->published.memory_mib)
+                changed[n++] = "MemoryMiB";
+        changed[n] = NULL;
+
+        vm->published = now;
+        if (n > 0) {
+                int r = sd_bus_emit_properties_changed_strv(vm->daemon->bus, vm->path, "org.winvm1.VM",
+                                                            (char **) changed);
+                if (r < 0)
+                        fprintf(stderr, "Failed to signal changes of VM %s: %s\n", vm->name, strerror(-r));
+        }
+}
+
+static void resolve_waits_if_off(Vm *vm) {
+        if (!vm->daemon->connected || (vm->info.defined && vm_state_is_active(vm->info.state)))
+                return;
+        while (vm->waits) {
+                ShutdownWait *w = vm->waits;
+                vm->waits = w->next;
+                if (vm->info.defined)
+                        (void) sd_bus_reply_method_return(w->message, NULL);
+                else
+                        (void) sd_bus_reply_method_errorf(w->message, WINVM_ERROR_NOT_DEFINED,
+                                                          "VM %s was undefined while shutting down", vm->name);
+                wait_free(w);
+                daemon_busy_dec(vm->daemon);
+        }
+}
+
+static void refresh_work(void *userdata) {
+        RefreshCall *c = userdata;
+        c->r = lv_query(c->vm->daemon->lv, c->vm->name, &c->info, &c->err);
+}
+
+static void refresh_done(void *userdata) {
+        RefreshCall *c = userdata;
+        Vm *vm = c->vm;
+
+        vm->refreshing = false;
+        if (c->r >= 0) {
+                vm->info = c->info;
+                resolve_waits_if_off(vm);
+                vm_publish(vm);
+        }
+        /* On failure the connection is broken; the close callback resynchronises. */
+        lv_error_clear(&c->err);
+        free(c);
+        if (vm->refresh_again) {
+                vm->refresh_again = false;
+                vm_refresh(vm);
+        }
+}
+
+void vm_refresh(Vm *vm) {
+        if (!vm->daemon->connected)
+                return;
+        if (vm->refreshing) {
+                vm->refresh_again = true;
+                return;
+        }
+        RefreshCall *c = calloc(1, sizeof(*c));
+        if (!c)
+                return;
+        c->vm = vm;
+        vm->refreshing = true;
+        if (worker_submit(vm->daemon->worker, refresh_work, refresh_done, c) < 0) {
+                vm->refreshing = false;
+                free(c);
+        }
+}
+
+static void unlink_wait(Vm *vm, ShutdownWait *w) {
+        for (ShutdownWait **p = &vm->waits; *p; p = &(*p)->next)
+                if (*p == w) {
+                        *p = w->next;
+                        return;
+                }
+}
+
+static int on_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        ShutdownWait *w = userdata;
+        Vm *vm = w->vm;
+        (void) s;
+        (void) usec;
+
+        unlink_wait(vm, w);
+        if (w->force_after) {
+                /* The force-stop call replies to the caller; it was authorized with force-stop up front. */
+                if (vm_force_stop_after_timeout(vm, w->message) < 0)
+                        (void) sd_bus_reply_method_errorf(w->message, WINVM_ERROR_LIBVIRT,
+                                                          "Could not force off VM %s", vm->name);
+        } else
+                (void) sd_bus_reply_method_errorf(w->message, WINVM_ERROR_TIMEOUT,
+                                                  "VM %s is still running %u s after the shutdown request; "
+                                                  "call ForceStop, or Shutdown with force_after",
+                                                  vm->name, w->timeout_sec);
+        wait_free(w);
+        daemon_busy_dec(vm->daemon);
+        vm_publish(vm);
+        return 0;
+}
+
+void vm_add_shutdown_wait(Vm *vm, sd_bus_message *m, uint32_t timeout_sec, bool force_after) {
+        ShutdownWait *w = calloc(1, sizeof(*w));
+        if (!w) {
+                (void) sd_bus_reply_method_errno(m, ENOMEM, NULL);
+                return;
+        }
+        w->vm = vm;
+        w->message = sd_bus_message_ref(m);
+        w->timeout_sec = timeout_sec;
+        w->force_after = force_after;
+        int r = sd_event_add_time_relative(vm->daemon->event, &w->timer, CLOCK_MONOTONIC,
+                                           (uint64_t) timeout_sec * 1000000ULL, 0, on_shutdown_timeout, w);
+        if (r < 0) {
+                (void) sd_bus_reply_method_errno(m, -r, NULL);
+                wait_free(w);
+                return;
+        }
+        w->next = vm->waits;
+        vm->waits = w;
+        daemon_busy_inc(vm->daemon);
+        vm_publish(vm);
+        /* The guest may already be off; a fresh query settles it either way. */
+        vm_refresh(vm);
+}
