@@ -1,0 +1,388 @@
+/* winvmctl: the unprivileged command line for winvmd. Talks only to org.winvm1 on the system
+ * bus; polkit in the service decides what the caller may do. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+#include "client-errors.h"
+#include "errors.h"
+#include "names.h"
+#include "util.h"
+
+#ifndef WINVM_BUS_NAME
+#define WINVM_BUS_NAME "org.winvm1"
+#endif
+#ifndef WINVM_VERSION
+#define WINVM_VERSION "0"
+#endif
+
+#define CALL_SLACK_USEC (30 * 1000000ULL)
+
+static const char *arg_vm = NULL;
+static bool arg_json = false;
+static bool arg_ask_password = true;
+static uint32_t arg_timeout = 0;
+static bool arg_force = false;
+
+typedef struct VmStatus {
+        char *path;
+        char *name;
+        char *state;
+        char *reason;
+        char *uuid;
+        int autostart;
+        uint32_t vcpus;
+        uint64_t memory_mib;
+} VmStatus;
+
+static void vm_status_clear(VmStatus *s) {
+        free(s->path);
+        free(s->name);
+        free(s->state);
+        free(s->reason);
+        free(s->uuid);
+        memset(s, 0, sizeof(*s));
+}
+
+static void help(void) {
+        printf("Usage: winvmctl [OPTIONS] COMMAND\n\n"
+               "Control the virtual machines managed by winvmd, without sudo.\n\n"
+               "Commands:\n"
+               "  status                    show every managed VM: state, reason, vCPUs, memory\n"
+               "  start                     start the VM\n"
+               "  shutdown                  shut the VM down gracefully and wait until it is off\n"
+               "  force-stop                power the VM off at once\n"
+               "  reboot                    ask the guest to reboot\n\n"
+               "Options:\n"
+               "      --vm NAME             the VM to act on (needed when several are managed)\n"
+               "      --json                print reads as JSON\n"
+               "  -t, --timeout SECONDS     shutdown: how long to wait (default: the service's)\n"
+               "  -f, --force               shutdown: force the VM off when the timeout passes\n"
+               "      --no-ask-password     never ask for authentication\n"
+               "  -h, --help                show this help\n"
+               "      --version             show the version\n\n"
+               "Exit status:\n"
+               "  0 success, 1 failure, 2 bad usage or argument, 3 access denied,\n"
+               "  4 no such VM or not defined, 5 VM in the wrong state (already running, not running),\n"
+               "  6 timed out, 7 winvmd or libvirtd not available\n");
+}
+
+static int bus_error_exit(sd_bus_error *error, int r) {
+        if (!sd_bus_error_is_set(error))
+                sd_bus_error_set_errno(error, r);
+        return client_report_error(error);
+}
+
+static int get_vm_status(sd_bus *bus, const char *path, VmStatus *s) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        const struct bus_properties_map {
+                const char *name;
+                char type;
+                void *where;
+        } map[] = {
+                { "Name", 's', &s->name },
+                { "State", 's', &s->state },
+                { "StateReason", 's', &s->reason },
+                { "UUID", 's', &s->uuid },
+                { "Autostart", 'b', &s->autostart },
+                { "VCPUs", 'u', &s->vcpus },
+                { "MemoryMiB", 't', &s->memory_mib },
+        };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+
+        s->path = strdup(path);
+        int r = sd_bus_call_method(bus, WINVM_BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll", &error,
+                                   &reply, "s", "org.winvm1.VM");
+        if (r < 0) {
+                int code = bus_error_exit(&error, r);
+                sd_bus_error_free(&error);
+                return -code;
+        }
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                const char *name;
+                if ((r = sd_bus_message_read(reply, "s", &name)) < 0)
+                        break;
+                bool known = false;
+                for (size_t i = 0; i < ELEMENTSOF(map); i++) {
+                        if (strcmp(map[i].name, name) != 0)
+                                continue;
+                        char sig[2] = { map[i].type, 0 };
+                        known = true;
+                        if ((r = sd_bus_message_enter_container(reply, 'v', sig)) < 0)
+                                break;
+                        if (map[i].type == 's') {
+                                const char *v;
+                                if ((r = sd_bus_message_read(reply, "s", &v)) >= 0)
+                                        *(char **) map[i].where = strdup(v);
+                        } else
+                                r = sd_bus_message_read_basic(reply, map[i].type, map[i].where);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(reply);
+                        break;
+                }
+                if (r >= 0 && !known)
+                        r = sd_bus_message_skip(reply, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        if (r < 0) {
+                fprintf(stderr, "winvmctl: cannot read the VM's properties: %s\n", strerror(-r));
+                return -EXIT_FAILED;
+        }
+        return 0;
+}
+
+/* The VM object path: --vm NAME through GetVM, else the only managed VM. */
+static int resolve_vm(sd_bus *bus, char **ret_path) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        if (arg_vm) {
+                const char *path;
+                r = sd_bus_call_method(bus, WINVM_BUS_NAME, "/org/winvm1", "org.winvm1.Manager", "GetVM", &error,
+                                       &reply, "s", arg_vm);
+                if (r < 0 || (r = sd_bus_message_read(reply, "o", &path)) < 0) {
+                        int code = bus_error_exit(&error, r);
+                        sd_bus_error_free(&error);
+                        return -code;
+                }
+                *ret_path = strdup(path);
+                return 0;
+        }
+
+        _cleanup_(strv_freep) char **paths = NULL;
+        r = sd_bus_get_property_strv(bus, WINVM_BUS_NAME, "/org/winvm1", "org.winvm1.Manager", "VMs", &error, &paths);
+        if (r < 0) {
+                int code = bus_error_exit(&error, r);
+                sd_bus_error_free(&error);
+                return -code;
+        }
+        size_t n = strv_length(paths);
+        if (n != 1) {
+                fprintf(stderr, "winvmctl: %zu VMs are managed; choose one with --vm NAME (see 'winvmctl status')\n", n);
+                return -EXIT_USAGE;
+        }
+        *ret_path = strdup(paths[0]);
+        return 0;
+}
+
+static void print_status_json(VmStatus *list, size_t n, int connected) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "libvirt_connected");
+        json_builder_add_boolean_value(b, connected);
+        json_builder_set_member_name(b, "vms");
+        json_builder_begin_array(b);
+        for (size_t i = 0; i < n; i++) {
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "name");
+                json_builder_add_string_value(b, list[i].name);
+                json_builder_set_member_name(b, "object_path");
+                json_builder_add_string_value(b, list[i].path);
+                json_builder_set_member_name(b, "uuid");
+                json_builder_add_string_value(b, list[i].uuid);
+                json_builder_set_member_name(b, "state");
+                json_builder_add_string_value(b, list[i].state);
+                json_builder_set_member_name(b, "reason");
+                json_builder_add_string_value(b, list[i].reason);
+                json_builder_set_member_name(b, "autostart");
+                json_builder_add_boolean_value(b, list[i].autostart);
+                json_builder_set_member_name(b, "vcpus");
+                json_builder_add_int_value(b, list[i].vcpus);
+                json_builder_set_member_name(b, "memory_mib");
+                json_builder_add_int_value(b, (gint64) list[i].memory_mib);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        g_autoptr(JsonNode) root = json_builder_get_root(b);
+        json_generator_set_root(gen, root);
+        json_generator_set_pretty(gen, true);
+        g_autofree char *text = json_generator_to_data(gen, NULL);
+        printf("%s\n", text);
+}
+
+static void print_status_table(VmStatus *list, size_t n, int connected) {
+        if (!connected)
+                printf("libvirt: not reachable; winvmd is reconnecting, states are unknown\n");
+        printf("%-20s %-14s %-20s %5s %10s %s\n", "VM", "STATE", "REASON", "VCPUS", "MEMORY", "AUTOSTART");
+        for (size_t i = 0; i < n; i++)
+                printf("%-20s %-14s %-20s %5u %6" PRIu64 " MiB %s\n", list[i].name, list[i].state,
+                       list[i].reason[0] ? list[i].reason : "-", list[i].vcpus, list[i].memory_mib,
+                       list[i].autostart ? "yes" : "no");
+}
+
+static int cmd_status(sd_bus *bus) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(strv_freep) char **paths = NULL;
+        int r;
+
+        if (arg_vm) {
+                char *path = NULL;
+                if ((r = resolve_vm(bus, &path)) < 0)
+                        return -r;
+                paths = calloc(2, sizeof(char *));
+                paths[0] = path;
+        } else if ((r = sd_bus_get_property_strv(bus, WINVM_BUS_NAME, "/org/winvm1", "org.winvm1.Manager", "VMs",
+                                                 &error, &paths)) < 0) {
+                int code = bus_error_exit(&error, r);
+                sd_bus_error_free(&error);
+                return code;
+        }
+
+        int connected = 0;
+        r = sd_bus_get_property_trivial(bus, WINVM_BUS_NAME, "/org/winvm1", "org.winvm1.Manager", "LibvirtConnected",
+                                        &error, 'b', &connected);
+        if (r < 0) {
+                int code = bus_error_exit(&error, r);
+                sd_bus_error_free(&error);
+                return code;
+        }
+
+        size_t n = strv_length(paths);
+        VmStatus *list = calloc(n ? n : 1, sizeof(VmStatus));
+        int code = EXIT_OK;
+        for (size_t i = 0; i < n && code == EXIT_OK; i++)
+                if ((r = get_vm_status(bus, paths[i], &list[i])) < 0)
+                        code = -r;
+        if (code == EXIT_OK) {
+                if (arg_json)
+                        print_status_json(list, n, connected);
+                else
+                        print_status_table(list, n, connected);
+        }
+        for (size_t i = 0; i < n; i++)
+                vm_status_clear(&list[i]);
+        free(list);
+        return code;
+}
+
+static int call_vm_method(sd_bus *bus, const char *member, uint64_t timeout_usec, const char *types, ...) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if ((r = resolve_vm(bus, &path)) < 0)
+                return -r;
+        r = sd_bus_message_new_method_call(bus, &m, WINVM_BUS_NAME, path, "org.winvm1.VM", member);
+        if (r >= 0 && types) {
+                va_list ap;
+                va_start(ap, types);
+                r = sd_bus_message_appendv(m, types, ap);
+                va_end(ap);
+        }
+        if (r >= 0)
+                r = sd_bus_message_set_allow_interactive_authorization(m, arg_ask_password);
+        if (r >= 0)
+                r = sd_bus_call(bus, m, timeout_usec, &error, &reply);
+        if (r < 0) {
+                int code = bus_error_exit(&error, r);
+                sd_bus_error_free(&error);
+                return code;
+        }
+        return EXIT_OK;
+}
+
+static int cmd_shutdown(sd_bus *bus) {
+        /* The reply comes once the guest is off: wait as long as the service may. */
+        uint64_t wait = (uint64_t) (arg_timeout ? arg_timeout : 3600) * 1000000ULL + CALL_SLACK_USEC;
+        return call_vm_method(bus, "Shutdown", wait, "ub", arg_timeout, (int) arg_force);
+}
+
+int main(int argc, char **argv) {
+        enum { OPT_VM = 0x100, OPT_JSON, OPT_NO_ASK, OPT_VERSION };
+        static const struct option options[] = {
+                { "vm", required_argument, NULL, OPT_VM },
+                { "json", no_argument, NULL, OPT_JSON },
+                { "timeout", required_argument, NULL, 't' },
+                { "force", no_argument, NULL, 'f' },
+                { "no-ask-password", no_argument, NULL, OPT_NO_ASK },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, OPT_VERSION },
+                {}
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "t:fh", options, NULL)) >= 0)
+                switch (c) {
+                case OPT_VM:
+                        if (!vm_name_is_valid(optarg)) {
+                                fprintf(stderr, "winvmctl: '%s' is not a valid VM name\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        arg_vm = optarg;
+                        break;
+                case OPT_JSON:
+                        arg_json = true;
+                        break;
+                case 't': {
+                        char *end;
+                        errno = 0;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (errno || *end || end == optarg || v > UINT32_MAX) {
+                                fprintf(stderr, "winvmctl: --timeout takes seconds, not '%s'\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        arg_timeout = (uint32_t) v;
+                        break;
+                }
+                case 'f':
+                        arg_force = true;
+                        break;
+                case OPT_NO_ASK:
+                        arg_ask_password = false;
+                        break;
+                case 'h':
+                        help();
+                        return EXIT_OK;
+                case OPT_VERSION:
+                        printf("winvmctl %s\n", WINVM_VERSION);
+                        return EXIT_OK;
+                default:
+                        return EXIT_USAGE;
+                }
+
+        const char *verb = optind < argc ? argv[optind] : "status";
+        if (optind + 1 < argc) {
+                fprintf(stderr, "winvmctl: unexpected argument '%s'\n", argv[optind + 1]);
+                return EXIT_USAGE;
+        }
+
+        static const char *const verbs[] = { "status", "start", "shutdown", "force-stop", "reboot" };
+        bool known = false;
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                known = known || strcmp(verb, verbs[i]) == 0;
+        if (!known) {
+                fprintf(stderr, "winvmctl: unknown command '%s'; see 'winvmctl --help'\n", verb);
+                return EXIT_USAGE;
+        }
+
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r = sd_bus_open_system(&bus);
+        if (r < 0) {
+                fprintf(stderr, "winvmctl: cannot connect to the system bus: %s\n", strerror(-r));
+                return EXIT_UNAVAILABLE;
+        }
+        (void) sd_bus_error_add_map(winvm_error_map);
+
+        if (strcmp(verb, "status") == 0)
+                return cmd_status(bus);
+        if (strcmp(verb, "start") == 0)
+                return call_vm_method(bus, "Start", 0, NULL);
+        if (strcmp(verb, "shutdown") == 0)
+                return cmd_shutdown(bus);
+        if (strcmp(verb, "force-stop") == 0)
+                return call_vm_method(bus, "ForceStop", 0, NULL);
+        return call_vm_method(bus, "Reboot", 0, NULL);
+}
