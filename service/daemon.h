@@ -31,6 +31,7 @@ struct Vm {
         char *name;
         char *path;
         LvDomainInfo info;      /* last answer from libvirt */
+        bool info_valid;        /* info answers for the current connection */
         VmPublished published;
         ShutdownWait *waits;    /* Shutdown calls waiting for the guest to power off */
         bool refreshing, refresh_again;

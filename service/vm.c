@@ -65,7 +65,7 @@ Vm *vm_free(Vm *vm) {
 }
 
 const char *vm_state_string(Vm *vm) {
-        if (!vm->daemon->connected)
+        if (!vm->daemon->connected || !vm->info_valid)
                 return "unknown";
         if (!vm->info.defined)
                 return "undefined";
@@ -78,6 +78,8 @@ const char *vm_state_string(Vm *vm) {
 const char *vm_reason_string(Vm *vm) {
         if (!vm->daemon->connected)
                 return "libvirt-disconnected";
+        if (!vm->info_valid)
+                return "";
         if (!vm->info.defined)
                 return "";
         if (vm->waits && vm_state_is_active(vm->info.state) && vm->info.state != VIR_DOMAIN_PAUSED)
@@ -122,7 +124,7 @@ void vm_publish(Vm *vm) {
 }
 
 static void resolve_waits_if_off(Vm *vm) {
-        if (!vm->daemon->connected || (vm->info.defined && vm_state_is_active(vm->info.state)))
+        if (!vm->daemon->connected || !vm->info_valid || (vm->info.defined && vm_state_is_active(vm->info.state)))
                 return;
         while (vm->waits) {
                 ShutdownWait *w = vm->waits;
@@ -147,8 +149,9 @@ static void refresh_done(void *userdata) {
         Vm *vm = c->vm;
 
         vm->refreshing = false;
-        if (c->r >= 0) {
+        if (c->r >= 0 && vm->daemon->connected) {
                 vm->info = c->info;
+                vm->info_valid = true;
                 resolve_waits_if_off(vm);
                 vm_publish(vm);
         }
