@@ -32,6 +32,7 @@ typedef struct Request {
         authz_done_fn done;
         void *userdata;
         AuthzVerdict verdict;
+        uid_t uid;
 } Request;
 
 static void request_free(Request *req) {
@@ -43,7 +44,7 @@ static void request_free(Request *req) {
 
 static void deliver(void *userdata) {
         Request *req = userdata;
-        req->done(req->userdata, req->verdict);
+        req->done(req->userdata, req->verdict, req->uid);
         request_free(req);
 }
 
@@ -53,23 +54,24 @@ static void finish(Request *req, AuthzVerdict verdict) {
                 request_free(req); /* out of memory: the caller's message stays unanswered */
 }
 
-/* Without polkit, ask the bus who the caller is: only root may proceed. */
+/* The caller's uid from the bus daemon; the polkit thread may block, the event loop may not. */
+static uid_t lookup_uid(Authz *a, const char *sender) {
+        if (!a->system_bus)
+                return (uid_t) -1;
+        g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+                a->system_bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                "GetConnectionUnixUser", g_variant_new("(s)", sender), G_VARIANT_TYPE("(u)"),
+                G_DBUS_CALL_FLAGS_NONE, 5000, NULL, NULL);
+        guint32 uid;
+        if (!reply)
+                return (uid_t) -1;
+        g_variant_get(reply, "(u)", &uid);
+        return (uid_t) uid;
+}
+
+/* Without polkit only root may proceed. */
 static void finish_without_polkit(Request *req) {
-        Authz *a = req->authz;
-        AuthzVerdict v = AUTHZ_NO_POLKIT;
-        if (a->system_bus) {
-                g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-                        a->system_bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                        "GetConnectionUnixUser", g_variant_new("(s)", req->sender), G_VARIANT_TYPE("(u)"),
-                        G_DBUS_CALL_FLAGS_NONE, 5000, NULL, NULL);
-                guint32 uid;
-                if (reply) {
-                        g_variant_get(reply, "(u)", &uid);
-                        if (uid == 0)
-                                v = AUTHZ_YES;
-                }
-        }
-        finish(req, v);
+        finish(req, req->uid == 0 ? AUTHZ_YES : AUTHZ_NO_POLKIT);
 }
 
 static void on_checked(GObject *source, GAsyncResult *res, gpointer userdata) {
@@ -94,6 +96,8 @@ static gboolean start_check(gpointer userdata) {
         Request *req = userdata;
         Authz *a = req->authz;
         g_autofree char *owner = a->authority ? polkit_authority_get_owner(a->authority) : NULL;
+
+        req->uid = lookup_uid(a, req->sender);
 
         if (!owner) {
                 finish_without_polkit(req);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "mailbox.h"
 
@@ -15,7 +16,8 @@ typedef enum AuthzVerdict {
 } AuthzVerdict;
 
 typedef struct Authz Authz;
-typedef void (*authz_done_fn)(void *userdata, AuthzVerdict verdict);
+/* uid: the caller's uid as the bus knows it, (uid_t) -1 when it could not be learnt. */
+typedef void (*authz_done_fn)(void *userdata, AuthzVerdict verdict, uid_t uid);
 
 /* on_changed runs on the event thread whenever polkit says its rules or sessions changed. */
 int authz_new(Mailbox *mb, mailbox_fn on_changed, void *changed_userdata, Authz **ret);

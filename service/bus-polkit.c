@@ -29,6 +29,7 @@ struct Query {
         ActionQuery actions[MAX_ACTIONS_PER_CALL];
         unsigned n_actions;
         unsigned outstanding;
+        uid_t uid;
         bool orphaned; /* the registry forgot it while polkit was still answering */
 };
 
@@ -57,8 +58,19 @@ static void query_forget(BusPolkit *bp, Query *q) {
                 query_release(q);
 }
 
-static char *cache_key(sd_bus_message *m, const char *action, const char *vm) {
-        return g_strdup_printf("%s\x1f%s\x1f%s", sd_bus_message_get_sender(m), action, vm ? vm : "");
+static char *cache_key(sd_bus_message *m, const char *action, const char *const *details) {
+        GString *k = g_string_new(NULL);
+        g_string_append_printf(k, "%s\x1f%s", sd_bus_message_get_sender(m), action);
+        for (const char *const *d = details; d && d[0] && d[1]; d += 2)
+                g_string_append_printf(k, "\x1f%s=%s", d[0], d[1]);
+        return g_string_free(k, false);
+}
+
+static const char *detail(const char *const *details, const char *key) {
+        for (const char *const *d = details; d && d[0] && d[1]; d += 2)
+                if (strcmp(d[0], key) == 0)
+                        return d[1];
+        return NULL;
 }
 
 static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -131,10 +143,11 @@ unsigned bus_polkit_pending(BusPolkit *bp) {
         return bp->pending;
 }
 
-static void on_verdict(void *userdata, AuthzVerdict verdict) {
+static void on_verdict(void *userdata, AuthzVerdict verdict, uid_t uid) {
         ActionQuery *aq = userdata;
         Query *q = aq->query;
 
+        q->uid = uid;
         aq->state = VERDICT_DONE;
         aq->verdict = verdict;
         q->outstanding--;
@@ -152,7 +165,8 @@ static void on_verdict(void *userdata, AuthzVerdict verdict) {
         }
 }
 
-static int refuse(sd_bus_error *error, const char *action, const char *vm, AuthzVerdict verdict) {
+static int refuse(sd_bus_error *error, const char *action, const char *const *details, AuthzVerdict verdict) {
+        const char *vm = detail(details, "vm"), *fs = detail(details, "filesystem");
         const char *why;
         switch (verdict) {
         case AUTHZ_CHALLENGE:
@@ -167,15 +181,16 @@ static int refuse(sd_bus_error *error, const char *action, const char *vm, Authz
         }
         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                  "Access denied: %s%s%s %s (members of the group '%s' may use it)", action,
-                                 vm ? " on VM " : "", vm ? vm : "", why, WINVM_POLKIT_GROUP);
+                                 vm ? " on VM " : fs ? " on filesystem " : "", vm ? vm : fs ? fs : "", why,
+                                 WINVM_POLKIT_GROUP);
 }
 
-int bus_polkit_verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *vm,
-                      const char *verb, bool cacheable, sd_bus_error *error) {
+static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *const *details,
+                  bool cacheable, uid_t *ret_uid, sd_bus_error *error) {
         Query *q = g_hash_table_lookup(bp->queries, m);
 
         for (const char *const *a = actions; *a; a++) {
-                g_autofree char *key = cacheable ? cache_key(m, *a, vm) : NULL;
+                g_autofree char *key = cacheable ? cache_key(m, *a, details) : NULL;
                 if (key && g_hash_table_contains(bp->cache, key))
                         continue;
 
@@ -191,6 +206,7 @@ int bus_polkit_verify(BusPolkit *bp, sd_bus_message *m, const char *const *actio
                                         return -ENOMEM;
                                 q->bp = bp;
                                 q->message = sd_bus_message_ref(m);
+                                q->uid = (uid_t) -1;
                                 g_hash_table_insert(bp->queries, m, q);
                         }
                         if (q->n_actions >= MAX_ACTIONS_PER_CALL)
@@ -200,17 +216,6 @@ int bus_polkit_verify(BusPolkit *bp, sd_bus_message *m, const char *const *actio
                         aq->action = strdup(*a);
                         aq->state = VERDICT_PENDING;
 
-                        const char *details[5];
-                        size_t n = 0;
-                        if (vm) {
-                                details[n++] = "vm";
-                                details[n++] = vm;
-                        }
-                        if (verb) {
-                                details[n++] = "verb";
-                                details[n++] = verb;
-                        }
-                        details[n] = NULL;
                         int r = authz_check(bp->authz, sd_bus_message_get_sender(m), *a, details,
                                             sd_bus_message_get_allow_interactive_authorization(m) > 0, on_verdict, aq);
                         if (r < 0) {
@@ -226,8 +231,10 @@ int bus_polkit_verify(BusPolkit *bp, sd_bus_message *m, const char *const *actio
                 if (aq->verdict != AUTHZ_YES) {
                         AuthzVerdict v = aq->verdict;
                         g_autofree char *action = g_strdup(*a);
+                        if (ret_uid)
+                                *ret_uid = q->uid;
                         query_forget(bp, q);
-                        return refuse(error, action, vm, v);
+                        return refuse(error, action, details, v);
                 }
                 if (key) {
                         if (g_hash_table_size(bp->cache) >= MAX_CACHED_VERDICTS)
@@ -235,7 +242,42 @@ int bus_polkit_verify(BusPolkit *bp, sd_bus_message *m, const char *const *actio
                         g_hash_table_add(bp->cache, g_steal_pointer(&key));
                 }
         }
+        if (ret_uid)
+                *ret_uid = q ? q->uid : (uid_t) -1;
         if (q)
                 query_forget(bp, q);
         return 1;
+}
+
+/* The details vm and verb, either may be NULL. */
+static void vm_details(const char *details[5], const char *vm, const char *verb) {
+        size_t n = 0;
+        if (vm) {
+                details[n++] = "vm";
+                details[n++] = vm;
+        }
+        if (verb) {
+                details[n++] = "verb";
+                details[n++] = verb;
+        }
+        details[n] = NULL;
+}
+
+int bus_polkit_verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *vm,
+                      const char *verb, bool cacheable, sd_bus_error *error) {
+        const char *details[5];
+        vm_details(details, vm, verb);
+        return verify(bp, m, actions, details, cacheable, NULL, error);
+}
+
+int bus_polkit_verify_uid(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *vm,
+                          const char *verb, uid_t *ret_uid, sd_bus_error *error) {
+        const char *details[5];
+        vm_details(details, vm, verb);
+        return verify(bp, m, actions, details, false, ret_uid, error);
+}
+
+int bus_polkit_verify_details(BusPolkit *bp, sd_bus_message *m, const char *const *actions,
+                              const char *const *details, uid_t *ret_uid, sd_bus_error *error) {
+        return verify(bp, m, actions, details, ret_uid == NULL, ret_uid, error);
 }

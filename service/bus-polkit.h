@@ -22,6 +22,15 @@ BusPolkit *bus_polkit_free(BusPolkit *bp);
 int bus_polkit_verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *vm,
                       const char *verb, bool cacheable, sd_bus_error *error);
 
+/* The same, never cached, and also returning the caller's uid (also on refusal, so a handler
+ * can let an owner through; (uid_t) -1 when unknown). */
+int bus_polkit_verify_uid(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *vm,
+                          const char *verb, uid_t *ret_uid, sd_bus_error *error);
+
+/* With free-form details (NULL-terminated key, value list). Cached when ret_uid is NULL. */
+int bus_polkit_verify_details(BusPolkit *bp, sd_bus_message *m, const char *const *actions,
+                              const char *const *details, uid_t *ret_uid, sd_bus_error *error);
+
 /* Forgets cached verdicts, e.g. when polkit signals Changed. */
 void bus_polkit_flush(BusPolkit *bp);
 

@@ -93,7 +93,63 @@ static const char *parse_shutdown_timeout(WinvmConfig *c, const char *value) {
         return NULL;
 }
 
+static bool fs_name_is_valid(const char *name) {
+        size_t n = strlen(name);
+        if (n == 0 || n > 32)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!g_ascii_isalnum(name[i]) && name[i] != '-' && name[i] != '_')
+                        return false;
+        return true;
+}
+
+static const char *parse_filesystems(WinvmConfig *c, const char *value) {
+        g_auto(GStrv) parts = g_strsplit_set(value, ", ", -1);
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+
+        for (char **p = parts; *p; p++) {
+                if ((*p)[0] == '\0')
+                        continue;
+                char *colon = strchr(*p, ':');
+                if (!colon)
+                        return "expected NAME:/mount/point entries";
+                g_autofree char *name = g_strndup(*p, colon - *p);
+                const char *path = colon + 1;
+                if (!fs_name_is_valid(name))
+                        return "a filesystem name is 1-32 characters of A-Z a-z 0-9 - _";
+                if (path[0] != '/' || strstr(path, "/..") || strstr(path, "//"))
+                        return "a mount point is an absolute path without '..'";
+                for (guint i = 0; i < names->len; i++)
+                        if (strcmp(names->pdata[i], name) == 0 || strcmp(paths->pdata[i], path) == 0)
+                                return "a filesystem is named twice";
+                g_ptr_array_add(names, g_steal_pointer(&name));
+                g_ptr_array_add(paths, g_strdup(path));
+        }
+        if (names->len > 16)
+                return "at most 16 filesystems";
+
+        char **n = calloc(names->len + 1, sizeof(char *)), **m = calloc(names->len + 1, sizeof(char *));
+        for (guint i = 0; i < names->len; i++) {
+                n[i] = strdup(names->pdata[i]);
+                m[i] = strdup(paths->pdata[i]);
+        }
+        strv_free(c->fs_names);
+        strv_free(c->fs_paths);
+        c->fs_names = n;
+        c->fs_paths = m;
+        return NULL;
+}
+
+int config_find_filesystem(const WinvmConfig *c, const char *name_or_path) {
+        for (size_t i = 0; c->fs_names && c->fs_names[i]; i++)
+                if (strcmp(c->fs_names[i], name_or_path) == 0 || strcmp(c->fs_paths[i], name_or_path) == 0)
+                        return (int) i;
+        return -1;
+}
+
 static const ConfigKey config_keys[] = {
+        { "Storage", "Filesystems",        parse_filesystems },
         { "Service", "LibvirtURI",         parse_uri },
         { "Service", "VMs",                parse_vms },
         { "Service", "StateDirectory",     parse_state_dir },
@@ -125,6 +181,7 @@ WinvmConfig *config_new_default(void) {
         c->state_dir = strdup("/var/lib/winvm");
         c->idle_timeout_sec = 60;
         c->shutdown_timeout_sec = 120;
+        (void) parse_filesystems(c, "images:/vm-storage/images");
         return c;
 }
 
@@ -134,6 +191,8 @@ WinvmConfig *config_free(WinvmConfig *c) {
         free(c->libvirt_uri);
         strv_free(c->vms);
         free(c->state_dir);
+        strv_free(c->fs_names);
+        strv_free(c->fs_paths);
         free(c);
         return NULL;
 }
@@ -157,7 +216,8 @@ static int apply_key_file(GKeyFile *kf, const char *path, WinvmConfig *c, char *
                         }
                         g_autoptr(GError) err = NULL;
                         g_autofree char *value = g_key_file_get_string(kf, *g, *k, &err);
-                        if (!value) {
+                        /* GKeyFile reports a bad escape in err but still returns a string. */
+                        if (!value || err) {
                                 *ret_error = g_strdup_printf("%s: [%s] %s: %s", path, *g, *k, err->message);
                                 return -EINVAL;
                         }

@@ -13,7 +13,12 @@ typedef struct WinvmConfig {
         char *state_dir;              /* [Service] StateDirectory, absolute */
         uint32_t idle_timeout_sec;    /* [Service] IdleTimeoutSec, 0 = never exit on idle */
         uint32_t shutdown_timeout_sec;/* [Service] ShutdownTimeoutSec, used for Shutdown(0, ...) */
+        char **fs_names;              /* [Storage] Filesystems=name:/mount/point ..., names */
+        char **fs_paths;              /* and their mount points, same order */
 } WinvmConfig;
+
+/* The index of a configured filesystem given by name or by its exact mount point; -1 if none. */
+int config_find_filesystem(const WinvmConfig *c, const char *name_or_path);
 
 /* Defaults, as documented in winvm.conf(5). */
 WinvmConfig *config_new_default(void);

@@ -8,6 +8,8 @@
 #include "daemon.h"
 #include "daemon-setup.h"
 #include "errors.h"
+#include "job.h"
+#include "scrub.h"
 #include "names.h"
 #include "util.h"
 
@@ -92,6 +94,11 @@ static int setup_bus(Daemon *d) {
             (r = sd_bus_add_object_vtable(d->bus, NULL, WINVM_OBJECT_ROOT, "org.winvm1.Manager", manager_vtable, d)) < 0 ||
             (r = sd_bus_add_fallback_vtable(d->bus, NULL, WINVM_VM_PREFIX, "org.winvm1.VM", vm_vtable, vm_object_find, d)) < 0 ||
             (r = sd_bus_add_node_enumerator(d->bus, NULL, WINVM_VM_PREFIX, vm_node_enumerator, d)) < 0 ||
+            (r = sd_bus_add_object(d->bus, NULL, "/org/winvm1/storage", manager_read_gate, d)) < 0 ||
+            (r = sd_bus_add_object_vtable(d->bus, NULL, "/org/winvm1/storage", "org.winvm1.Storage", storage_vtable, d)) < 0 ||
+            (r = sd_bus_add_fallback(d->bus, NULL, JOB_PREFIX, manager_read_gate, d)) < 0 ||
+            (r = sd_bus_add_fallback_vtable(d->bus, NULL, JOB_PREFIX, "org.winvm1.Job", job_vtable, job_object_find, d)) < 0 ||
+            (r = sd_bus_add_node_enumerator(d->bus, NULL, JOB_PREFIX, job_node_enumerator, d)) < 0 ||
             (r = sd_bus_add_object_manager(d->bus, NULL, WINVM_OBJECT_ROOT)) < 0)
                 return fprintf(stderr, "Cannot register bus objects: %s\n", strerror(-r)), r;
 
@@ -126,7 +133,10 @@ int daemon_new(WinvmConfig *config, Daemon **ret) {
                         return -ENOMEM;
 
         if ((r = mailbox_new(d->event, &d->mailbox)) < 0 ||
-            (r = worker_new(d->mailbox, "libvirt", &d->worker)) < 0)
+            (r = worker_new(d->mailbox, "libvirt", &d->worker)) < 0 ||
+            (r = worker_new(d->mailbox, "storage", &d->storage_worker)) < 0)
+                return r;
+        if ((r = storage_init(d)) < 0)
                 return r;
 
         LvHandlers handlers = { .lifecycle = daemon_on_lifecycle, .closed = daemon_on_closed, .userdata = d };
@@ -164,12 +174,16 @@ Daemon *daemon_free(Daemon *d) {
                 (void) sd_bus_flush(d->bus);
         /* Stop the threads first so no letter arrives for freed objects. */
         d->authz = authz_free(d->authz);
+        if (d->filesystems)
+                storage_done(d);
         d->worker = worker_free(d->worker);
+        d->storage_worker = worker_free(d->storage_worker);
         d->lv = lv_free(d->lv);
         d->polkit = bus_polkit_free(d->polkit);
         d->mailbox = mailbox_free(d->mailbox);
         sd_event_source_disable_unref(d->reconnect_timer);
         sd_event_source_disable_unref(d->idle_timer);
+        job_free_all(d);
         for (size_t i = 0; d->vms && i < d->n_vms; i++)
                 vm_free(d->vms[i]);
         free(d->vms);

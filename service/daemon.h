@@ -43,6 +43,9 @@ struct Daemon {
         sd_bus *bus;
         Mailbox *mailbox;
         Worker *worker;         /* every libvirt call runs here */
+        Worker *storage_worker; /* statfs and btrfs ioctls */
+        struct StorageFs **filesystems;
+        size_t n_filesystems;
         Lv *lv;
         Authz *authz;
         BusPolkit *polkit;
@@ -55,6 +58,10 @@ struct Daemon {
         bool connecting;
         unsigned reconnect_attempt;
         sd_event_source *reconnect_timer;
+
+        struct Job **jobs;      /* running and lingering jobs */
+        size_t n_jobs;
+        uint64_t last_job_id;
 
         unsigned n_busy;        /* calls in flight and waits; they keep the service from idling out */
         uint64_t last_activity;

@@ -5,6 +5,7 @@
 
 #include "daemon.h"
 #include "errors.h"
+#include "job.h"
 #include "names.h"
 #include "util.h"
 
@@ -53,6 +54,15 @@ static int property_get_vms(sd_bus *bus, const char *path, const char *interface
         return sd_bus_message_close_container(reply);
 }
 
+static int property_get_jobs(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        int r = sd_bus_message_open_container(reply, 'a', "o");
+        for (size_t i = 0; r >= 0 && i < d->n_jobs; i++)
+                r = sd_bus_message_append(reply, "o", d->jobs[i]->path);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         return sd_bus_message_append(reply, "s", WINVM_VERSION);
@@ -73,11 +83,17 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("VMs", "ao", property_get_vms, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Jobs", "ao", property_get_jobs, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LibvirtConnected", "b", property_get_connected, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("GetVM", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", vm), method_get_vm,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
+
+static int unknown_object(sd_bus_message *m, const char *path) {
+        (void) sd_bus_reply_method_errorf(m, SD_BUS_ERROR_UNKNOWN_OBJECT, "Unknown object '%s'.", path);
+        return 1;
+}
 
 static bool is_data_read(sd_bus_message *m) {
         if (sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Properties", NULL))
@@ -90,20 +106,27 @@ static bool is_data_read(sd_bus_message *m) {
  * connection so a reader pays the polkit round trip once. Introspection stays open. */
 int manager_read_gate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = userdata;
+        const char *path = sd_bus_message_get_path(m);
+
+        /* A fallback handler makes sd-bus treat every path below it as an object; answer for
+         * the ones that are none, whatever the call. */
+        if ((strncmp(path, WINVM_VM_PREFIX "/", strlen(WINVM_VM_PREFIX) + 1) == 0 && !daemon_find_vm_by_path(d, path)) ||
+            (strncmp(path, JOB_PREFIX "/", strlen(JOB_PREFIX) + 1) == 0 && !job_find_by_path(d, path)))
+                return unknown_object(m, path);
 
         if (!is_data_read(m))
                 return 0;
 
-        const char *path = sd_bus_message_get_path(m);
+        static const char *const vm_read[] = { "org.winvm1.vm.read", NULL };
+        static const char *const storage_read[] = { "org.winvm1.storage.read", NULL };
+        const char *const *actions = vm_read;
         const char *vm_name = NULL;
-        if (strcmp(path, WINVM_OBJECT_ROOT) != 0) {
-                Vm *vm = daemon_find_vm_by_path(d, path);
-                if (!vm)
-                        return 0; /* sd-bus answers UnknownObject */
+        Vm *vm = daemon_find_vm_by_path(d, path);
+        if (vm)
                 vm_name = vm->name;
-        }
+        else if (strcmp(path, "/org/winvm1/storage") == 0)
+                actions = storage_read;
 
-        static const char *const actions[] = { "org.winvm1.vm.read", NULL };
         int r = bus_polkit_verify(d->polkit, m, actions, vm_name, "read", true, error);
         if (r < 0)
                 return r;

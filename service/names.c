@@ -37,6 +37,16 @@ int vm_name_from_object_path(const char *path, char **ret_name) {
                 free(name);
                 return -ENXIO;
         }
+        /* sd_bus_path_decode() accepts any escaping ("_57indows11", "Win_00x"); only the one
+         * spelling vm_object_path() produces names the VM. */
+        char *canonical = NULL;
+        r = vm_object_path(name, &canonical);
+        if (r < 0 || strcmp(canonical, path) != 0) {
+                free(canonical);
+                free(name);
+                return r < 0 ? r : -ENXIO;
+        }
+        free(canonical);
         *ret_name = name;
         return 0;
 }

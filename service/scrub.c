@@ -1,0 +1,362 @@
+#include "scrub.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "btrfs-scrub.h"
+#include "daemon.h"
+#include "errors.h"
+#include "job.h"
+#include "util.h"
+
+#define PROGRESS_POLL_USEC (500 * 1000ULL)
+
+struct Scrub {
+        StorageFs *fs;
+        Job *job;
+        int fd;
+        bool readonly;
+        ScrubDevice devices[SCRUB_MAX_DEVICES];
+        int n_devices;
+        uint64_t total_bytes;
+        int running_threads;
+        int first_error;       /* first failure other than cancel */
+        bool cancelled;
+        bool polling;          /* a progress poll is on the storage worker */
+        ScrubResult result;
+        sd_event_source *poll_timer;
+};
+
+typedef struct DeviceRun {
+        Scrub *scrub;
+        uint64_t devid;
+        int r;
+        struct btrfs_scrub_progress progress;
+} DeviceRun;
+
+typedef struct Prepare {
+        StorageFs *fs;
+        sd_bus_message *message;
+        bool readonly;
+        uid_t uid;
+        int fd;
+        int r;
+        bool running_elsewhere;
+        ScrubDevice devices[SCRUB_MAX_DEVICES];
+        int n_devices;
+} Prepare;
+
+typedef struct Poll {
+        Scrub *scrub;
+        uint64_t done;
+} Poll;
+
+const char *scrub_job_path(const Scrub *s) {
+        return s->job->path;
+}
+
+static void emit_running_changed(Daemon *d) {
+        (void) sd_bus_emit_properties_changed(d->bus, "/org/winvm1/storage", "org.winvm1.Storage", "RunningScrubs", NULL);
+}
+
+static uint64_t realtime_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static char *state_subdir(Daemon *d) {
+        char *p = NULL;
+        if (asprintf(&p, "%s/scrub", d->config->state_dir) < 0)
+                return NULL;
+        return p;
+}
+
+static void scrub_free(Scrub *s) {
+        sd_event_source_disable_unref(s->poll_timer);
+        if (s->fd >= 0)
+                close(s->fd);
+        free(s);
+}
+
+static void finish(Scrub *s) {
+        StorageFs *fs = s->fs;
+        Daemon *d = fs->daemon;
+
+        s->result.duration_usec = realtime_usec() - s->result.started_usec;
+        strcpy(s->result.outcome, s->cancelled ? "cancelled" : s->first_error ? "failed" : "finished");
+
+        _cleanup_free_ char *summary = scrub_result_summary(&s->result);
+        _cleanup_free_ char *dir = state_subdir(d);
+        int r = dir ? scrub_result_save(dir, fs->name, &s->result) : -ENOMEM;
+        if (r < 0)
+                fprintf(stderr, "Cannot keep the scrub result of %s: %s\n", fs->name, strerror(-r));
+        fs->last = s->result;
+        fs->has_last = true;
+        (void) sd_bus_emit_properties_changed(d->bus, "/org/winvm1/storage", "org.winvm1.Storage", "LastScrub", NULL);
+
+        char message[512];
+        if (s->cancelled)
+                snprintf(message, sizeof(message), "cancelled (%s)", summary);
+        else if (s->first_error)
+                snprintf(message, sizeof(message), "scrub failed: %s (%s)", strerror(-s->first_error), summary);
+        else
+                snprintf(message, sizeof(message), "%s", summary);
+        fprintf(stderr, "Scrub of %s (%s): %s\n", fs->name, fs->mount_point, message);
+        job_complete(s->job, !s->cancelled && !s->first_error, message);
+
+        fs->running = NULL;
+        scrub_free(s);
+        emit_running_changed(d);
+}
+
+/* A device thread: blocks in the scrub ioctl until it completes or is cancelled. */
+static void *device_main(void *arg) {
+        DeviceRun *run = arg;
+        run->r = scrub_device(run->scrub->fd, run->devid, run->scrub->readonly, &run->progress);
+        return NULL;
+}
+
+static void device_done(void *userdata) {
+        DeviceRun *run = userdata;
+        Scrub *s = run->scrub;
+
+        scrub_result_add(&s->result, &run->progress);
+        if (run->r == -ECANCELED)
+                s->cancelled = true;
+        else if (run->r < 0 && !s->first_error)
+                s->first_error = run->r;
+        free(run);
+        if (--s->running_threads == 0)
+                finish(s);
+}
+
+/* Posts the finished device run to the event thread. */
+static void *device_thread(void *arg) {
+        DeviceRun *run = arg;
+        device_main(run);
+        (void) mailbox_post(run->scrub->fs->daemon->mailbox, device_done, run);
+        return NULL;
+}
+
+static void poll_work(void *userdata) {
+        Poll *p = userdata;
+        Scrub *s = p->scrub;
+        for (int i = 0; i < s->n_devices; i++) {
+                struct btrfs_scrub_progress pr;
+                if (scrub_progress(s->fd, s->devices[i].devid, &pr) == 0)
+                        p->done += pr.data_bytes_scrubbed + pr.tree_bytes_scrubbed;
+        }
+}
+
+static void poll_done(void *userdata) {
+        Poll *p = userdata;
+        Scrub *s = p->scrub;
+        s->polling = false;
+        if (s->running_threads > 0)
+                job_set_progress(s->job, p->done, s->total_bytes);
+        free(p);
+}
+
+static int on_poll_timer(sd_event_source *src, uint64_t usec, void *userdata) {
+        Scrub *s = userdata;
+        if (!s->polling) {
+                Poll *p = calloc(1, sizeof(*p));
+                if (p) {
+                        p->scrub = s;
+                        s->polling = true;
+                        (void) worker_submit(s->fs->daemon->storage_worker, poll_work, poll_done, p);
+                }
+        }
+        (void) sd_event_source_set_time(src, usec + PROGRESS_POLL_USEC);
+        return sd_event_source_set_enabled(src, SD_EVENT_ON);
+}
+
+static void cancel_work(void *userdata) {
+        Scrub *s = userdata;
+        (void) scrub_cancel(s->fd);
+}
+
+static void on_cancel(Job *job, void *userdata) {
+        Scrub *s = userdata;
+        (void) job;
+        s->cancelled = true;
+        (void) worker_submit(s->fs->daemon->storage_worker, cancel_work, NULL, s);
+}
+
+static void prepare_work(void *userdata) {
+        Prepare *p = userdata;
+        p->fd = scrub_open(p->fs->mount_point);
+        if (p->fd < 0) {
+                p->r = p->fd;
+                return;
+        }
+        p->n_devices = scrub_list_devices(p->fd, p->devices);
+        if (p->n_devices < 0) {
+                p->r = p->n_devices;
+                return;
+        }
+        /* A scrub started outside winvm (btrfs-progs, a btrfs-scrub timer) answers progress. */
+        for (int i = 0; i < p->n_devices; i++) {
+                struct btrfs_scrub_progress pr;
+                if (scrub_progress(p->fd, p->devices[i].devid, &pr) == 0)
+                        p->running_elsewhere = true;
+        }
+}
+
+static void reply_prepare_error(Prepare *p) {
+        StorageFs *fs = p->fs;
+        if (p->running_elsewhere)
+                (void) sd_bus_reply_method_errorf(p->message, WINVM_ERROR_BUSY,
+                                                  "A scrub is already running on %s (%s), started outside winvm; "
+                                                  "see 'btrfs scrub status %s'",
+                                                  fs->name, fs->mount_point, fs->mount_point);
+        else if (p->r == -ENOTTY)
+                (void) sd_bus_reply_method_errorf(p->message, WINVM_ERROR_INVALID_ARGUMENT,
+                                                  "%s (%s) is not a mounted btrfs filesystem", fs->name, fs->mount_point);
+        else
+                (void) sd_bus_reply_method_errorf(p->message, "org.winvm1.Error.Failed", "Cannot scrub %s (%s): %s",
+                                                  fs->name, fs->mount_point, strerror(-p->r));
+}
+
+static void prepare_done(void *userdata) {
+        Prepare *p = userdata;
+        StorageFs *fs = p->fs;
+        Daemon *d = fs->daemon;
+
+        daemon_busy_dec(d);
+        if (p->r < 0 || p->running_elsewhere || fs->running) {
+                if (fs->running && p->r >= 0 && !p->running_elsewhere)
+                        (void) sd_bus_reply_method_errorf(p->message, WINVM_ERROR_BUSY,
+                                                          "A scrub of %s is already running (job %s)", fs->name,
+                                                          fs->running->job->path);
+                else
+                        reply_prepare_error(p);
+                goto out;
+        }
+
+        Scrub *s = calloc(1, sizeof(*s));
+        if (!s) {
+                (void) sd_bus_reply_method_errno(p->message, ENOMEM, NULL);
+                goto out;
+        }
+        s->fs = fs;
+        s->fd = p->fd;
+        p->fd = -1;
+        s->readonly = p->readonly;
+        s->n_devices = p->n_devices;
+        memcpy(s->devices, p->devices, sizeof(s->devices));
+        for (int i = 0; i < s->n_devices; i++)
+                s->total_bytes += s->devices[i].bytes_used;
+        s->result.started_usec = realtime_usec();
+        s->result.readonly = p->readonly;
+
+        _cleanup_free_ char *fs_path = NULL;
+        (void) asprintf(&fs_path, "/org/winvm1/storage");
+        const char *objects[] = { fs_path, NULL };
+        int r = job_new(d, "scrub", objects, p->uid, true, on_cancel, s, &s->job);
+        if (r < 0) {
+                (void) sd_bus_reply_method_errorf(p->message, WINVM_ERROR_BUSY,
+                                                  "Too many jobs are running (at most %d); try again later", JOB_MAX_RUNNING);
+                scrub_free(s);
+                goto out;
+        }
+        fs->running = s;
+        emit_running_changed(d);
+
+        for (int i = 0; i < s->n_devices; i++) {
+                DeviceRun *run = calloc(1, sizeof(*run));
+                pthread_t t;
+                pthread_attr_t attr;
+                run->scrub = s;
+                run->devid = s->devices[i].devid;
+                pthread_attr_init(&attr);
+                pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+                if (pthread_create(&t, &attr, device_thread, run) == 0)
+                        s->running_threads++;
+                else {
+                        s->first_error = -EAGAIN;
+                        free(run);
+                }
+                pthread_attr_destroy(&attr);
+        }
+        (void) sd_event_add_time_relative(d->event, &s->poll_timer, CLOCK_MONOTONIC, PROGRESS_POLL_USEC / 2, 0,
+                                          on_poll_timer, s);
+        job_set_progress(s->job, 0, s->total_bytes);
+        (void) sd_bus_reply_method_return(p->message, "o", s->job->path);
+        if (s->running_threads == 0)
+                finish(s);
+out:
+        if (p->fd >= 0)
+                close(p->fd);
+        sd_bus_message_unref(p->message);
+        free(p);
+}
+
+void scrub_start(StorageFs *fs, sd_bus_message *m, bool readonly, uid_t uid) {
+        Daemon *d = fs->daemon;
+        if (fs->running) {
+                (void) sd_bus_reply_method_errorf(m, WINVM_ERROR_BUSY, "A scrub of %s is already running (job %s)",
+                                                  fs->name, fs->running->job->path);
+                return;
+        }
+        Prepare *p = calloc(1, sizeof(*p));
+        if (!p) {
+                (void) sd_bus_reply_method_errno(m, ENOMEM, NULL);
+                return;
+        }
+        p->fs = fs;
+        p->message = sd_bus_message_ref(m);
+        p->readonly = readonly;
+        p->uid = uid;
+        p->fd = -1;
+        daemon_busy_inc(d);
+        (void) worker_submit(d->storage_worker, prepare_work, prepare_done, p);
+}
+
+int storage_init(Daemon *d) {
+        size_t n = strv_length(d->config->fs_names);
+        d->filesystems = calloc(n + 1, sizeof(StorageFs *));
+        if (!d->filesystems)
+                return -ENOMEM;
+        _cleanup_free_ char *dir = state_subdir(d);
+        if (!dir)
+                return -ENOMEM;
+        /* The state folder may not exist on first start. */
+        (void) mkdir(d->config->state_dir, 0755);
+        (void) mkdir(dir, 0700);
+
+        for (size_t i = 0; i < n; i++) {
+                StorageFs *fs = calloc(1, sizeof(*fs));
+                if (!fs)
+                        return -ENOMEM;
+                fs->daemon = d;
+                fs->name = strdup(d->config->fs_names[i]);
+                fs->mount_point = strdup(d->config->fs_paths[i]);
+                fs->has_last = scrub_result_load(dir, fs->name, &fs->last) == 0;
+                d->filesystems[i] = fs;
+        }
+        d->n_filesystems = n;
+        return 0;
+}
+
+void storage_done(Daemon *d) {
+        for (size_t i = 0; i < d->n_filesystems; i++) {
+                StorageFs *fs = d->filesystems[i];
+                /* A running scrub goes on in the kernel; cancel it so nothing outlives winvmd's intent. */
+                if (fs->running)
+                        (void) scrub_cancel(fs->running->fd);
+                free(fs->name);
+                free(fs->mount_point);
+                free(fs);
+        }
+        free(d->filesystems);
+        d->filesystems = NULL;
+        d->n_filesystems = 0;
+}

@@ -1,0 +1,31 @@
+/* btrfs scrubs of the configured filesystems as Jobs: one thread per device runs the
+ * blocking scrub ioctl, the storage worker polls progress and cancels, and the event thread
+ * sums it all up and keeps the verdict in the state folder. */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+#include "scrub-result.h"
+
+typedef struct Daemon Daemon;
+typedef struct Scrub Scrub;
+
+typedef struct StorageFs {
+        Daemon *daemon;
+        char *name;
+        char *mount_point;
+        ScrubResult last;
+        bool has_last;
+        Scrub *running;
+} StorageFs;
+
+int storage_init(Daemon *d);
+void storage_done(Daemon *d);
+
+/* Starts a scrub for the caller of m; replies with the Job path or a named error. */
+void scrub_start(StorageFs *fs, sd_bus_message *m, bool readonly, uid_t uid);
+
+const char *scrub_job_path(const Scrub *s);
+
+extern const sd_bus_vtable storage_vtable[];
