@@ -11,24 +11,18 @@
 #include <unistd.h>
 
 #include "client-errors.h"
+#include "client.h"
 #include "errors.h"
 #include "names.h"
 #include "util.h"
 
-#ifndef WINVM_BUS_NAME
-#define WINVM_BUS_NAME "org.winvm1"
-#endif
 #ifndef WINVM_VERSION
 #define WINVM_VERSION "0"
 #endif
 
 #define CALL_SLACK_USEC (30 * 1000000ULL)
 
-static const char *arg_vm = NULL;
-static bool arg_json = false;
-static bool arg_ask_password = true;
-static uint32_t arg_timeout = 0;
-static bool arg_force = false;
+static ClientOptions opts = { .ask_password = true };
 
 typedef struct VmStatus {
         char *path;
@@ -58,12 +52,19 @@ static void help(void) {
                "  start                     start the VM\n"
                "  shutdown                  shut the VM down gracefully and wait until it is off\n"
                "  force-stop                power the VM off at once\n"
-               "  reboot                    ask the guest to reboot\n\n"
+               "  reboot                    ask the guest to reboot\n"
+               "  scrub start [FS]          scrub a configured btrfs filesystem (--wait follows it)\n"
+               "  scrub status [FS]         the running scrub and the last result\n"
+               "  scrub cancel [FS]         cancel the running scrub\n"
+               "  jobs                      running and recently finished jobs\n"
+               "  storage                   the configured filesystems: btrfs, subvolume, space\n\n"
                "Options:\n"
                "      --vm NAME             the VM to act on (needed when several are managed)\n"
                "      --json                print reads as JSON\n"
                "  -t, --timeout SECONDS     shutdown: how long to wait (default: the service's)\n"
                "  -f, --force               shutdown: force the VM off when the timeout passes\n"
+               "  -w, --wait                scrub start: follow the job to its end\n"
+               "      --read-only           scrub start: report errors without repairing\n"
                "      --no-ask-password     never ask for authentication\n"
                "  -h, --help                show this help\n"
                "      --version             show the version\n\n"
@@ -77,6 +78,21 @@ static int bus_error_exit(sd_bus_error *error, int r) {
         if (!sd_bus_error_is_set(error))
                 sd_bus_error_set_errno(error, r);
         return client_report_error(error);
+}
+
+int client_fail(sd_bus_error *error, int r) {
+        int code = bus_error_exit(error, r);
+        sd_bus_error_free(error);
+        return code;
+}
+
+void client_print_json(void *node) {
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        json_generator_set_root(gen, node);
+        json_generator_set_pretty(gen, true);
+        g_autofree char *text = json_generator_to_data(gen, NULL);
+        printf("%s\n", text);
+        json_node_unref(node);
 }
 
 static int get_vm_status(sd_bus *bus, const char *path, VmStatus *s) {
@@ -145,10 +161,10 @@ static int resolve_vm(sd_bus *bus, char **ret_path) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
-        if (arg_vm) {
+        if (opts.vm) {
                 const char *path;
                 r = sd_bus_call_method(bus, WINVM_BUS_NAME, "/org/winvm1", "org.winvm1.Manager", "GetVM", &error,
-                                       &reply, "s", arg_vm);
+                                       &reply, "s", opts.vm);
                 if (r < 0 || (r = sd_bus_message_read(reply, "o", &path)) < 0) {
                         int code = bus_error_exit(&error, r);
                         sd_bus_error_free(&error);
@@ -204,12 +220,7 @@ static void print_status_json(VmStatus *list, size_t n, int connected) {
         json_builder_end_array(b);
         json_builder_end_object(b);
 
-        g_autoptr(JsonGenerator) gen = json_generator_new();
-        g_autoptr(JsonNode) root = json_builder_get_root(b);
-        json_generator_set_root(gen, root);
-        json_generator_set_pretty(gen, true);
-        g_autofree char *text = json_generator_to_data(gen, NULL);
-        printf("%s\n", text);
+        client_print_json(json_builder_get_root(b));
 }
 
 static void print_status_table(VmStatus *list, size_t n, int connected) {
@@ -227,7 +238,7 @@ static int cmd_status(sd_bus *bus) {
         _cleanup_(strv_freep) char **paths = NULL;
         int r;
 
-        if (arg_vm) {
+        if (opts.vm) {
                 char *path = NULL;
                 if ((r = resolve_vm(bus, &path)) < 0)
                         return -r;
@@ -256,7 +267,7 @@ static int cmd_status(sd_bus *bus) {
                 if ((r = get_vm_status(bus, paths[i], &list[i])) < 0)
                         code = -r;
         if (code == EXIT_OK) {
-                if (arg_json)
+                if (opts.json)
                         print_status_json(list, n, connected);
                 else
                         print_status_table(list, n, connected);
@@ -283,7 +294,7 @@ static int call_vm_method(sd_bus *bus, const char *member, uint64_t timeout_usec
                 va_end(ap);
         }
         if (r >= 0)
-                r = sd_bus_message_set_allow_interactive_authorization(m, arg_ask_password);
+                r = sd_bus_message_set_allow_interactive_authorization(m, opts.ask_password);
         if (r >= 0)
                 r = sd_bus_call(bus, m, timeout_usec, &error, &reply);
         if (r < 0) {
@@ -296,17 +307,19 @@ static int call_vm_method(sd_bus *bus, const char *member, uint64_t timeout_usec
 
 static int cmd_shutdown(sd_bus *bus) {
         /* The reply comes once the guest is off: wait as long as the service may. */
-        uint64_t wait = (uint64_t) (arg_timeout ? arg_timeout : 3600) * 1000000ULL + CALL_SLACK_USEC;
-        return call_vm_method(bus, "Shutdown", wait, "ub", arg_timeout, (int) arg_force);
+        uint64_t wait = (uint64_t) (opts.timeout ? opts.timeout : 3600) * 1000000ULL + CALL_SLACK_USEC;
+        return call_vm_method(bus, "Shutdown", wait, "ub", opts.timeout, (int) opts.force);
 }
 
 int main(int argc, char **argv) {
-        enum { OPT_VM = 0x100, OPT_JSON, OPT_NO_ASK, OPT_VERSION };
+        enum { OPT_VM = 0x100, OPT_JSON, OPT_NO_ASK, OPT_VERSION, OPT_READONLY };
         static const struct option options[] = {
                 { "vm", required_argument, NULL, OPT_VM },
                 { "json", no_argument, NULL, OPT_JSON },
                 { "timeout", required_argument, NULL, 't' },
                 { "force", no_argument, NULL, 'f' },
+                { "wait", no_argument, NULL, 'w' },
+                { "read-only", no_argument, NULL, OPT_READONLY },
                 { "no-ask-password", no_argument, NULL, OPT_NO_ASK },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -314,17 +327,17 @@ int main(int argc, char **argv) {
         };
         int c;
 
-        while ((c = getopt_long(argc, argv, "t:fh", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "t:fwh", options, NULL)) >= 0)
                 switch (c) {
                 case OPT_VM:
                         if (!vm_name_is_valid(optarg)) {
                                 fprintf(stderr, "winvmctl: '%s' is not a valid VM name\n", optarg);
                                 return EXIT_USAGE;
                         }
-                        arg_vm = optarg;
+                        opts.vm = optarg;
                         break;
                 case OPT_JSON:
-                        arg_json = true;
+                        opts.json = true;
                         break;
                 case 't': {
                         char *end;
@@ -334,14 +347,20 @@ int main(int argc, char **argv) {
                                 fprintf(stderr, "winvmctl: --timeout takes seconds, not '%s'\n", optarg);
                                 return EXIT_USAGE;
                         }
-                        arg_timeout = (uint32_t) v;
+                        opts.timeout = (uint32_t) v;
                         break;
                 }
                 case 'f':
-                        arg_force = true;
+                        opts.force = true;
+                        break;
+                case 'w':
+                        opts.wait = true;
+                        break;
+                case OPT_READONLY:
+                        opts.readonly = true;
                         break;
                 case OPT_NO_ASK:
-                        arg_ask_password = false;
+                        opts.ask_password = false;
                         break;
                 case 'h':
                         help();
@@ -354,15 +373,26 @@ int main(int argc, char **argv) {
                 }
 
         const char *verb = optind < argc ? argv[optind] : "status";
-        if (optind + 1 < argc) {
-                fprintf(stderr, "winvmctl: unexpected argument '%s'\n", argv[optind + 1]);
-                return EXIT_USAGE;
-        }
+        int n_args = argc - optind - 1 > 0 ? argc - optind - 1 : 0;
+        const char *arg1 = n_args > 0 ? argv[optind + 1] : NULL, *arg2 = n_args > 1 ? argv[optind + 2] : NULL;
 
-        static const char *const verbs[] = { "status", "start", "shutdown", "force-stop", "reboot" };
+        static const struct {
+                const char *verb;
+                int max_args;
+        } verbs[] = {
+                { "status", 0 }, { "start", 0 }, { "shutdown", 0 }, { "force-stop", 0 }, { "reboot", 0 },
+                { "scrub", 2 },  { "jobs", 0 },  { "storage", 0 },
+        };
         bool known = false;
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                known = known || strcmp(verb, verbs[i]) == 0;
+                if (strcmp(verb, verbs[i].verb) == 0) {
+                        known = true;
+                        if (n_args > verbs[i].max_args) {
+                                fprintf(stderr, "winvmctl: unexpected argument '%s'\n",
+                                        argv[optind + 1 + verbs[i].max_args]);
+                                return EXIT_USAGE;
+                        }
+                }
         if (!known) {
                 fprintf(stderr, "winvmctl: unknown command '%s'; see 'winvmctl --help'\n", verb);
                 return EXIT_USAGE;
@@ -378,6 +408,12 @@ int main(int argc, char **argv) {
 
         if (strcmp(verb, "status") == 0)
                 return cmd_status(bus);
+        if (strcmp(verb, "scrub") == 0)
+                return cmd_scrub(bus, &opts, arg1, arg2);
+        if (strcmp(verb, "jobs") == 0)
+                return cmd_jobs(bus, &opts);
+        if (strcmp(verb, "storage") == 0)
+                return cmd_storage(bus, &opts);
         if (strcmp(verb, "start") == 0)
                 return call_vm_method(bus, "Start", 0, NULL);
         if (strcmp(verb, "shutdown") == 0)

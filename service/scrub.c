@@ -18,6 +18,7 @@
 #define PROGRESS_POLL_USEC (500 * 1000ULL)
 
 struct Scrub {
+        unsigned refs;         /* the running scrub, and each poll or cancel on the storage worker */
         StorageFs *fs;
         Job *job;
         int fd;
@@ -78,7 +79,9 @@ static char *state_subdir(Daemon *d) {
         return p;
 }
 
-static void scrub_free(Scrub *s) {
+static void scrub_unref(Scrub *s) {
+        if (--s->refs > 0)
+                return;
         sd_event_source_disable_unref(s->poll_timer);
         if (s->fd >= 0)
                 close(s->fd);
@@ -89,6 +92,7 @@ static void finish(Scrub *s) {
         StorageFs *fs = s->fs;
         Daemon *d = fs->daemon;
 
+        s->poll_timer = sd_event_source_disable_unref(s->poll_timer);
         s->result.duration_usec = realtime_usec() - s->result.started_usec;
         strcpy(s->result.outcome, s->cancelled ? "cancelled" : s->first_error ? "failed" : "finished");
 
@@ -112,7 +116,7 @@ static void finish(Scrub *s) {
         job_complete(s->job, !s->cancelled && !s->first_error, message);
 
         fs->running = NULL;
-        scrub_free(s);
+        scrub_unref(s);
         emit_running_changed(d);
 }
 
@@ -162,6 +166,7 @@ static void poll_done(void *userdata) {
         if (s->running_threads > 0)
                 job_set_progress(s->job, p->done, s->total_bytes);
         free(p);
+        scrub_unref(s);
 }
 
 static int on_poll_timer(sd_event_source *src, uint64_t usec, void *userdata) {
@@ -170,6 +175,7 @@ static int on_poll_timer(sd_event_source *src, uint64_t usec, void *userdata) {
                 Poll *p = calloc(1, sizeof(*p));
                 if (p) {
                         p->scrub = s;
+                        s->refs++;
                         s->polling = true;
                         (void) worker_submit(s->fs->daemon->storage_worker, poll_work, poll_done, p);
                 }
@@ -183,11 +189,17 @@ static void cancel_work(void *userdata) {
         (void) scrub_cancel(s->fd);
 }
 
+static void cancel_done(void *userdata) {
+        scrub_unref(userdata);
+}
+
 static void on_cancel(Job *job, void *userdata) {
         Scrub *s = userdata;
         (void) job;
         s->cancelled = true;
-        (void) worker_submit(s->fs->daemon->storage_worker, cancel_work, NULL, s);
+        s->refs++;
+        if (worker_submit(s->fs->daemon->storage_worker, cancel_work, cancel_done, s) < 0)
+                scrub_unref(s);
 }
 
 static void prepare_work(void *userdata) {
@@ -246,6 +258,7 @@ static void prepare_done(void *userdata) {
                 (void) sd_bus_reply_method_errno(p->message, ENOMEM, NULL);
                 goto out;
         }
+        s->refs = 1;
         s->fs = fs;
         s->fd = p->fd;
         p->fd = -1;
@@ -257,14 +270,12 @@ static void prepare_done(void *userdata) {
         s->result.started_usec = realtime_usec();
         s->result.readonly = p->readonly;
 
-        _cleanup_free_ char *fs_path = NULL;
-        (void) asprintf(&fs_path, "/org/winvm1/storage");
-        const char *objects[] = { fs_path, NULL };
+        const char *objects[] = { "/org/winvm1/storage", NULL };
         int r = job_new(d, "scrub", objects, p->uid, true, on_cancel, s, &s->job);
         if (r < 0) {
                 (void) sd_bus_reply_method_errorf(p->message, WINVM_ERROR_BUSY,
                                                   "Too many jobs are running (at most %d); try again later", JOB_MAX_RUNNING);
-                scrub_free(s);
+                scrub_unref(s);
                 goto out;
         }
         fs->running = s;
