@@ -185,6 +185,24 @@ static int wait_job(sd_bus *bus, const char *path) {
         return w.success ? EXIT_OK : EXIT_FAILED;
 }
 
+/* The VM images and whether scrub can protect them. */
+static int print_images(sd_bus *bus) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r = sd_bus_call_method(bus, WINVM_BUS_NAME, "/org/winvm1/storage", "org.winvm1.Storage", "GetImages", &error,
+                                   &reply, NULL);
+        if (r < 0)
+                return client_fail(&error, r);
+        const char *vm, *path, *err;
+        int exists, nocow;
+        printf("\n%-16s %-50s %s\n", "VM", "IMAGE", "CHECKSUMS");
+        r = sd_bus_message_enter_container(reply, 'a', "(ssbbs)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(ssbbs)", &vm, &path, &exists, &nocow, &err)) > 0)
+                printf("%-16s %-50s %s\n", vm, path,
+                       !exists ? err : nocow ? "NONE: NOCOW file, scrub cannot detect corruption (chattr -C needs a copy)" : "yes");
+        return EXIT_OK;
+}
+
 static int scrub_start(sd_bus *bus, const ClientOptions *o, const char *fs) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -461,5 +479,5 @@ int cmd_storage(sd_bus *bus, const ClientOptions *o) {
                                json_object_get_boolean_member(f, "btrfs") ? "yes" : "no", subvol, size, used, free_);
         }
         json_node_unref(root);
-        return EXIT_OK;
+        return print_images(bus);
 }

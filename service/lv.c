@@ -239,6 +239,18 @@ int lv_query(Lv *lv, const char *name, LvDomainInfo *info, LvError *err) {
         return r;
 }
 
+int lv_domain_xml(Lv *lv, const char *name, char **ret_xml, LvError *err) {
+        int r;
+        virDomainPtr dom = lookup(lv, name, err, &r);
+        if (!dom)
+                return r;
+        char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+        r = xml ? 0 : capture_error(err);
+        virDomainFree(dom);
+        *ret_xml = xml;
+        return r;
+}
+
 int lv_action(Lv *lv, const char *name, LvAction action, LvError *err) {
         int r, state = 0, reason = 0;
         virDomainPtr dom = lookup(lv, name, err, &r);

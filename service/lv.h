@@ -46,6 +46,8 @@ Lv *lv_free(Lv *lv);
 int lv_connect(Lv *lv, unsigned *ret_gen, LvError *err);
 void lv_disconnect(Lv *lv);
 int lv_query(Lv *lv, const char *name, LvDomainInfo *info, LvError *err);
+/* The persistent definition's XML; -ENOENT when not defined. */
+int lv_domain_xml(Lv *lv, const char *name, char **ret_xml, LvError *err);
 /* 0 on success; -EALREADY (already running), -ESRCH (not running), -ENOENT (not defined),
  * -ENOTCONN (no connection) or -EIO with err filled from libvirt. */
 int lv_action(Lv *lv, const char *name, LvAction action, LvError *err);

@@ -28,4 +28,7 @@ void scrub_start(StorageFs *fs, sd_bus_message *m, bool readonly, uid_t uid);
 
 const char *scrub_job_path(const Scrub *s);
 
+/* storage-images.c */
+int storage_method_get_images(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
 extern const sd_bus_vtable storage_vtable[];

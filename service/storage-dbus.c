@@ -201,5 +201,7 @@ const sd_bus_vtable storage_vtable[] = {
                                 method_start_scrub, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetFacts", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", filesystems), method_get_facts,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetImages", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssbbs)", images),
+                                storage_method_get_images, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };

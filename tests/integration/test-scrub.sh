@@ -12,7 +12,7 @@ IMG=$WINVM_SANDBOX/btrfs.img
 # 1 MiB canary file whose bytes the corruption test checks.
 make_store() {
     truncate -s 1G "$IMG"
-    mkfs.btrfs -q -d dup -m dup "$IMG" 2>/dev/null
+    mkfs.btrfs -q -d dup -m dup "$IMG" >/dev/null 2>&1
     mkdir -p "$STORE"
     mount -o loop "$IMG" "$STORE"
     head -c 300M /dev/urandom > "$STORE/windows11.qcow2"
@@ -176,7 +176,36 @@ test_storage_facts() {
     assert_eq 5 "$(json_field "$CTL_OUT" 'd[0]["subvolume_id"]')" "the store's top is subvolume 5"
 }
 
+test_images_nocow() {
+    # Move the guest's disk into a NOCOW folder of the store, as `chattr +C` users do.
+    mkdir "$STORE/nocow"
+    chattr +C "$STORE/nocow"
+    cp "$WINVM_IMAGES/windows11.qcow2" "$STORE/nocow/windows11.qcow2"
+    chown --reference="$WINVM_IMAGES/windows11.qcow2" "$STORE/nocow/windows11.qcow2"
+    chmod 0755 "$STORE" "$STORE/nocow"
+    virsh -q dumpxml --inactive "$GUEST" | sed "s|$WINVM_IMAGES/windows11.qcow2|$STORE/nocow/windows11.qcow2|" \
+        > "$WINVM_SANDBOX/moved.xml"
+    virsh -q define "$WINVM_SANDBOX/moved.xml" >/dev/null
+
+    call mallory /org/winvm1/storage org.winvm1.Storage.GetImages
+    assert_call_ok "GetImages is a read mallory may do"
+    assert_contains "$CALL_OUT" "('$GUEST', '$STORE/nocow/windows11.qcow2', true, true, '')" \
+        "the image in the NOCOW folder is reported NOCOW"
+    ctl jarrett storage
+    assert_contains "$CTL_OUT" "NOCOW" "winvmctl storage warns that scrub cannot protect it"
+
+    # Copied out of the NOCOW folder, it has checksums again.
+    cp "$STORE/nocow/windows11.qcow2" "$STORE/windows11-cow.qcow2"
+    virsh -q dumpxml --inactive "$GUEST" | sed "s|$STORE/nocow/windows11.qcow2|$STORE/windows11-cow.qcow2|" \
+        > "$WINVM_SANDBOX/moved.xml"
+    virsh -q define "$WINVM_SANDBOX/moved.xml" >/dev/null
+    call jarrett /org/winvm1/storage org.winvm1.Storage.GetImages
+    assert_contains "$CALL_OUT" "('$GUEST', '$STORE/windows11-cow.qcow2', true, false, '')" \
+        "an image with copy-on-write is not NOCOW"
+}
+
 make_store
+test_images_nocow
 test_clean_scrub
 test_corruption_repaired
 test_cancel
