@@ -101,6 +101,12 @@ test_cancel() {
     assert_contains "$job" /org/winvm1/job/ "winvmctl prints the job path"
     monitor_start
 
+    # The running Job serves exactly its documented interface.
+    "$WINVM_BUILD/tests/tools/introspect-diff" "$job" "$WINVM_SRC/dbus/org.winvm1.Job.xml" >/dev/null
+    assert_eq 0 "$?" "the Job's introspection matches dbus/org.winvm1.Job.xml"
+    call mallory /org/winvm1 org.freedesktop.DBus.Properties.Get org.winvm1.Manager Jobs
+    assert_contains "$CALL_OUT" "$job" "the Manager lists the job"
+
     # Status calls are answered promptly while the scrub runs.
     local t0 t1
     sb_now_ms t0
