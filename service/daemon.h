@@ -78,7 +78,7 @@ void vm_refresh(Vm *vm);
 void vm_publish(Vm *vm);
 const char *vm_state_string(Vm *vm);
 const char *vm_reason_string(Vm *vm);
-void vm_add_shutdown_wait(Vm *vm, sd_bus_message *m, uint32_t timeout_sec, bool force_after);
+void vm_add_shutdown_wait(Vm *vm, sd_bus_message *m, uint32_t timeout_sec, bool force_after, uid_t uid);
 
 /* vm-dbus.c */
 extern const sd_bus_vtable vm_vtable[];
@@ -98,7 +98,7 @@ void daemon_on_lifecycle(void *userdata, char *name);
 void daemon_on_closed(void *userdata, unsigned gen);
 
 /* Forces the VM off for a Shutdown call whose wait ran out; replies to m when done. */
-int vm_force_stop_after_timeout(Vm *vm, sd_bus_message *m);
+int vm_force_stop_after_timeout(Vm *vm, sd_bus_message *m, struct Job *job);
 
 void daemon_busy_inc(Daemon *d);
 void daemon_busy_dec(Daemon *d);

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "errors.h"
+#include "job.h"
 #include "names.h"
 #include "util.h"
 
@@ -18,6 +19,8 @@ typedef struct ActionCall {
         uint32_t timeout_sec;   /* LV_SHUTDOWN only */
         bool force_after;
         bool after_timeout;     /* a force-stop that follows a Shutdown timeout */
+        Job *job;               /* ... and the shutdown Job it ends */
+        uid_t uid;
         int r;
         LvError err;
 } ActionCall;
@@ -86,8 +89,12 @@ static void action_done(void *userdata) {
         ActionCall *c = userdata;
         Vm *vm = c->vm;
 
+        if (c->job)
+                job_complete(c->job, c->r == 0 || c->r == -ESRCH,
+                             c->r == 0 ? "no response to the power button; forced off" :
+                             c->r == -ESRCH ? "the guest powered off" : "could not force the guest off");
         if (c->action == LV_SHUTDOWN && c->r == 0)
-                vm_add_shutdown_wait(vm, c->message, c->timeout_sec, c->force_after);
+                vm_add_shutdown_wait(vm, c->message, c->timeout_sec, c->force_after, c->uid);
         else if (c->after_timeout && c->r == -ESRCH)
                 /* Forcing after a shutdown timeout: the guest went off meanwhile, which is success. */
                 (void) sd_bus_reply_method_return(c->message, NULL);
@@ -102,9 +109,12 @@ static void action_done(void *userdata) {
 }
 
 static int submit(Vm *vm, sd_bus_message *m, LvAction action, uint32_t timeout_sec, bool force_after,
-                  bool after_timeout) {
-        if (!vm->daemon->connected)
+                  bool after_timeout, uid_t uid, Job *job) {
+        if (!vm->daemon->connected) {
+                if (job)
+                        job_complete(job, false, "libvirtd is not reachable");
                 return vm_reply_action_result(vm, m, -ENOTCONN, NULL);
+        }
 
         ActionCall *c = calloc(1, sizeof(*c));
         if (!c)
@@ -115,6 +125,8 @@ static int submit(Vm *vm, sd_bus_message *m, LvAction action, uint32_t timeout_s
         c->timeout_sec = timeout_sec;
         c->force_after = force_after;
         c->after_timeout = after_timeout;
+        c->uid = uid;
+        c->job = job;
         int r = worker_submit(vm->daemon->worker, action_work, action_done, c);
         if (r < 0) {
                 sd_bus_message_unref(c->message);
@@ -125,8 +137,8 @@ static int submit(Vm *vm, sd_bus_message *m, LvAction action, uint32_t timeout_s
         return 1;
 }
 
-int vm_force_stop_after_timeout(Vm *vm, sd_bus_message *m) {
-        return submit(vm, m, LV_FORCE_STOP, 0, false, true);
+int vm_force_stop_after_timeout(Vm *vm, sd_bus_message *m, Job *job) {
+        return submit(vm, m, LV_FORCE_STOP, 0, false, true, (uid_t) -1, job);
 }
 
 static int verify(Vm *vm, sd_bus_message *m, const char *const *actions, const char *verb, sd_bus_error *error) {
@@ -139,7 +151,7 @@ static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         int r = verify(vm, m, actions, "start", error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(vm, m, LV_START, 0, false, false);
+        return submit(vm, m, LV_START, 0, false, false, (uid_t) -1, NULL);
 }
 
 static int method_shutdown(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -159,10 +171,12 @@ static int method_shutdown(sd_bus_message *m, void *userdata, sd_bus_error *erro
 
         static const char *const stop_only[] = { "org.winvm1.vm.stop", NULL };
         static const char *const stop_and_force[] = { "org.winvm1.vm.stop", "org.winvm1.vm.force-stop", NULL };
-        r = verify(vm, m, force_after ? stop_and_force : stop_only, "stop", error);
+        uid_t uid = (uid_t) -1;
+        r = bus_polkit_verify_uid(vm->daemon->polkit, m, force_after ? stop_and_force : stop_only, vm->name, "stop",
+                                  &uid, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(vm, m, LV_SHUTDOWN, timeout, force_after, false);
+        return submit(vm, m, LV_SHUTDOWN, timeout, force_after, false, uid, NULL);
 }
 
 static int method_force_stop(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -171,7 +185,7 @@ static int method_force_stop(sd_bus_message *m, void *userdata, sd_bus_error *er
         int r = verify(vm, m, actions, "force-stop", error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(vm, m, LV_FORCE_STOP, 0, false, false);
+        return submit(vm, m, LV_FORCE_STOP, 0, false, false, (uid_t) -1, NULL);
 }
 
 static int method_reboot(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -180,7 +194,7 @@ static int method_reboot(sd_bus_message *m, void *userdata, sd_bus_error *error)
         int r = verify(vm, m, actions, "reboot", error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(vm, m, LV_REBOOT, 0, false, false);
+        return submit(vm, m, LV_REBOOT, 0, false, false, (uid_t) -1, NULL);
 }
 
 static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -8,6 +8,7 @@
 
 #include "daemon.h"
 #include "errors.h"
+#include "job.h"
 #include "names.h"
 #include "util.h"
 #include "vm-state.h"
@@ -19,6 +20,7 @@ struct ShutdownWait {
         sd_event_source *timer;
         uint32_t timeout_sec;
         bool force_after;
+        Job *job;               /* the wait as a Job clients can follow; NULL past the job limit */
 };
 
 typedef struct RefreshCall {
@@ -134,6 +136,8 @@ static void resolve_waits_if_off(Vm *vm) {
                 else
                         (void) sd_bus_reply_method_errorf(w->message, WINVM_ERROR_NOT_DEFINED,
                                                           "VM %s was undefined while shutting down", vm->name);
+                if (w->job)
+                        job_complete(w->job, vm->info.defined, vm->info.defined ? "the guest powered off" : "undefined");
                 wait_free(w);
                 daemon_busy_dec(vm->daemon);
         }
@@ -198,22 +202,29 @@ static int on_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata
 
         unlink_wait(vm, w);
         if (w->force_after) {
-                /* The force-stop call replies to the caller; it was authorized with force-stop up front. */
-                if (vm_force_stop_after_timeout(vm, w->message) < 0)
+                /* The force-stop call replies to the caller and ends the job; it was authorized
+                 * with force-stop up front. */
+                if (vm_force_stop_after_timeout(vm, w->message, w->job) < 0) {
                         (void) sd_bus_reply_method_errorf(w->message, WINVM_ERROR_LIBVIRT,
                                                           "Could not force off VM %s", vm->name);
-        } else
+                        if (w->job)
+                                job_complete(w->job, false, "could not force the guest off");
+                }
+        } else {
                 (void) sd_bus_reply_method_errorf(w->message, WINVM_ERROR_TIMEOUT,
                                                   "VM %s is still running %u s after the shutdown request; "
                                                   "call ForceStop, or Shutdown with force_after",
                                                   vm->name, w->timeout_sec);
+                if (w->job)
+                        job_complete(w->job, false, "timed out: the guest is still running");
+        }
         wait_free(w);
         daemon_busy_dec(vm->daemon);
         vm_publish(vm);
         return 0;
 }
 
-void vm_add_shutdown_wait(Vm *vm, sd_bus_message *m, uint32_t timeout_sec, bool force_after) {
+void vm_add_shutdown_wait(Vm *vm, sd_bus_message *m, uint32_t timeout_sec, bool force_after, uid_t uid) {
         ShutdownWait *w = calloc(1, sizeof(*w));
         if (!w) {
                 (void) sd_bus_reply_method_errno(m, ENOMEM, NULL);
@@ -230,6 +241,9 @@ void vm_add_shutdown_wait(Vm *vm, sd_bus_message *m, uint32_t timeout_sec, bool 
                 wait_free(w);
                 return;
         }
+        const char *objects[] = { vm->path, NULL };
+        if (job_new(vm->daemon, "shutdown", objects, uid, false, NULL, NULL, &w->job) < 0)
+                w->job = NULL; /* the wait itself does not depend on the job */
         w->next = vm->waits;
         vm->waits = w;
         daemon_busy_inc(vm->daemon);

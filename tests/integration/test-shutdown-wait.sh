@@ -51,6 +51,13 @@ test_status_during_shutdown_wait() {
     assert_eq shutting-down "$(json_field "$CTL_OUT" 'd["vms"][0]["state"]')" \
         "winvmctl status --json: state shutting-down"
 
+    # The wait is a Job too, so clients follow it the same way as a scrub.
+    ctl jarrett jobs --json
+    assert_eq shutdown "$(json_field "$CTL_OUT" 'd[0]["operation"]')" "winvmctl jobs lists the shutdown wait"
+    assert_eq running "$(json_field "$CTL_OUT" 'd[0]["state"]')" "as running"
+    assert_eq "$(id -u jarrett)" "$(json_field "$CTL_OUT" 'd[0]["started_by_uid"]')" "started by jarrett"
+    SHUTDOWN_JOB=$(json_field "$CTL_OUT" 'd[0]["path"]')
+
     # Other methods are answered too, with the state they meet.
     sb_now_ms call_start
     vm_call jarrett Start
@@ -81,6 +88,8 @@ test_status_during_shutdown_wait() {
     fi
     expect_state shutoff "State 'shutoff' signalled after the forced shutdown"
     assert_libvirt "shut off" "guest off after the forced shutdown"
+    assert_eq true "$(prop jarrett "$SHUTDOWN_JOB" org.winvm1.Job Success)" "the shutdown Job ended with success"
+    assert_contains "$(prop jarrett "$SHUTDOWN_JOB" org.winvm1.Job Message)" "forced off" "and says the guest was forced off"
     assert_eq "$pid" "$WINVMD_PID" "same winvmd throughout"
     assert_winvmd_alive "$pid" "winvmd still serving after the wait"
 }
