@@ -115,6 +115,22 @@ test_reboot() {
     assert_libvirt "shut off" "guest off after ForceStop"
 }
 
+# A managed VM that libvirt does not define keeps its object, reads "undefined", and comes
+# back when it is defined again.
+test_undefined() {
+    virsh -q dumpxml --inactive "$GUEST" > "$WINVM_SANDBOX/saved.xml"
+    virsh -q undefine "$GUEST" >/dev/null
+    expect_state undefined "State 'undefined' signalled after virsh undefine"
+    assert_eq "" "$(vm_prop UUID)" "UUID reads empty while undefined"
+    vm_call jarrett Start
+    assert_call_error org.winvm1.Error.NotDefined "Start on an undefined VM: NotDefined"
+    ctl jarrett start
+    assert_ctl 4 "winvmctl start exits 4 for an undefined VM"
+    virsh -q define "$WINVM_SANDBOX/saved.xml" >/dev/null
+    expect_state shutoff "State 'shutoff' signalled after virsh define"
+    assert_eq "$(virsh domuuid "$GUEST" | tr -d '[:space:]')" "$(vm_prop UUID)" "UUID matches libvirt's again"
+}
+
 monitor_start || exit 1
 test_status_when_off
 test_not_running_errors
@@ -124,5 +140,6 @@ test_shutdown_force
 test_force_stop
 test_reboot
 guest_off
+test_undefined
 monitor_stop
 summary
