@@ -123,6 +123,22 @@ test_root_allowed() {
     assert_libvirt "shut off" "root shut the guest down"
 }
 
+# With no polkit authority on the bus, only root is let in (the bus does not start polkitd
+# again by itself in the sandbox: it has no activation helper set up for it).
+test_without_polkit() {
+    pkill -x polkitd
+    wait_until 10 sh -c '! pgrep -x polkitd >/dev/null'
+    ctl jarrett --no-ask-password start
+    assert_ctl 3 "without polkit, jarrett is refused"
+    assert_contains "$CTL_ERR" "only allowed to root while polkit is not running" "and told why"
+    assert_libvirt "shut off" "the refused start changed nothing"
+    ctl root start
+    assert_ctl 0 "without polkit, root may start the VM"
+    assert_libvirt running "libvirt runs the guest root started"
+    ctl root force-stop
+    assert_libvirt "shut off" "and root may force it off"
+}
+
 monitor_start || exit 1
 assert_libvirt "shut off" "guest off at the start"
 test_mallory_reads shutoff
@@ -133,4 +149,5 @@ test_mallory_refused running "guest running"
 test_root_allowed
 guest_off
 monitor_stop
+test_without_polkit
 summary
