@@ -38,7 +38,34 @@ timeout 15 tail --pid="$child" -f /dev/null
 wait "$child"
 assert_eq 0 "$?" "winvmd exits once the wait is over"
 
-# 3. SIGTERM: clean exit with status 0.
+# 3. sd_notify: READY=1 once the name is owned, and a STATUS line for systemctl status.
+notify_sock=$WINVM_SANDBOX/notify.sock
+python3 - "$notify_sock" > "$WINVM_SANDBOX/notify.out" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(15)
+got = ""
+while "READY=1" not in got or "STATUS=" not in got:
+    got += s.recv(4096).decode() + "\n"
+print(got)
+PY
+listener=$!
+wait_until 5 test -S "$notify_sock"
+sed "s/^IdleTimeoutSec=.*/IdleTimeoutSec=0/" "$WINVM_CONF" > "$WINVM_SANDBOX/idle.conf"
+NOTIFY_SOCKET=$notify_sock "$WINVM_BUILD/service/winvmd" --config "$WINVM_SANDBOX/idle.conf" >>"$WINVM_SANDBOX/winvmd.log" 2>&1 &
+child=$!
+wait "$listener"
+assert_eq 0 "$?" "winvmd sent sd_notify messages"
+notes=$(<"$WINVM_SANDBOX/notify.out")
+assert_contains "$notes" "READY=1" "READY=1 was sent"
+assert_contains "$notes" "STATUS=Managing 1 VM" "STATUS says what winvmd manages"
+busctl --system status org.winvm1 >/dev/null 2>&1 && ok "org.winvm1 is owned when READY=1 arrives" \
+    || fail "org.winvm1 not owned after READY=1"
+kill -TERM "$child"
+wait "$child"
+
+# 4. SIGTERM: clean exit with status 0.
 start_child_winvmd 0
 kill -TERM "$child"
 timeout 15 tail --pid="$child" -f /dev/null

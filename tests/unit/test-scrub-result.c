@@ -253,7 +253,8 @@ START_TEST(test_summary_plain_space_all_units) {
                 summary = scrub_result_summary(&r);
                 ck_assert_ptr_nonnull(summary);
                 assert_no_non_ascii(summary);
-                ck_assert_msg(strstr(summary, "1.5 ") != NULL, "2^%d * 1.5: '%s'", shift, summary);
+                if (shift % 10 == 0)
+                        ck_assert_msg(strstr(summary, " 1.5 ") != NULL, "2^%d * 1.5: '%s'", shift, summary);
                 free(summary);
                 summary = NULL;
         }
@@ -459,7 +460,6 @@ static const struct {
 } malformed[] = {
         { "Outcome",         NULL },                        /* missing Outcome */
         { "Outcome",         "Outcome=sixteen-chars-xx" },  /* 16 characters: does not fit */
-        { "Outcome",         "Outcome=sixteen-chars-x" },   /* 16 characters... */
         { "Outcome",         "Outcome=a-much-longer-outcome-than-the-struct-can-hold" },
         { "StartedUSec",     "StartedUSec=soon" },          /* non-numeric counts */
         { "BytesScrubbed",   "BytesScrubbed=1.0 GiB" },
@@ -505,6 +505,10 @@ static char *file_path(const char *name) {
         return g_strdup_printf("%s/%s.scrub", tmpdir, name);
 }
 
+static gint cmp_names(gconstpointer a, gconstpointer b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
 /* The names in tmpdir, sorted, joined by spaces (dot files too). */
 static char *dir_listing(void) {
         GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
@@ -514,8 +518,7 @@ static char *dir_listing(void) {
         while ((n = g_dir_read_name(d)))
                 g_ptr_array_add(names, g_strdup(n));
         g_dir_close(d);
-        g_ptr_array_sort(names, (GCompareFunc) g_ascii_strcasecmp);
-        g_ptr_array_sort_with_data(names, (GCompareDataFunc) NULL, NULL);
+        g_ptr_array_sort(names, cmp_names);
         GString *s = g_string_new(NULL);
         for (guint i = 0; i < names->len; i++)
                 g_string_append_printf(s, "%s%s", i ? " " : "", (char *) g_ptr_array_index(names, i));
