@@ -35,10 +35,10 @@ char *scrub_result_summary(const ScrubResult *r) {
         if (errors == 0)
                 s = g_strdup_printf("%s: %s scrubbed, no errors", r->outcome, size);
         else
-                s = g_strdup_printf("%s: %s scrubbed, %" G_GUINT64_FORMAT " errors (%" G_GUINT64_FORMAT
+                s = g_strdup_printf("%s: %s scrubbed, %" G_GUINT64_FORMAT " error%s (%" G_GUINT64_FORMAT
                                     " checksum, %" G_GUINT64_FORMAT " read, %" G_GUINT64_FORMAT
                                     " verify), %" G_GUINT64_FORMAT " corrected, %" G_GUINT64_FORMAT " uncorrectable",
-                                    r->outcome, size, errors, r->csum_errors, r->read_errors, r->verify_errors,
+                                    r->outcome, size, errors, errors == 1 ? "" : "s", r->csum_errors, r->read_errors, r->verify_errors,
                                     r->corrected_errors, r->uncorrectable_errors);
         char *out = strdup(s);
         g_free(s);
@@ -81,7 +81,9 @@ int scrub_result_from_text(const char *text, ScrubResult *ret) {
         if (!outcome || strlen(outcome) >= sizeof(r.outcome))
                 return -EINVAL;
         strcpy(r.outcome, outcome);
-        r.readonly = g_key_file_get_boolean(kf, "Scrub", "ReadOnly", NULL);
+        r.readonly = g_key_file_get_boolean(kf, "Scrub", "ReadOnly", &err);
+        if (err)
+                return -EINVAL;
 #define GET(key, field)                                                   \
         r.field = g_key_file_get_uint64(kf, "Scrub", key, &err);          \
         if (err)                                                          \
