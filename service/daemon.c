@@ -172,13 +172,17 @@ Daemon *daemon_free(Daemon *d) {
                 return NULL;
         if (d->bus)
                 (void) sd_bus_flush(d->bus);
-        /* Stop the threads first so no letter arrives for freed objects. */
+        /* Stop the threads first so no letter arrives for freed objects, then deliver the
+         * letters they left: their callbacks own memory (and caller messages) to release.
+         * New work they try to queue is refused, since the workers are gone. */
         d->authz = authz_free(d->authz);
         if (d->filesystems)
                 storage_done(d);
         d->worker = worker_free(d->worker);
         d->storage_worker = worker_free(d->storage_worker);
         d->lv = lv_free(d->lv);
+        if (d->mailbox)
+                mailbox_dispatch_pending(d->mailbox);
         d->polkit = bus_polkit_free(d->polkit);
         d->mailbox = mailbox_free(d->mailbox);
         sd_event_source_disable_unref(d->reconnect_timer);

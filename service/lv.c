@@ -25,13 +25,15 @@ struct Lv {
         atomic_bool stopping;
 };
 
+/* Letters carry copies of the handlers, not the Lv: they may be delivered after lv_free(). */
 typedef struct LifecycleLetter {
-        Lv *lv;
+        LvHandlers handlers;
         char *name;
 } LifecycleLetter;
 
 typedef struct ClosedLetter {
-        Lv *lv;
+        Lv *lv;            /* only used on the event thread of libvirt, while lv lives */
+        LvHandlers handlers;
         unsigned gen;
 } ClosedLetter;
 
@@ -109,7 +111,7 @@ static int capture_error(LvError *err) {
 
 static void deliver_lifecycle(void *userdata) {
         LifecycleLetter *l = userdata;
-        l->lv->handlers.lifecycle(l->lv->handlers.userdata, l->name);
+        l->handlers.lifecycle(l->handlers.userdata, l->name);
         free(l);
 }
 
@@ -121,7 +123,7 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
         LifecycleLetter *l = calloc(1, sizeof(*l));
         if (!l)
                 return 0;
-        l->lv = lv;
+        l->handlers = lv->handlers;
         l->name = strdup(virDomainGetName(dom));
         if (mailbox_post(lv->mailbox, deliver_lifecycle, l) < 0) {
                 free(l->name);
@@ -132,7 +134,7 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 
 static void deliver_closed(void *userdata) {
         ClosedLetter *l = userdata;
-        l->lv->handlers.closed(l->lv->handlers.userdata, l->gen);
+        l->handlers.closed(l->handlers.userdata, l->gen);
         free(l);
 }
 
@@ -173,6 +175,7 @@ int lv_connect(Lv *lv, unsigned *ret_gen, LvError *err) {
                 return -ENOMEM;
         }
         closed->lv = lv;
+        closed->handlers = lv->handlers;
         closed->gen = ++lv->gen;
 
         /* Keepalive notices a libvirtd that hangs; a dead socket is noticed at once. */

@@ -28,7 +28,11 @@ static int on_eventfd(sd_event_source *s, int fd, uint32_t revents, void *userda
 
         if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
                 return -errno;
+        mailbox_dispatch_pending(mb);
+        return 0;
+}
 
+void mailbox_dispatch_pending(Mailbox *mb) {
         pthread_mutex_lock(&mb->lock);
         Letter *l = mb->head;
         mb->head = mb->tail = NULL;
@@ -40,7 +44,6 @@ static int on_eventfd(sd_event_source *s, int fd, uint32_t revents, void *userda
                 free(l);
                 l = next;
         }
-        return 0;
 }
 
 int mailbox_new(sd_event *event, Mailbox **ret) {

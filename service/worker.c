@@ -77,6 +77,8 @@ Worker *worker_free(Worker *w) {
 }
 
 int worker_submit(Worker *w, worker_fn work, mailbox_fn done, void *userdata) {
+        if (!w)
+                return -ESHUTDOWN; /* the daemon is going down */
         Task *t = calloc(1, sizeof(*t));
         if (!t)
                 return -ENOMEM;
