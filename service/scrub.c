@@ -177,7 +177,11 @@ static int on_poll_timer(sd_event_source *src, uint64_t usec, void *userdata) {
                         p->scrub = s;
                         s->refs++;
                         s->polling = true;
-                        (void) worker_submit(s->fs->daemon->storage_worker, poll_work, poll_done, p);
+                        if (worker_submit(s->fs->daemon->storage_worker, poll_work, poll_done, p) < 0) {
+                                s->polling = false;
+                                s->refs--; /* the scrub itself still holds one */
+                                free(p);
+                        }
                 }
         }
         (void) sd_event_source_set_time(src, usec + PROGRESS_POLL_USEC);
@@ -328,7 +332,11 @@ void scrub_start(StorageFs *fs, sd_bus_message *m, bool readonly, uid_t uid) {
         p->uid = uid;
         p->fd = -1;
         daemon_busy_inc(d);
-        (void) worker_submit(d->storage_worker, prepare_work, prepare_done, p);
+        int r = worker_submit(d->storage_worker, prepare_work, prepare_done, p);
+        if (r < 0) {
+                p->r = r;
+                prepare_done(p); /* replies with the error and releases everything */
+        }
 }
 
 int storage_init(Daemon *d) {

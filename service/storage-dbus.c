@@ -117,11 +117,15 @@ static void facts_done(void *userdata) {
         free(c);
 }
 
-static int method_get_facts(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
+int storage_verify_read(Daemon *d, sd_bus_message *m, sd_bus_error *error) {
         static const char *const actions[] = { "org.winvm1.storage.read", NULL };
         const char *details[] = { "verb", "read", NULL };
-        int r = bus_polkit_verify_details(d->polkit, m, actions, details, NULL, error);
+        return bus_polkit_verify_details(d->polkit, m, actions, details, NULL, error);
+}
+
+static int method_get_facts(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        int r = storage_verify_read(d, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         FactsCall *c = calloc(1, sizeof(*c));
@@ -130,8 +134,14 @@ static int method_get_facts(sd_bus_message *m, void *userdata, sd_bus_error *err
         c->daemon = d;
         c->facts = calloc(d->n_filesystems + 1, sizeof(FsFacts));
         c->message = sd_bus_message_ref(m);
+        r = worker_submit(d->storage_worker, facts_work, facts_done, c);
+        if (r < 0) {
+                sd_bus_message_unref(c->message);
+                free(c->facts);
+                free(c);
+                return r;
+        }
         daemon_busy_inc(d);
-        (void) worker_submit(d->storage_worker, facts_work, facts_done, c);
         return 1;
 }
 

@@ -111,9 +111,7 @@ static void list_done(void *userdata) {
 
 int storage_method_get_images(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = userdata;
-        static const char *const actions[] = { "org.winvm1.storage.read", NULL };
-        const char *details[] = { "verb", "read", NULL };
-        int r = bus_polkit_verify_details(d->polkit, m, actions, details, NULL, error);
+        int r = storage_verify_read(d, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
 

@@ -66,13 +66,17 @@ Vm *vm_free(Vm *vm) {
         return NULL;
 }
 
+/* A Shutdown call is waiting: the guest is on its way down even if libvirt still says running. */
+static bool shutdown_requested(Vm *vm) {
+        return vm->waits && vm_state_is_active(vm->info.state) && vm->info.state != VIR_DOMAIN_PAUSED;
+}
+
 const char *vm_state_string(Vm *vm) {
         if (!vm->daemon->connected || !vm->info_valid)
                 return "unknown";
         if (!vm->info.defined)
                 return "undefined";
-        /* A Shutdown call is waiting: the guest is on its way down even if libvirt still says running. */
-        if (vm->waits && vm_state_is_active(vm->info.state) && vm->info.state != VIR_DOMAIN_PAUSED)
+        if (shutdown_requested(vm))
                 return "shutting-down";
         return vm_state_to_string(vm->info.state);
 }
@@ -84,7 +88,7 @@ const char *vm_reason_string(Vm *vm) {
                 return "";
         if (!vm->info.defined)
                 return "";
-        if (vm->waits && vm_state_is_active(vm->info.state) && vm->info.state != VIR_DOMAIN_PAUSED)
+        if (shutdown_requested(vm))
                 return "shutdown-requested";
         return vm_state_reason_to_string(vm->info.state, vm->info.reason);
 }
