@@ -134,7 +134,8 @@ int daemon_new(WinvmConfig *config, Daemon **ret) {
 
         if ((r = mailbox_new(d->event, &d->mailbox)) < 0 ||
             (r = worker_new(d->mailbox, "libvirt", &d->worker)) < 0 ||
-            (r = worker_new(d->mailbox, "storage", &d->storage_worker)) < 0)
+            (r = worker_new(d->mailbox, "storage", &d->storage_worker)) < 0 ||
+            (r = worker_new(d->mailbox, "snapshots", &d->snapshot_worker)) < 0)
                 return r;
         if ((r = storage_init(d)) < 0)
                 return r;
@@ -162,6 +163,9 @@ int daemon_new(WinvmConfig *config, Daemon **ret) {
 
 int daemon_run(Daemon *d) {
         daemon_connect_libvirt(d);
+        /* Finishes or rolls back snapshot operations a crash interrupted, before any new one. */
+        for (size_t i = 0; i < d->n_vms; i++)
+                (void) vm_snapshots_load(d->vms[i]);
         (void) sd_notify(false, "READY=1");
         daemon_update_status(d);
         return sd_event_loop(d->event);
@@ -180,6 +184,7 @@ Daemon *daemon_free(Daemon *d) {
                 storage_done(d);
         d->worker = worker_free(d->worker);
         d->storage_worker = worker_free(d->storage_worker);
+        d->snapshot_worker = worker_free(d->snapshot_worker);
         d->lv = lv_free(d->lv);
         if (d->mailbox)
                 mailbox_dispatch_pending(d->mailbox);

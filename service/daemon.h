@@ -35,6 +35,8 @@ struct Vm {
         VmPublished published;
         ShutdownWait *waits;    /* Shutdown calls waiting for the guest to power off */
         bool refreshing, refresh_again;
+        struct SnapshotSet *snapshots; /* as last read from the state folder; NULL until then */
+        bool snapshot_busy;     /* a create, revert or delete runs */
 };
 
 struct Daemon {
@@ -44,6 +46,7 @@ struct Daemon {
         Mailbox *mailbox;
         Worker *worker;         /* every libvirt call runs here */
         Worker *storage_worker; /* statfs and btrfs ioctls */
+        Worker *snapshot_worker;/* snapshot operations, one at a time, with their own libvirt connection */
         struct StorageFs **filesystems;
         size_t n_filesystems;
         Lv *lv;
@@ -87,6 +90,15 @@ int vm_object_find(sd_bus *bus, const char *path, const char *interface, void *u
 int vm_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
 /* Replies to m with the outcome of an lv_action() call. */
 int vm_reply_action_result(Vm *vm, sd_bus_message *m, int r, const LvError *err);
+
+/* snapshot-dbus.c */
+int vm_snapshots_load(Vm *vm);
+int vm_method_create_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int vm_method_revert_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int vm_method_delete_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int vm_method_list_snapshots(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int vm_property_get_snapshots(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error);
 
 /* manager-dbus.c */
 extern const sd_bus_vtable manager_vtable[];

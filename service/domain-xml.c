@@ -30,3 +30,228 @@ int domain_xml_disk_files(const char *xml, char ***ret_files) {
         *ret_files = files;
         return 0;
 }
+
+/* --- snapshots ------------------------------------------------------------------------ */
+
+typedef struct XPathDoc {
+        xmlDocPtr doc;
+        xmlXPathContextPtr ctx;
+} XPathDoc;
+
+static int xdoc_open(const char *xml, XPathDoc *x) {
+        x->doc = xmlReadMemory(xml, (int) strlen(xml), "domain.xml", NULL,
+                               XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        if (!x->doc)
+                return -EINVAL;
+        x->ctx = xmlXPathNewContext(x->doc);
+        if (!x->ctx) {
+                xmlFreeDoc(x->doc);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static void xdoc_close(XPathDoc *x) {
+        xmlXPathFreeContext(x->ctx);
+        xmlFreeDoc(x->doc);
+}
+
+/* The string value of an XPath expression relative to node (NULL for the document); NULL when empty. */
+static char *xstr(XPathDoc *x, xmlNodePtr node, const char *expr) {
+        x->ctx->node = node ? node : xmlDocGetRootElement(x->doc);
+        xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *) expr, x->ctx);
+        char *s = NULL;
+        if (o) {
+                xmlChar *v = xmlXPathCastToString(o);
+                if (v && *v)
+                        s = strdup((const char *) v);
+                xmlFree(v);
+                xmlXPathFreeObject(o);
+        }
+        return s;
+}
+
+#define SNAPSHOT_DISKS_XPATH \
+        "/domain/devices/disk[@type='file' and @device='disk' and not(readonly) and not(shareable)]"
+
+void domain_disks_free(DomainDisk *disks, size_t n) {
+        for (size_t i = 0; disks && i < n; i++) {
+                free(disks[i].target);
+                free(disks[i].file);
+                free(disks[i].format);
+        }
+        free(disks);
+}
+
+int domain_xml_snapshot_disks(const char *xml, DomainDisk **ret_disks, size_t *ret_n) {
+        XPathDoc x;
+        int r = xdoc_open(xml, &x);
+        if (r < 0)
+                return r;
+        xmlXPathObjectPtr res = xmlXPathEvalExpression((const xmlChar *) SNAPSHOT_DISKS_XPATH, x.ctx);
+        int n = res && res->nodesetval ? res->nodesetval->nodeNr : 0;
+        DomainDisk *disks = calloc(n + 1, sizeof(DomainDisk));
+        size_t k = 0;
+        r = disks ? 0 : -ENOMEM;
+        for (int i = 0; r == 0 && i < n; i++) {
+                xmlNodePtr node = res->nodesetval->nodeTab[i];
+                DomainDisk d = {
+                        .target = xstr(&x, node, "string(target/@dev)"),
+                        .file = xstr(&x, node, "string(source/@file)"),
+                        .format = xstr(&x, node, "string(driver/@type)"),
+                };
+                if (!d.format)
+                        d.format = strdup("raw");
+                if (!d.target || !d.file) {     /* an empty CD-like disk: nothing to snapshot */
+                        free(d.target);
+                        free(d.file);
+                        free(d.format);
+                        continue;
+                }
+                disks[k++] = d;
+        }
+        xmlXPathFreeObject(res);
+        xdoc_close(&x);
+        if (r < 0) {
+                domain_disks_free(disks, k);
+                return r;
+        }
+        *ret_disks = disks;
+        *ret_n = k;
+        return 0;
+}
+
+static xmlNodePtr child_named(xmlNodePtr parent, const char *name) {
+        for (xmlNodePtr c = parent->children; c; c = c->next)
+                if (c->type == XML_ELEMENT_NODE && xmlStrcmp(c->name, (const xmlChar *) name) == 0)
+                        return c;
+        return NULL;
+}
+
+int domain_xml_set_disk_sources(const char *xml, char *const *targets, char *const *files, size_t n,
+                                char **ret_xml) {
+        XPathDoc x;
+        int r = xdoc_open(xml, &x);
+        if (r < 0)
+                return r;
+        xmlXPathObjectPtr res = xmlXPathEvalExpression((const xmlChar *) SNAPSHOT_DISKS_XPATH, x.ctx);
+        int nodes = res && res->nodesetval ? res->nodesetval->nodeNr : 0;
+        for (size_t t = 0; r == 0 && t < n; t++) {
+                xmlNodePtr disk = NULL;
+                for (int i = 0; !disk && i < nodes; i++) {
+                        xmlNodePtr target = child_named(res->nodesetval->nodeTab[i], "target");
+                        xmlChar *dev = target ? xmlGetProp(target, (const xmlChar *) "dev") : NULL;
+                        if (dev && strcmp((const char *) dev, targets[t]) == 0)
+                                disk = res->nodesetval->nodeTab[i];
+                        xmlFree(dev);
+                }
+                xmlNodePtr source = disk ? child_named(disk, "source") : NULL;
+                if (!source) {
+                        r = -ENOENT;
+                        break;
+                }
+                xmlSetProp(source, (const xmlChar *) "file", (const xmlChar *) files[t]);
+                xmlNodePtr driver = child_named(disk, "driver");
+                if (!driver) {
+                        driver = xmlNewNode(NULL, (const xmlChar *) "driver");
+                        xmlSetProp(driver, (const xmlChar *) "name", (const xmlChar *) "qemu");
+                        xmlAddPrevSibling(source, driver);
+                }
+                xmlSetProp(driver, (const xmlChar *) "type", (const xmlChar *) "qcow2");
+                xmlNodePtr backing;
+                while ((backing = child_named(disk, "backingStore"))) {
+                        xmlUnlinkNode(backing);
+                        xmlFreeNode(backing);
+                }
+        }
+        xmlXPathFreeObject(res);
+        if (r == 0) {
+                xmlChar *out = NULL;
+                int len = 0;
+                xmlDocDumpMemory(x.doc, &out, &len);
+                *ret_xml = out ? strdup((const char *) out) : NULL;
+                xmlFree(out);
+                r = *ret_xml ? 0 : -ENOMEM;
+        }
+        xdoc_close(&x);
+        return r;
+}
+
+int domain_xml_nvram(const char *xml, char **ret) {
+        XPathDoc x;
+        int r = xdoc_open(xml, &x);
+        if (r < 0)
+                return r;
+        *ret = xstr(&x, NULL, "normalize-space(/domain/os/nvram)");
+        xdoc_close(&x);
+        return 0;
+}
+
+int domain_xml_uuid(const char *xml, char **ret) {
+        XPathDoc x;
+        int r = xdoc_open(xml, &x);
+        if (r < 0)
+                return r;
+        *ret = xstr(&x, NULL, "normalize-space(/domain/uuid)");
+        xdoc_close(&x);
+        return *ret ? 0 : -ENOENT;
+}
+
+int domain_xml_has_swtpm(const char *xml) {
+        XPathDoc x;
+        int r = xdoc_open(xml, &x);
+        if (r < 0)
+                return r;
+        char *s = xstr(&x, NULL, "string(count(/domain/devices/tpm/backend[@type='emulator']) > 0)");
+        r = s && strcmp(s, "true") == 0;
+        free(s);
+        xdoc_close(&x);
+        return r;
+}
+
+int domain_xml_snapshot_request(const char *domain_xml, const char *name, const char *description,
+                                char *const *targets, char *const *files, size_t n, char **ret_xml) {
+        XPathDoc x;
+        int r = xdoc_open(domain_xml, &x);
+        if (r < 0)
+                return r;
+        xmlXPathObjectPtr all = xmlXPathEvalExpression((const xmlChar *) "/domain/devices/disk/target/@dev", x.ctx);
+
+        xmlDocPtr doc = xmlNewDoc((const xmlChar *) "1.0");
+        xmlNodePtr root = xmlNewNode(NULL, (const xmlChar *) "domainsnapshot");
+        xmlDocSetRootElement(doc, root);
+        xmlNewTextChild(root, NULL, (const xmlChar *) "name", (const xmlChar *) name);
+        xmlNewTextChild(root, NULL, (const xmlChar *) "description", (const xmlChar *) description);
+        xmlNodePtr disks = xmlNewChild(root, NULL, (const xmlChar *) "disks", NULL);
+        for (size_t i = 0; i < n; i++) {
+                xmlNodePtr disk = xmlNewChild(disks, NULL, (const xmlChar *) "disk", NULL);
+                xmlSetProp(disk, (const xmlChar *) "name", (const xmlChar *) targets[i]);
+                xmlSetProp(disk, (const xmlChar *) "snapshot", (const xmlChar *) "external");
+                xmlNodePtr driver = xmlNewChild(disk, NULL, (const xmlChar *) "driver", NULL);
+                xmlSetProp(driver, (const xmlChar *) "type", (const xmlChar *) "qcow2");
+                xmlNodePtr source = xmlNewChild(disk, NULL, (const xmlChar *) "source", NULL);
+                xmlSetProp(source, (const xmlChar *) "file", (const xmlChar *) files[i]);
+        }
+        int others = all && all->nodesetval ? all->nodesetval->nodeNr : 0;
+        for (int i = 0; i < others; i++) {
+                xmlChar *dev = xmlNodeGetContent(all->nodesetval->nodeTab[i]);
+                bool covered = false;
+                for (size_t k = 0; dev && k < n; k++)
+                        covered = covered || strcmp((const char *) dev, targets[k]) == 0;
+                if (dev && !covered) {
+                        xmlNodePtr disk = xmlNewChild(disks, NULL, (const xmlChar *) "disk", NULL);
+                        xmlSetProp(disk, (const xmlChar *) "name", dev);
+                        xmlSetProp(disk, (const xmlChar *) "snapshot", (const xmlChar *) "no");
+                }
+                xmlFree(dev);
+        }
+        xmlChar *out = NULL;
+        int len = 0;
+        xmlDocDumpMemory(doc, &out, &len);
+        *ret_xml = out ? strdup((const char *) out) : NULL;
+        xmlFree(out);
+        xmlFreeDoc(doc);
+        xmlXPathFreeObject(all);
+        xdoc_close(&x);
+        return *ret_xml ? 0 : -ENOMEM;
+}

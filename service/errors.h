@@ -12,6 +12,11 @@
 #define WINVM_ERROR_DISCONNECTED     "org.winvm1.Error.Disconnected"
 #define WINVM_ERROR_BUSY             "org.winvm1.Error.Busy"
 #define WINVM_ERROR_LIBVIRT          "org.winvm1.Error.Libvirt"
+#define WINVM_ERROR_EXISTS           "org.winvm1.Error.Exists"
+#define WINVM_ERROR_NO_SUCH_SNAPSHOT "org.winvm1.Error.NoSuchSnapshot"
+#define WINVM_ERROR_GUEST_RUNNING    "org.winvm1.Error.GuestRunning"
+#define WINVM_ERROR_NO_SPACE         "org.winvm1.Error.NoSpace"
+#define WINVM_ERROR_FAILED           "org.winvm1.Error.Failed"
 
 /* The bus error name for a virErrorNumber. */
 const char *winvm_error_name_from_libvirt(int vir_error_code);

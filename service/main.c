@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "daemon-setup.h"
+#include "snapshot-ops.h"
 #include "util.h"
 
 #ifndef WINVM_VERSION
@@ -69,6 +70,9 @@ int main(int argc, char **argv) {
                 config_free(config);
                 return EXIT_SUCCESS;
         }
+
+        /* A test hook: die by SIGKILL at a named step of a snapshot operation. */
+        snapshot_crash_at = getenv("WINVMD_TEST_CRASH_AT");
 
         Daemon *d = NULL;
         int r = daemon_new(config, &d);

@@ -1,6 +1,8 @@
 #include "names.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <glib.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
@@ -49,4 +51,39 @@ int vm_name_from_object_path(const char *path, char **ret_name) {
         free(canonical);
         *ret_name = name;
         return 0;
+}
+
+bool snapshot_name_is_valid(const char *name) {
+        if (!name || name[0] == '\0' || name[0] == '.' || name[0] == '-')
+                return false;
+        size_t n = strlen(name);
+        if (n > SNAPSHOT_NAME_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!(isascii(name[i]) && (isalnum(name[i]) || strchr("._-", name[i]))))
+                        return false;
+        return true;
+}
+
+bool snapshot_description_is_valid(const char *description) {
+        if (!description)
+                return false;
+        size_t n = strlen(description);
+        if (n > SNAPSHOT_DESCRIPTION_MAX || !g_utf8_validate(description, (gssize) n, NULL))
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char) description[i];
+                if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+                        return false;
+        }
+        return true;
+}
+
+bool disk_target_is_valid(const char *target) {
+        if (!target || target[0] == '\0' || strlen(target) > 32)
+                return false;
+        for (const char *p = target; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+                        return false;
+        return true;
 }

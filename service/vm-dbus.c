@@ -151,6 +151,9 @@ static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         int r = verify(vm, m, actions, "start", error);
         if (r <= 0)
                 return r < 0 ? r : 1;
+        if (vm->snapshot_busy)
+                return sd_bus_error_setf(error, WINVM_ERROR_BUSY,
+                                         "a snapshot operation on VM %s is in progress; start it when that ends", vm->name);
         return submit(vm, m, LV_START, 0, false, false, (uid_t) -1, NULL);
 }
 
@@ -241,5 +244,15 @@ const sd_bus_vtable vm_vtable[] = {
                                 method_shutdown, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("ForceStop", NULL, NULL, method_force_stop, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reboot", NULL, NULL, method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("Snapshots", "as", vm_property_get_snapshots, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("CurrentSnapshot", "s", vm_property_get_snapshots, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("CreateSnapshot", SD_BUS_ARGS("s", name, "s", description), SD_BUS_RESULT("s", created),
+                                vm_method_create_snapshot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListSnapshots", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", snapshots),
+                                vm_method_list_snapshots, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RevertSnapshot", SD_BUS_ARGS("s", name, "t", flags), SD_BUS_RESULT("s", kept),
+                                vm_method_revert_snapshot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DeleteSnapshot", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
+                                vm_method_delete_snapshot, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };

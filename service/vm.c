@@ -10,6 +10,7 @@
 #include "errors.h"
 #include "job.h"
 #include "names.h"
+#include "snapshot-meta.h"
 #include "util.h"
 #include "vm-state.h"
 
@@ -60,6 +61,7 @@ Vm *vm_free(Vm *vm) {
                 vm->waits = w->next;
                 wait_free(w);
         }
+        snapshot_set_free(vm->snapshots);
         free(vm->name);
         free(vm->path);
         free(vm);

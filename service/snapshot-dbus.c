@@ -1,0 +1,274 @@
+/* The snapshot methods and properties of org.winvm1.VM. Handlers validate, ask polkit, and
+ * hand the whole operation to the snapshot worker (snapshot-ops.c); the reply and the new
+ * list come back here. One snapshot operation per VM at a time. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "errors.h"
+#include "names.h"
+#include "snapshot-ops.h"
+#include "util.h"
+
+typedef struct SnapshotCall {
+        Vm *vm;
+        sd_bus_message *message;        /* NULL for the load at start-up */
+        SnapshotOp *op;
+} SnapshotCall;
+
+static void emit_changed(Vm *vm) {
+        (void) sd_bus_emit_properties_changed(vm->daemon->bus, vm->path, "org.winvm1.VM", "Snapshots",
+                                              "CurrentSnapshot", NULL);
+}
+
+/* Takes the list an operation read from disk; signals when names or current changed. */
+static void adopt_set(Vm *vm, SnapshotSet *set) {
+        if (!set)
+                return;
+        bool changed = !vm->snapshots || vm->snapshots->n != set->n || strcmp(vm->snapshots->current, set->current) != 0;
+        for (size_t i = 0; !changed && i < set->n; i++)
+                changed = strcmp(vm->snapshots->items[i]->name, set->items[i]->name) != 0;
+        snapshot_set_free(vm->snapshots);
+        vm->snapshots = set;
+        if (changed)
+                emit_changed(vm);
+}
+
+static int append_snapshot(sd_bus_message *reply, const Vm *vm, const Snapshot *s) {
+        const char *state_dir = vm->daemon->config->state_dir;
+        _cleanup_free_ char *folder = snapshot_state_folder(state_dir, vm->name);
+        int r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}", "Name", "s", s->name,
+                                          "Description", "s", s->description, "CreationTime", "t", s->created_usec,
+                                          "GuestState", "s", s->guest_state, "Quiesced", "b", (int) s->quiesced,
+                                          "Parent", "s", s->parent, "Current", "b",
+                                          (int) (strcmp(vm->snapshots->current, s->name) == 0), "BytesOnDisk", "t",
+                                          s->bytes_on_disk);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "Disks");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "a{ss}");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "{ss}");
+        for (size_t i = 0; r >= 0 && i < s->n_disks; i++)
+                r = sd_bus_message_append(reply, "{ss}", s->disks[i].target, s->disks[i].image);
+        for (int k = 0; k < 3 && r >= 0; k++)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "Files");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < s->n_disks; i++)
+                r = sd_bus_message_append(reply, "s", s->disks[i].image);
+        if (r >= 0 && s->has_nvram) {
+                _cleanup_free_ char *p = NULL;
+                r = asprintf(&p, "%s/%s/nvram", folder, s->name) < 0 ? -ENOMEM : sd_bus_message_append(reply, "s", p);
+        }
+        if (r >= 0 && s->has_tpm) {
+                _cleanup_free_ char *p = NULL;
+                r = asprintf(&p, "%s/%s/tpm", folder, s->name) < 0 ? -ENOMEM : sd_bus_message_append(reply, "s", p);
+        }
+        for (int k = 0; k < 4 && r >= 0; k++)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+static int reply_list(Vm *vm, sd_bus_message *m) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+        for (size_t i = 0; r >= 0 && vm->snapshots && i < vm->snapshots->n; i++)
+                r = append_snapshot(reply, vm, vm->snapshots->items[i]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        return r;
+}
+
+static void snapshot_work(void *userdata) {
+        SnapshotCall *c = userdata;
+        snapshot_op_run(c->op);
+}
+
+static void snapshot_done(void *userdata) {
+        SnapshotCall *c = userdata;
+        Vm *vm = c->vm;
+        SnapshotOp *op = c->op;
+
+        adopt_set(vm, op->set);
+        op->set = NULL;
+        if (op->error_name)
+                fprintf(stderr, "%s: snapshot operation failed: %s\n", vm->name,
+                        op->error_message ? op->error_message : op->error_name);
+        if (c->message) {
+                if (op->error_name)
+                        (void) sd_bus_reply_method_errorf(c->message, op->error_name, "%s",
+                                                          op->error_message ? op->error_message : "failed");
+                else if (op->kind == SNAPSHOT_OP_LOAD)
+                        (void) reply_list(vm, c->message);
+                else if (op->kind == SNAPSHOT_OP_DELETE)
+                        (void) sd_bus_reply_method_return(c->message, NULL);
+                else
+                        (void) sd_bus_reply_method_return(c->message, "s", op->result ? op->result : "");
+        }
+        if (op->kind != SNAPSHOT_OP_LOAD)
+                vm->snapshot_busy = false;
+        vm_refresh(vm);
+        daemon_busy_dec(vm->daemon);
+        sd_bus_message_unref(c->message);
+        snapshot_op_free(op);
+        free(c);
+}
+
+static int submit(Vm *vm, sd_bus_message *m, SnapshotOp *op) {
+        if (!op)
+                return -ENOMEM;
+        Daemon *d = vm->daemon;
+        op->shutdown_timeout_sec = d->config->shutdown_timeout_sec;
+        SnapshotCall *c = calloc(1, sizeof(*c));
+        if (!c) {
+                snapshot_op_free(op);
+                return -ENOMEM;
+        }
+        c->vm = vm;
+        c->message = sd_bus_message_ref(m);
+        c->op = op;
+        int r = worker_submit(d->snapshot_worker, snapshot_work, snapshot_done, c);
+        if (r < 0) {
+                sd_bus_message_unref(c->message);
+                snapshot_op_free(op);
+                free(c);
+                return m ? sd_bus_reply_method_errorf(m, WINVM_ERROR_FAILED, "winvmd is shutting down") : r;
+        }
+        if (op->kind != SNAPSHOT_OP_LOAD)
+                vm->snapshot_busy = true;
+        daemon_busy_inc(d);
+        return 1;
+}
+
+static SnapshotOp *new_op(Vm *vm, SnapshotOpKind kind, const char *name, const char *description, uint64_t flags) {
+        const WinvmConfig *cfg = vm->daemon->config;
+        SnapshotOp *op = snapshot_op_new(kind, cfg->libvirt_uri, vm->name, cfg->state_dir);
+        if (!op)
+                return NULL;
+        free(op->name);
+        free(op->description);
+        op->name = strdup(name ? name : "");
+        op->description = strdup(description ? description : "");
+        op->flags = flags;
+        return op->name && op->description ? op : snapshot_op_free(op);
+}
+
+int vm_snapshots_load(Vm *vm) {
+        return submit(vm, NULL, new_op(vm, SNAPSHOT_OP_LOAD, NULL, NULL, 0));
+}
+
+/* polkit for a snapshot change: checked on every call, with the details vm and snapshot. */
+static int verify_change(Vm *vm, sd_bus_message *m, const char *action, const char *snapshot, sd_bus_error *error) {
+        const char *const actions[] = { action, NULL };
+        const char *details[] = { "vm", vm->name, "snapshot", snapshot, NULL };
+        uid_t uid;
+        int r = bus_polkit_verify_details(vm->daemon->polkit, m, actions, details, &uid, error);
+        if (r > 0 && vm->snapshot_busy)
+                return sd_bus_error_setf(error, WINVM_ERROR_BUSY,
+                                         "another snapshot operation on VM %s is in progress; try again when it ends",
+                                         vm->name);
+        return r;
+}
+
+static int invalid_name(sd_bus_error *error, const char *name) {
+        return sd_bus_error_setf(error, WINVM_ERROR_INVALID_ARGUMENT,
+                                 "'%s' is not a valid snapshot name: use 1 to %d of A-Z a-z 0-9 . _ -, not starting with . or -",
+                                 name, SNAPSHOT_NAME_MAX);
+}
+
+int vm_method_create_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Vm *vm = userdata;
+        const char *name, *description;
+        int r = sd_bus_message_read(m, "ss", &name, &description);
+        if (r < 0)
+                return r;
+        if (name[0] && !snapshot_name_is_valid(name))
+                return invalid_name(error, name);
+        if (!snapshot_description_is_valid(description))
+                return sd_bus_error_setf(error, WINVM_ERROR_INVALID_ARGUMENT,
+                                         "the description must be at most %d bytes of text without control characters (it has %zu bytes)",
+                                         SNAPSHOT_DESCRIPTION_MAX, strlen(description));
+        r = verify_change(vm, m, "org.winvm1.snapshot.create", name, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        return submit(vm, m, new_op(vm, SNAPSHOT_OP_CREATE, name, description, 0));
+}
+
+int vm_method_revert_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Vm *vm = userdata;
+        const char *name;
+        uint64_t flags;
+        int r = sd_bus_message_read(m, "st", &name, &flags);
+        if (r < 0)
+                return r;
+        if (!snapshot_name_is_valid(name))
+                return invalid_name(error, name);
+        if (flags & ~(uint64_t) SNAPSHOT_REVERT_ALL)
+                return sd_bus_error_setf(error, WINVM_ERROR_INVALID_ARGUMENT,
+                                         "unknown revert flags 0x%" PRIx64 ": known are 1 (shut down first), 2 (discard the current state), 4 (force off after the timeout)",
+                                         flags & ~(uint64_t) SNAPSHOT_REVERT_ALL);
+        if ((flags & SNAPSHOT_REVERT_FORCE) && !(flags & SNAPSHOT_REVERT_SHUTDOWN))
+                return sd_bus_error_setf(error, WINVM_ERROR_INVALID_ARGUMENT,
+                                         "flag 4 (force off) only applies with flag 1 (shut down first)");
+        r = verify_change(vm, m, "org.winvm1.snapshot.revert", name, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        return submit(vm, m, new_op(vm, SNAPSHOT_OP_REVERT, name, NULL, flags));
+}
+
+int vm_method_delete_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Vm *vm = userdata;
+        const char *name;
+        int r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        if (!snapshot_name_is_valid(name))
+                return invalid_name(error, name);
+        r = verify_change(vm, m, "org.winvm1.snapshot.delete", name, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        return submit(vm, m, new_op(vm, SNAPSHOT_OP_DELETE, name, NULL, 0));
+}
+
+int vm_method_list_snapshots(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Vm *vm = userdata;
+        static const char *const actions[] = { "org.winvm1.vm.read", NULL };
+        int r = bus_polkit_verify(vm->daemon->polkit, m, actions, vm->name, "read", true, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        if (vm->snapshots)
+                return reply_list(vm, m);
+        /* Not read yet (or unreadable so far): read it now, after any operation in the queue. */
+        return submit(vm, m, new_op(vm, SNAPSHOT_OP_LOAD, NULL, NULL, 0));
+}
+
+int vm_property_get_snapshots(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Vm *vm = userdata;
+        (void) bus;
+        (void) path;
+        (void) interface;
+        (void) error;
+        if (strcmp(property, "CurrentSnapshot") == 0)
+                return sd_bus_message_append(reply, "s", vm->snapshots ? vm->snapshots->current : "");
+        int r = sd_bus_message_open_container(reply, 'a', "s");
+        for (size_t i = 0; r >= 0 && vm->snapshots && i < vm->snapshots->n; i++)
+                r = sd_bus_message_append(reply, "s", vm->snapshots->items[i]->name);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
