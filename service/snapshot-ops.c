@@ -774,8 +774,31 @@ static int block_pull(Ctx *c, const char *target, const char *base) {
         }
 }
 
+/* The running chain of a disk: its top and every backing file under it. */
+static char **chain_of(const char *top) {
+        char **l = calloc(65, sizeof(char *));
+        char *cur = top && l ? strdup(top) : NULL;
+        for (size_t k = 0; cur && k < 64; k++) {
+                l[k] = cur;
+                ImageInfo info = { 0 };
+                _cleanup_free_ char *msg = NULL;
+                cur = qemu_img_info(l[k], &info, &msg) == 0 && info.backing ? strdup(info.backing) : NULL;
+                image_info_clear(&info);
+        }
+        return l;
+}
+
+static bool strv_contains(char *const *l, const char *s) {
+        for (; l && *l; l++)
+                if (strcmp(*l, s) == 0)
+                        return true;
+        return false;
+}
+
+/* While the guest runs, QEMU has the disk's whole chain open: only the top may change, and
+ * only through QEMU (a block pull). Images off the running chain are rebased as usual. */
 static int merge_dependents(Ctx *c, const IntentDisk *d, bool active, const char *top) {
-        _cleanup_(strv_freep) char **deps = NULL;
+        _cleanup_(strv_freep) char **deps = NULL, **chain = active ? chain_of(top) : NULL;
         if (dependents_of(c, d->target, d->image, &deps) < 0)
                 return -1;
         for (char **p = deps; *p; p++) {
@@ -784,6 +807,10 @@ static int merge_dependents(Ctx *c, const IntentDisk *d, bool active, const char
                                 return -1;
                         continue;
                 }
+                if (active && strv_contains(chain, *p))
+                        return failf(c, WINVM_ERROR_GUEST_RUNNING,
+                                     "merging into %s would rewrite an image the running guest has open; shut the guest down first",
+                                     *p);
                 _cleanup_free_ char *msg = NULL;
                 int r = qemu_img_rebase(*p, d->backing[0] ? d->backing : NULL, d->backing_format, &msg);
                 if (r < 0)
@@ -873,12 +900,13 @@ static int op_delete(Ctx *c) {
                         r = failf(c, WINVM_ERROR_FAILED, "snapshot %s's image %s is the VM's current disk; the records are inconsistent",
                                   s->name, sd->image);
                 if (r == 0 && active) {
-                        /* Live, only the running top may be rewritten (by QEMU itself). */
-                        _cleanup_(strv_freep) char **deps = NULL;
+                        /* Live, the running top may be rewritten by QEMU itself, and images off
+                         * the running chain by qemu-img; the rest of the chain is QEMU's. */
+                        _cleanup_(strv_freep) char **deps = NULL, **chain = chain_of(top);
                         if (dependents_of(c, sd->target, sd->image, &deps) < 0)
                                 r = -1;
                         for (char **p = deps; r == 0 && p && *p; p++)
-                                if (!top || strcmp(*p, top) != 0)
+                                if (top && strcmp(*p, top) != 0 && strv_contains(chain, *p))
                                         r = failf(c, WINVM_ERROR_GUEST_RUNNING,
                                                   "deleting snapshot %s while VM %s runs would rewrite %s, which the guest has open; shut the guest down first",
                                                   s->name, op->vm, *p);
