@@ -923,6 +923,16 @@ static int op_delete(Ctx *c) {
         return r;
 }
 
+/* libvirt finishes a call winvmd made even when winvmd died meanwhile (a snapshot it was
+ * taking, a definition it was writing). A modifying call waits for that job to end, so the
+ * definition read next is final: removing a metadata element that does not exist is one. */
+static int libvirt_barrier(Ctx *c) {
+        if (virDomainSetMetadata(c->dom, VIR_DOMAIN_METADATA_ELEMENT, NULL, NULL, "https://winvm.invalid/barrier",
+                                 VIR_DOMAIN_AFFECT_CONFIG) < 0)
+                return fail_libvirt(c, "cannot wait for libvirt to finish the interrupted operation");
+        return 0;
+}
+
 /* --- recovery and entry ------------------------------------------------------------------------ */
 
 static int recover(Ctx *c) {
@@ -936,7 +946,7 @@ static int recover(Ctx *c) {
         if (intent_parse(data, &in, &error) < 0)
                 return failf(c, WINVM_ERROR_FAILED, "the intent record %s is damaged (%s); fix or remove it by hand",
                              c->intent_path, error);
-        if (need_domain(c) < 0) {
+        if (need_domain(c) < 0 || libvirt_barrier(c) < 0) {
                 intent_free(in);
                 return -1;
         }
