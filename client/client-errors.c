@@ -19,8 +19,12 @@ static const struct {
         { WINVM_ERROR_NO_SUCH_VM,                        EXIT_NO_SUCH_VM },
         { WINVM_ERROR_NOT_DEFINED,                       EXIT_NO_SUCH_VM },
         { SD_BUS_ERROR_UNKNOWN_OBJECT,                   EXIT_NO_SUCH_VM },
+        { WINVM_ERROR_NO_SUCH_SNAPSHOT,                  EXIT_NO_SUCH_VM },
         { WINVM_ERROR_ALREADY_RUNNING,                   EXIT_WRONG_STATE },
         { WINVM_ERROR_NOT_RUNNING,                       EXIT_WRONG_STATE },
+        { WINVM_ERROR_GUEST_RUNNING,                     EXIT_WRONG_STATE },
+        { WINVM_ERROR_EXISTS,                            EXIT_EXISTS },
+        { WINVM_ERROR_NO_SPACE,                          EXIT_NO_SPACE },
         { WINVM_ERROR_TIMEOUT,                           EXIT_TIMEOUT },
         { SD_BUS_ERROR_NO_REPLY,                         EXIT_TIMEOUT },
         { SD_BUS_ERROR_TIMEOUT,                          EXIT_TIMEOUT },
@@ -29,6 +33,7 @@ static const struct {
         { SD_BUS_ERROR_NAME_HAS_NO_OWNER,                EXIT_UNAVAILABLE },
         { WINVM_ERROR_INVALID_ARGUMENT,                  EXIT_USAGE },
         { SD_BUS_ERROR_INVALID_ARGS,                     EXIT_USAGE },
+        /* Busy, Failed, Libvirt and anything else: EXIT_FAILED. */
 };
 
 int client_exit_code_for_error(const char *name) {

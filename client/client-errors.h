@@ -3,15 +3,19 @@
 
 #include <systemd/sd-bus.h>
 
+#include "errors.h"
+
 enum {
         EXIT_OK = 0,
         EXIT_FAILED = 1,
         EXIT_USAGE = 2,
         EXIT_ACCESS_DENIED = 3,
-        EXIT_NO_SUCH_VM = 4,
+        EXIT_NO_SUCH_VM = 4, /* also no such snapshot */
         EXIT_WRONG_STATE = 5,
         EXIT_TIMEOUT = 6,
         EXIT_UNAVAILABLE = 7,
+        EXIT_EXISTS = 8,
+        EXIT_NO_SPACE = 9,
 };
 
 /* The exit code for a bus error name (NULL or unknown: EXIT_FAILED). */

@@ -1,6 +1,7 @@
 /* Shared by winvmctl's command files. */
 #pragma once
 
+#include <json-glib/json-glib.h>
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 
@@ -16,6 +17,10 @@ typedef struct ClientOptions {
         bool force;
         bool wait;
         bool readonly;
+        const char *message;    /* snapshot create: the description (NULL: none) */
+        bool tree;              /* snapshot list: draw the parent chain */
+        bool shutdown;          /* snapshot revert: shut down first, start again after */
+        bool discard_current;   /* snapshot revert: do not keep the current state */
 } ClientOptions;
 
 /* Prints the error and returns winvmctl's exit code for it. */
@@ -24,7 +29,27 @@ int client_fail(sd_bus_error *error, int r);
 /* Prints a JSON node (a JsonNode *) pretty and frees it. */
 void client_print_json(void *json_node);
 
+/* The object path of the VM to act on: --vm NAME through GetVM, else the only managed VM.
+ * On failure prints why and returns minus winvmctl's exit code. */
+int client_resolve_vm(sd_bus *bus, const ClientOptions *o, char **ret_path);
+
+/* bus-json.c */
+/* Reads one complete value of any type from the reader's position and adds it to the JSON
+ * being built: dictionaries with string keys become objects, other arrays and structs
+ * arrays, integers numbers (uint64 as int64), file descriptors null. Negative errno when the
+ * message does not read. */
+int client_bus_value_to_json(sd_bus_message *m, JsonBuilder *b);
+/* Adds the entries of an a{sv} the reader is inside of to the JSON object being built. */
+int client_dict_to_json(sd_bus_message *reply, JsonBuilder *b);
+
 /* scrub-commands.c */
 int cmd_scrub(sd_bus *bus, const ClientOptions *o, const char *action, const char *fs);
 int cmd_jobs(sd_bus *bus, const ClientOptions *o);
 int cmd_storage(sd_bus *bus, const ClientOptions *o);
+
+/* snapshot-commands.c */
+/* winvmctl snapshot create|list|revert|delete; action NULL means list. */
+int cmd_snapshot(sd_bus *bus, const ClientOptions *o, const char *action, const char *name);
+/* The arguments and options of a snapshot command, checked before connecting to the bus, so
+ * that a mistake is reported as one (exit 2) and never leads to a password prompt. */
+int cmd_snapshot_check(const ClientOptions *o, const char *action, const char *name);

@@ -49,34 +49,6 @@ static int read_job(sd_bus *bus, const char *path, JobView *j) {
         return 0;
 }
 
-/* Adds the entries of an a{sv} (strings, booleans, uint64s) the reader is inside of to the
- * JSON object being built. */
-static void dict_to_json(sd_bus_message *reply, JsonBuilder *b) {
-        const char *key, *contents;
-        char type;
-        while (sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
-                sd_bus_message_read(reply, "s", &key);
-                sd_bus_message_peek_type(reply, &type, &contents);
-                sd_bus_message_enter_container(reply, 'v', contents);
-                json_builder_set_member_name(b, key);
-                if (contents[0] == 's') {
-                        const char *v;
-                        sd_bus_message_read(reply, "s", &v);
-                        json_builder_add_string_value(b, v);
-                } else if (contents[0] == 'b') {
-                        int v;
-                        sd_bus_message_read(reply, "b", &v);
-                        json_builder_add_boolean_value(b, v);
-                } else {
-                        uint64_t v;
-                        sd_bus_message_read(reply, "t", &v);
-                        json_builder_add_int_value(b, (gint64) v);
-                }
-                sd_bus_message_exit_container(reply);
-                sd_bus_message_exit_container(reply);
-        }
-}
-
 /* The filesystem to act on: the argument, else the only configured one. */
 static int pick_fs(sd_bus *bus, const char *arg, char **ret) {
         if (arg) {
@@ -311,7 +283,7 @@ static int scrub_status(sd_bus *bus, const ClientOptions *o, const char *fs) {
                 have_last = true;
                 json_builder_begin_object(b);
                 sd_bus_message_enter_container(reply, 'a', "{sv}");
-                dict_to_json(reply, b);
+                (void) client_dict_to_json(reply, b);
                 sd_bus_message_exit_container(reply);
                 json_builder_end_object(b);
                 sd_bus_message_exit_container(reply);
@@ -430,7 +402,7 @@ int cmd_storage(sd_bus *bus, const ClientOptions *o) {
         r = sd_bus_message_enter_container(reply, 'a', "a{sv}");
         while (r >= 0 && sd_bus_message_enter_container(reply, 'a', "{sv}") > 0) {
                 json_builder_begin_object(b);
-                dict_to_json(reply, b);
+                (void) client_dict_to_json(reply, b);
                 sd_bus_message_exit_container(reply);
                 json_builder_end_object(b);
         }

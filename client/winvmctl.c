@@ -57,7 +57,14 @@ static void help(void) {
                "  scrub status [FS]         the running scrub and the last result\n"
                "  scrub cancel [FS]         cancel the running scrub\n"
                "  jobs                      running and recently finished jobs\n"
-               "  storage                   the configured filesystems: btrfs, subvolume, space\n\n"
+               "  storage                   the configured filesystems: btrfs, subvolume, space\n"
+               "  snapshot create [NAME]    take a disk snapshot (default name snapshot-YYYYMMDD-HHMMSS)\n"
+               "                            and print its name; -m sets its description\n"
+               "  snapshot list             the VM's snapshots, oldest first; * marks the one the\n"
+               "                            current state grew from (--tree: as a tree, --json)\n"
+               "  snapshot revert NAME      go back to a snapshot, keeping the current state as a\n"
+               "                            snapshot pre-revert-... unless --discard-current\n"
+               "  snapshot delete NAME      delete a snapshot, merging its data where still needed\n\n"
                "Options:\n"
                "      --vm NAME             the VM to act on (needed when several are managed)\n"
                "      --json                print reads as JSON\n"
@@ -65,13 +72,23 @@ static void help(void) {
                "  -f, --force               shutdown: force the VM off when the timeout passes\n"
                "  -w, --wait                scrub start: follow the job to its end\n"
                "      --read-only           scrub start: report errors without repairing\n"
+               "  -m, --message TEXT        snapshot create: the snapshot's description\n"
+               "      --tree                snapshot list: draw the snapshots as a tree\n"
+               "      --shutdown            snapshot revert: shut the running VM down first (the\n"
+               "                            service's timeout) and start it again afterwards;\n"
+               "                            with --force, force it off when it does not stop in time\n"
+               "      --discard-current     snapshot revert: drop the current state instead of\n"
+               "                            keeping it as a snapshot\n"
                "      --no-ask-password     never ask for authentication\n"
                "  -h, --help                show this help\n"
                "      --version             show the version\n\n"
                "Exit status:\n"
                "  0 success, 1 failure, 2 bad usage or argument, 3 access denied,\n"
-               "  4 no such VM or not defined, 5 VM in the wrong state (already running, not running),\n"
-               "  6 timed out, 7 winvmd or libvirtd not available\n");
+               "  4 no such VM or snapshot, or VM not defined,\n"
+               "  5 VM in the wrong state (already running, not running, running but must be off),\n"
+               "  6 timed out, 7 winvmd or libvirtd not available, 8 a snapshot of that name exists,\n"
+               "  9 no space left for the snapshot\n\n"
+               "Invoked as snapshot-win-vm [DESCRIPTION...], it runs 'snapshot create -m DESCRIPTION'.\n");
 }
 
 static int bus_error_exit(sd_bus_error *error, int r) {
@@ -155,16 +172,15 @@ static int get_vm_status(sd_bus *bus, const char *path, VmStatus *s) {
         return 0;
 }
 
-/* The VM object path: --vm NAME through GetVM, else the only managed VM. */
-static int resolve_vm(sd_bus *bus, char **ret_path) {
+int client_resolve_vm(sd_bus *bus, const ClientOptions *o, char **ret_path) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
-        if (opts.vm) {
+        if (o->vm) {
                 const char *path;
                 r = sd_bus_call_method(bus, WINVM_BUS_NAME, "/org/winvm1", "org.winvm1.Manager", "GetVM", &error,
-                                       &reply, "s", opts.vm);
+                                       &reply, "s", o->vm);
                 if (r < 0 || (r = sd_bus_message_read(reply, "o", &path)) < 0) {
                         int code = bus_error_exit(&error, r);
                         sd_bus_error_free(&error);
@@ -240,7 +256,7 @@ static int cmd_status(sd_bus *bus) {
 
         if (opts.vm) {
                 char *path = NULL;
-                if ((r = resolve_vm(bus, &path)) < 0)
+                if ((r = client_resolve_vm(bus, &opts, &path)) < 0)
                         return -r;
                 paths = calloc(2, sizeof(char *));
                 paths[0] = path;
@@ -284,7 +300,7 @@ static int call_vm_method(sd_bus *bus, const char *member, uint64_t timeout_usec
         sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        if ((r = resolve_vm(bus, &path)) < 0)
+        if ((r = client_resolve_vm(bus, &opts, &path)) < 0)
                 return -r;
         r = sd_bus_message_new_method_call(bus, &m, WINVM_BUS_NAME, path, "org.winvm1.VM", member);
         if (r >= 0 && types) {
@@ -311,15 +327,35 @@ static int cmd_shutdown(sd_bus *bus) {
         return call_vm_method(bus, "Shutdown", wait, "ub", opts.timeout, (int) opts.force);
 }
 
-int main(int argc, char **argv) {
-        enum { OPT_VM = 0x100, OPT_JSON, OPT_NO_ASK, OPT_VERSION, OPT_READONLY };
+static int open_bus(sd_bus **ret) {
+        int r = sd_bus_open_system(ret);
+        if (r < 0) {
+                fprintf(stderr, "winvmctl: cannot connect to the system bus: %s\n", strerror(-r));
+                return EXIT_UNAVAILABLE;
+        }
+        (void) sd_bus_error_add_map(winvm_error_map);
+        return EXIT_OK;
+}
+
+static void snapshot_win_vm_help(void) {
+        printf("Usage: snapshot-win-vm [OPTIONS] [DESCRIPTION...]\n\n"
+               "Take a disk snapshot of the VM, named snapshot-YYYYMMDD-HHMMSS, and print its name.\n"
+               "The words of DESCRIPTION, joined by spaces, describe it. The same as\n"
+               "'winvmctl snapshot create -m DESCRIPTION'; list them with 'winvmctl snapshot list'.\n\n"
+               "Options:\n"
+               "      --vm NAME             the VM (needed when several are managed)\n"
+               "      --no-ask-password     never ask for authentication\n"
+               "  -h, --help                show this help\n"
+               "      --version             show the version\n"
+               "  --                        end of options: a description may start with '-'\n\n"
+               "Exit status: as winvmctl's (see 'winvmctl --help').\n");
+}
+
+/* snapshot-win-vm "description": the command of the original setup, as a link to winvmctl. */
+static int snapshot_win_vm_main(int argc, char **argv) {
+        enum { OPT_VM = 0x100, OPT_NO_ASK, OPT_VERSION };
         static const struct option options[] = {
                 { "vm", required_argument, NULL, OPT_VM },
-                { "json", no_argument, NULL, OPT_JSON },
-                { "timeout", required_argument, NULL, 't' },
-                { "force", no_argument, NULL, 'f' },
-                { "wait", no_argument, NULL, 'w' },
-                { "read-only", no_argument, NULL, OPT_READONLY },
                 { "no-ask-password", no_argument, NULL, OPT_NO_ASK },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -327,7 +363,88 @@ int main(int argc, char **argv) {
         };
         int c;
 
-        while ((c = getopt_long(argc, argv, "t:fwh", options, NULL)) >= 0)
+        /* '+': options only before the description, so its words are never taken for options. */
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+                switch (c) {
+                case OPT_VM:
+                        if (!vm_name_is_valid(optarg)) {
+                                fprintf(stderr, "snapshot-win-vm: '%s' is not a valid VM name\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        opts.vm = optarg;
+                        break;
+                case OPT_NO_ASK:
+                        opts.ask_password = false;
+                        break;
+                case 'h':
+                        snapshot_win_vm_help();
+                        return EXIT_OK;
+                case OPT_VERSION:
+                        printf("snapshot-win-vm (winvmctl) %s\n", WINVM_VERSION);
+                        return EXIT_OK;
+                default:
+                        return EXIT_USAGE;
+                }
+
+        /* The words of the description, as the shell split them, joined again by spaces. */
+        size_t len = 1;
+        for (int i = optind; i < argc; i++)
+                len += strlen(argv[i]) + 1;
+        _cleanup_free_ char *description = calloc(1, len);
+        if (!description) {
+                fprintf(stderr, "snapshot-win-vm: out of memory\n");
+                return EXIT_FAILED;
+        }
+        for (int i = optind; i < argc; i++) {
+                if (i > optind)
+                        strcat(description, " ");
+                strcat(description, argv[i]);
+        }
+        opts.message = description;
+
+        int r = cmd_snapshot_check(&opts, "create", NULL);
+        if (r != EXIT_OK)
+                return r;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        if ((r = open_bus(&bus)) != EXIT_OK)
+                return r;
+        return cmd_snapshot(bus, &opts, "create", NULL);
+}
+
+int main(int argc, char **argv) {
+        enum {
+                OPT_VM = 0x100,
+                OPT_JSON,
+                OPT_NO_ASK,
+                OPT_VERSION,
+                OPT_READONLY,
+                OPT_TREE,
+                OPT_SHUTDOWN,
+                OPT_DISCARD_CURRENT,
+        };
+        static const struct option options[] = {
+                { "vm", required_argument, NULL, OPT_VM },
+                { "json", no_argument, NULL, OPT_JSON },
+                { "timeout", required_argument, NULL, 't' },
+                { "force", no_argument, NULL, 'f' },
+                { "wait", no_argument, NULL, 'w' },
+                { "read-only", no_argument, NULL, OPT_READONLY },
+                { "message", required_argument, NULL, 'm' },
+                { "tree", no_argument, NULL, OPT_TREE },
+                { "shutdown", no_argument, NULL, OPT_SHUTDOWN },
+                { "discard-current", no_argument, NULL, OPT_DISCARD_CURRENT },
+                { "no-ask-password", no_argument, NULL, OPT_NO_ASK },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, OPT_VERSION },
+                {}
+        };
+        int c;
+
+        const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
+        if (argc > 0 && strcmp(slash ? slash + 1 : argv[0], "snapshot-win-vm") == 0)
+                return snapshot_win_vm_main(argc, argv);
+
+        while ((c = getopt_long(argc, argv, "t:fwm:h", options, NULL)) >= 0)
                 switch (c) {
                 case OPT_VM:
                         if (!vm_name_is_valid(optarg)) {
@@ -359,6 +476,18 @@ int main(int argc, char **argv) {
                 case OPT_READONLY:
                         opts.readonly = true;
                         break;
+                case 'm':
+                        opts.message = optarg;
+                        break;
+                case OPT_TREE:
+                        opts.tree = true;
+                        break;
+                case OPT_SHUTDOWN:
+                        opts.shutdown = true;
+                        break;
+                case OPT_DISCARD_CURRENT:
+                        opts.discard_current = true;
+                        break;
                 case OPT_NO_ASK:
                         opts.ask_password = false;
                         break;
@@ -381,7 +510,7 @@ int main(int argc, char **argv) {
                 int max_args;
         } verbs[] = {
                 { "status", 0 }, { "start", 0 }, { "shutdown", 0 }, { "force-stop", 0 }, { "reboot", 0 },
-                { "scrub", 2 },  { "jobs", 0 },  { "storage", 0 },
+                { "scrub", 2 },  { "jobs", 0 },  { "storage", 0 },  { "snapshot", 2 },
         };
         bool known = false;
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
@@ -398,13 +527,13 @@ int main(int argc, char **argv) {
                 return EXIT_USAGE;
         }
 
+        int r;
+        if (strcmp(verb, "snapshot") == 0 && (r = cmd_snapshot_check(&opts, arg1, arg2)) != EXIT_OK)
+                return r;
+
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        int r = sd_bus_open_system(&bus);
-        if (r < 0) {
-                fprintf(stderr, "winvmctl: cannot connect to the system bus: %s\n", strerror(-r));
-                return EXIT_UNAVAILABLE;
-        }
-        (void) sd_bus_error_add_map(winvm_error_map);
+        if ((r = open_bus(&bus)) != EXIT_OK)
+                return r;
 
         if (strcmp(verb, "status") == 0)
                 return cmd_status(bus);
@@ -414,6 +543,8 @@ int main(int argc, char **argv) {
                 return cmd_jobs(bus, &opts);
         if (strcmp(verb, "storage") == 0)
                 return cmd_storage(bus, &opts);
+        if (strcmp(verb, "snapshot") == 0)
+                return cmd_snapshot(bus, &opts, arg1, arg2);
         if (strcmp(verb, "start") == 0)
                 return call_vm_method(bus, "Start", 0, NULL);
         if (strcmp(verb, "shutdown") == 0)

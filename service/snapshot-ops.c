@@ -337,6 +337,20 @@ static int firmware_paths(Ctx *c, const char *xml, Intent *in) {
         return in->nvram && in->tpm ? 0 : failf(c, WINVM_ERROR_FAILED, "out of memory");
 }
 
+/* A name not yet used by a snapshot or a file: base, base-2, base-3, ... */
+static char *unique_name(Ctx *c, const char *base) {
+        for (unsigned k = 1; k < 1000; k++) {
+                char *name = NULL;
+                if ((k == 1 ? asprintf(&name, "%s", base) : asprintf(&name, "%s-%u", base, k)) < 0)
+                        return NULL;
+                _cleanup_free_ char *folder = path_in(c->dir, name);
+                if (!snapshot_set_find(c->set, name) && folder && !path_exists(folder))
+                        return name;
+                free(name);
+        }
+        return NULL;
+}
+
 /* --- create ---------------------------------------------------------------------------------- */
 
 static int finish_create(Ctx *c, const Intent *in, bool quiesced) {
@@ -397,9 +411,11 @@ static bool quiesce_unavailable(void) {
 static int op_create(Ctx *c) {
         SnapshotOp *op = c->op;
         uint64_t now = now_usec();
-        _cleanup_free_ char *name = op->name[0] ? strdup(op->name) : snapshot_name_for_time("snapshot", now);
+        _cleanup_free_ char *stamp = op->name[0] ? NULL : snapshot_name_for_time("snapshot", now);
+        /* Two unnamed snapshots within a second get snapshot-...-2 and so on. */
+        _cleanup_free_ char *name = op->name[0] ? strdup(op->name) : stamp ? unique_name(c, stamp) : NULL;
         if (!name)
-                return failf(c, WINVM_ERROR_FAILED, "out of memory");
+                return failf(c, WINVM_ERROR_FAILED, "cannot name the snapshot");
         if (snapshot_set_find(c->set, name))
                 return failf(c, WINVM_ERROR_EXISTS, "VM %s already has a snapshot named %s", op->vm, name);
 
@@ -595,20 +611,6 @@ static void rollback_revert(Ctx *c, const Intent *in) {
         remove_intent(c);
 }
 
-/* A name not yet used by a snapshot or a file: base, base-2, base-3, ... */
-static char *unique_name(Ctx *c, const char *base) {
-        for (unsigned k = 1; k < 1000; k++) {
-                char *name = NULL;
-                if ((k == 1 ? asprintf(&name, "%s", base) : asprintf(&name, "%s-%u", base, k)) < 0)
-                        return NULL;
-                _cleanup_free_ char *folder = path_in(c->dir, name);
-                if (!snapshot_set_find(c->set, name) && folder && !path_exists(folder))
-                        return name;
-                free(name);
-        }
-        return NULL;
-}
-
 static char *unique_path(const char *base) {
         for (unsigned k = 1; k < 1000; k++) {
                 char *p = NULL;
@@ -639,7 +641,7 @@ static int op_revert(Ctx *c) {
         if (active) {
                 if (!(op->flags & SNAPSHOT_REVERT_SHUTDOWN))
                         return failf(c, WINVM_ERROR_GUEST_RUNNING,
-                                     "VM %s is running; shut it down first or ask for it (flag 1, winvmctl --shutdown)",
+                                     "VM %s is running; shut it down first, or let the revert do it (flag 1, winvmctl snapshot revert --shutdown)",
                                      op->vm);
                 if (shutdown_guest(c) < 0)
                         return -1;

@@ -52,8 +52,12 @@ static const struct {
         { WINVM_ERROR_NO_SUCH_VM,          EXIT_NO_SUCH_VM },
         { WINVM_ERROR_NOT_DEFINED,         EXIT_NO_SUCH_VM },
         { SD_BUS_ERROR_UNKNOWN_OBJECT,     EXIT_NO_SUCH_VM },
+        { WINVM_ERROR_NO_SUCH_SNAPSHOT,    EXIT_NO_SUCH_VM },
         { WINVM_ERROR_ALREADY_RUNNING,     EXIT_WRONG_STATE },
         { WINVM_ERROR_NOT_RUNNING,         EXIT_WRONG_STATE },
+        { WINVM_ERROR_GUEST_RUNNING,       EXIT_WRONG_STATE },
+        { WINVM_ERROR_EXISTS,              EXIT_EXISTS },
+        { WINVM_ERROR_NO_SPACE,            EXIT_NO_SPACE },
         { WINVM_ERROR_TIMEOUT,             EXIT_TIMEOUT },
         { SD_BUS_ERROR_NO_REPLY,           EXIT_TIMEOUT },
         { SD_BUS_ERROR_TIMEOUT,            EXIT_TIMEOUT },
@@ -65,6 +69,7 @@ static const struct {
         /* Everything else is a plain failure. */
         { WINVM_ERROR_BUSY,                EXIT_FAILED },
         { WINVM_ERROR_LIBVIRT,             EXIT_FAILED },
+        { WINVM_ERROR_FAILED,              EXIT_FAILED },
         { SD_BUS_ERROR_FAILED,             EXIT_FAILED },
         { SD_BUS_ERROR_NO_MEMORY,          EXIT_FAILED },
         { SD_BUS_ERROR_UNKNOWN_METHOD,     EXIT_FAILED },
@@ -73,6 +78,8 @@ static const struct {
         { "org.winvm1.error.nosuchvm",     EXIT_FAILED }, /* names are case-sensitive */
         { "org.winvm1.Error.NoSuchVMs",    EXIT_FAILED }, /* and matched exactly */
         { "org.winvm1.Error.NoSuch",       EXIT_FAILED },
+        { "org.winvm1.Error.NoSuchSnapshots", EXIT_FAILED },
+        { "org.winvm1.Error.Exist",        EXIT_FAILED },
 };
 
 START_TEST(test_exit_code_for_error) {
@@ -91,6 +98,8 @@ START_TEST(test_exit_code_values) {
         ck_assert_int_eq(EXIT_WRONG_STATE, 5);
         ck_assert_int_eq(EXIT_TIMEOUT, 6);
         ck_assert_int_eq(EXIT_UNAVAILABLE, 7);
+        ck_assert_int_eq(EXIT_EXISTS, 8);
+        ck_assert_int_eq(EXIT_NO_SPACE, 9);
 }
 END_TEST
 
@@ -179,6 +188,31 @@ START_TEST(test_report_no_hint_otherwise) {
 END_TEST
 
 /* When the service cannot be reached at all, say so; Disconnected comes from the service itself. */
+/* The snapshot errors print the service's message as is, with their own exit codes. */
+START_TEST(test_report_snapshot_errors) {
+        static const struct {
+                const char *name, *message;
+                int code;
+        } cases[] = {
+                { WINVM_ERROR_EXISTS, "A snapshot named 'fresh-install' exists", EXIT_EXISTS },
+                { WINVM_ERROR_NO_SUCH_SNAPSHOT, "Windows11 has no snapshot named 'nope'", EXIT_NO_SUCH_VM },
+                { WINVM_ERROR_GUEST_RUNNING, "Windows11 is running; shut it down first", EXIT_WRONG_STATE },
+                { WINVM_ERROR_NO_SPACE, "No space left on /vm-storage/images", EXIT_NO_SPACE },
+                { WINVM_ERROR_FAILED, "qemu-img rebase failed", EXIT_FAILED },
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                const sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(cases[i].name, cases[i].message);
+                int code = -1;
+                char *out = capture_report(&e, &code);
+                ck_assert_int_eq(code, cases[i].code);
+                char expected[256];
+                snprintf(expected, sizeof(expected), "winvmctl: %s\n", cases[i].message);
+                ck_assert_str_eq(out, expected);
+                free(out);
+        }
+}
+END_TEST
+
 START_TEST(test_report_unavailable) {
         static const char *const names[] = { SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER };
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -231,6 +265,7 @@ static Suite *client_errors_suite(void) {
         tcase_add_test(tc, test_report_access_denied_hint);
         tcase_add_test(tc, test_report_default_group_is_winvm);
         tcase_add_test(tc, test_report_no_hint_otherwise);
+        tcase_add_test(tc, test_report_snapshot_errors);
         tcase_add_test(tc, test_report_unavailable);
         tcase_add_test(tc, test_report_returns_exit_code);
         suite_add_tcase(s, tc);

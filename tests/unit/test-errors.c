@@ -22,6 +22,11 @@ static const struct {
         { WINVM_ERROR_DISCONNECTED,     ENOTCONN },
         { WINVM_ERROR_BUSY,             EBUSY },
         { WINVM_ERROR_LIBVIRT,          EIO },
+        { WINVM_ERROR_EXISTS,           EEXIST },
+        { WINVM_ERROR_NO_SUCH_SNAPSHOT, ENOENT },
+        { WINVM_ERROR_GUEST_RUNNING,    EBUSY },
+        { WINVM_ERROR_NO_SPACE,         ENOSPC },
+        { WINVM_ERROR_FAILED,           EIO },
 };
 
 static int expected_errno(const char *name) {
