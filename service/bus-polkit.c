@@ -7,6 +7,9 @@
 
 #define MAX_ACTIONS_PER_CALL 4
 #define MAX_CACHED_VERDICTS 4096
+/* Calls of one connection waiting for polkit at once: a flooding client gets LimitsExceeded
+ * instead of making winvmd queue work for it without end. */
+#define MAX_PENDING_PER_SENDER 32
 
 #ifndef WINVM_POLKIT_GROUP
 #define WINVM_POLKIT_GROUP "winvm"
@@ -30,6 +33,7 @@ struct Query {
         unsigned n_actions;
         unsigned outstanding;
         uid_t uid;
+        char *sender;
         bool orphaned; /* the registry forgot it while polkit was still answering */
 };
 
@@ -38,6 +42,7 @@ struct BusPolkit {
         Authz *authz;
         GHashTable *queries;  /* sd_bus_message* -> Query* */
         GHashTable *cache;    /* "sender\x1faction\x1fvm" -> (void*)1 */
+        GHashTable *per_sender; /* sender -> calls of it in the registry */
         sd_bus_slot *name_owner_slot;
         unsigned pending;
 };
@@ -45,6 +50,7 @@ struct BusPolkit {
 static void query_release(Query *q) {
         for (unsigned i = 0; i < q->n_actions; i++)
                 free(q->actions[i].action);
+        free(q->sender);
         sd_bus_message_unref(q->message);
         free(q);
 }
@@ -52,6 +58,11 @@ static void query_release(Query *q) {
 /* Removes q from the registry; frees it now or when its last polkit answer arrives. */
 static void query_forget(BusPolkit *bp, Query *q) {
         g_hash_table_remove(bp->queries, q->message);
+        unsigned n = GPOINTER_TO_UINT(g_hash_table_lookup(bp->per_sender, q->sender));
+        if (n <= 1)
+                g_hash_table_remove(bp->per_sender, q->sender);
+        else
+                g_hash_table_insert(bp->per_sender, g_strdup(q->sender), GUINT_TO_POINTER(n - 1));
         if (q->outstanding > 0)
                 q->orphaned = true;
         else
@@ -103,6 +114,7 @@ int bus_polkit_new(sd_bus *bus, Authz *authz, BusPolkit **ret) {
         bp->authz = authz;
         bp->queries = g_hash_table_new(g_direct_hash, g_direct_equal);
         bp->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        bp->per_sender = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         int r = sd_bus_match_signal_async(bus, &bp->name_owner_slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                           "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, NULL, bp);
         if (r < 0) {
@@ -129,6 +141,7 @@ BusPolkit *bus_polkit_free(BusPolkit *bp) {
         }
         g_hash_table_unref(bp->queries);
         g_hash_table_unref(bp->cache);
+        g_hash_table_unref(bp->per_sender);
         sd_bus_slot_unref(bp->name_owner_slot);
         sd_bus_unref(bp->bus);
         free(bp);
@@ -201,13 +214,22 @@ static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, 
 
                 if (!aq) {
                         if (!q) {
+                                const char *sender = sd_bus_message_get_sender(m) ?: "";
+                                unsigned n = GPOINTER_TO_UINT(g_hash_table_lookup(bp->per_sender, sender));
+                                if (n >= MAX_PENDING_PER_SENDER)
+                                        return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                                                 "Too many calls of this connection are waiting for authorization (at most %d); wait for their replies",
+                                                                 MAX_PENDING_PER_SENDER);
                                 q = calloc(1, sizeof(*q));
-                                if (!q)
+                                if (!q || !(q->sender = strdup(sender))) {
+                                        free(q);
                                         return -ENOMEM;
+                                }
                                 q->bp = bp;
                                 q->message = sd_bus_message_ref(m);
                                 q->uid = (uid_t) -1;
                                 g_hash_table_insert(bp->queries, m, q);
+                                g_hash_table_insert(bp->per_sender, g_strdup(sender), GUINT_TO_POINTER(n + 1));
                         }
                         if (q->n_actions >= MAX_ACTIONS_PER_CALL)
                                 return -E2BIG;
