@@ -123,18 +123,23 @@ kill_libvirtd() {
 # start_winvmd [ARGS...]: start $WINVM_BUILD/service/winvmd --config $WINVM_CONF [ARGS...]
 # with output appended to $WINVM_SANDBOX/winvmd.log; wait until it owns org.winvm1.
 # Sets and exports WINVMD_PID (also kept in $WINVM_SANDBOX/winvmd.pid).
+# WINVMD_WRAPPER (words, e.g. "valgrind --error-exitcode=99") runs winvmd under a tool,
+# and WINVMD_START_TIMEOUT (seconds, default 10) says how long to wait for it then.
 start_winvmd() {
     local bin=$WINVM_BUILD/service/winvmd log=$WINVM_SANDBOX/winvmd.log
+    local -a wrapper=()
     if [[ ! -x $bin ]]; then
         sb_error "no winvmd at $bin (build it first, or use --no-winvmd)"
         return 1
     fi
+    read -ra wrapper <<<"${WINVMD_WRAPPER:-}"
     printf -- '---- %s: starting winvmd\n' "$(date '+%T.%N')" >>"$log"
-    "$bin" --config "$WINVM_CONF" "$@" </dev/null >>"$log" 2>&1 &
+    "${wrapper[@]}" "$bin" --config "$WINVM_CONF" "$@" </dev/null >>"$log" 2>&1 &
     WINVMD_PID=$!
     export WINVMD_PID
     echo "$WINVMD_PID" >"$WINVM_SANDBOX/winvmd.pid"
-    sb_wait_until 10 "winvmd ($SB_BUS_NAME)" "$log" "$WINVMD_PID" sb_name_has_owner "$SB_BUS_NAME"
+    sb_wait_until "${WINVMD_START_TIMEOUT:-10}" "winvmd ($SB_BUS_NAME)" "$log" "$WINVMD_PID" \
+        sb_name_has_owner "$SB_BUS_NAME"
 }
 
 # stop_winvmd [SIGNAL]: stop winvmd (default SIGTERM) and wait until its bus name is
