@@ -148,7 +148,137 @@ int config_find_filesystem(const WinvmConfig *c, const char *name_or_path) {
         return -1;
 }
 
+static const char *set_path(char **field, const char *value) {
+        if (value[0] != '/' || strstr(value, "/..") || strstr(value, "//"))
+                return "expected an absolute path without '..'";
+        free(*field);
+        *field = strdup(value);
+        return NULL;
+}
+
+static const char *parse_host_root(WinvmConfig *c, const char *value) {
+        return set_path(&c->host_root, value);
+}
+
+/* A user or group name as useradd takes it: safe inside a udev rule's quotes. */
+static bool account_name_is_valid(const char *name) {
+        size_t n = strlen(name);
+        if (n == 0 || n > 32 || name[0] == '-')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!g_ascii_isalnum(name[i]) && !strchr("._-", name[i]))
+                        return false;
+        return true;
+}
+
+static const char *set_account(char **field, const char *value, bool may_be_empty) {
+        if (value[0] == '\0' && may_be_empty) {
+                free(*field);
+                *field = NULL;
+                return NULL;
+        }
+        if (!account_name_is_valid(value))
+                return "expected a user or group name (A-Z a-z 0-9 . _ -)";
+        free(*field);
+        *field = strdup(value);
+        return NULL;
+}
+
+static const char *parse_desktop_user(WinvmConfig *c, const char *value) {
+        return set_account(&c->desktop_user, value, true);
+}
+
+static const char *parse_kvmfr_resolution(WinvmConfig *c, const char *value) {
+        unsigned w = 0, h = 0;
+        char tail;
+        if (sscanf(value, "%ux%u%c", &w, &h, &tail) != 2 || w < 320 || h < 200 || w > 16384 || h > 16384)
+                return "expected WIDTHxHEIGHT, e.g. 3840x2160 (320x200 to 16384x16384)";
+        c->kvmfr_width = w;
+        c->kvmfr_height = h;
+        return NULL;
+}
+
+static const char *parse_kvmfr_hdr(WinvmConfig *c, const char *value) {
+        if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)
+                c->kvmfr_hdr = true;
+        else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0)
+                c->kvmfr_hdr = false;
+        else
+                return "expected true or false";
+        return NULL;
+}
+
+static const char *parse_kvmfr_owner(WinvmConfig *c, const char *value) {
+        return set_account(&c->kvmfr_owner, value, true);
+}
+
+static const char *parse_kvmfr_group(WinvmConfig *c, const char *value) {
+        return set_account(&c->kvmfr_group, value, false);
+}
+
+static const char *parse_kvmfr_mode(WinvmConfig *c, const char *value) {
+        guint64 v;
+        if (strlen(value) > 4 || !g_ascii_string_to_unsigned(value, 8, 0, 0777, &v, NULL))
+                return "expected octal permission bits such as 0660";
+        c->kvmfr_mode = (uint32_t) v;
+        return NULL;
+}
+
+static const char *parse_kvmfr_device(WinvmConfig *c, const char *value) {
+        if (!g_str_has_prefix(value, "/dev/kvmfr") || !value[10] || strspn(value + 10, "0123456789") != strlen(value + 10))
+                return "expected /dev/kvmfrN";
+        return set_path(&c->kvmfr_device, value);
+}
+
+static const char *parse_kvmfr_udev_rule(WinvmConfig *c, const char *value) {
+        if (!g_str_has_suffix(value, ".rules"))
+                return "a udev rule file name ends in .rules";
+        return set_path(&c->kvmfr_udev_rule, value);
+}
+
+static const char *parse_kvmfr_modprobe(WinvmConfig *c, const char *value) {
+        if (!g_str_has_suffix(value, ".conf"))
+                return "a modprobe.d file name ends in .conf";
+        return set_path(&c->kvmfr_modprobe, value);
+}
+
+static const char *parse_qemu_conf(WinvmConfig *c, const char *value) {
+        return set_path(&c->qemu_conf, value);
+}
+
+static const char *parse_vfio_ids(WinvmConfig *c, const char *value) {
+        g_auto(GStrv) parts = g_strsplit_set(value, ", ", -1);
+        g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+        for (char **p = parts; *p; p++) {
+                if ((*p)[0] == '\0')
+                        continue;
+                if (strlen(*p) != 9 || (*p)[4] != ':' || strspn(*p, "0123456789abcdef:") != 9)
+                        return "expected PCI ids as vendor:device in lower-case hex, e.g. 10de:2489";
+                g_ptr_array_add(ids, g_strdup(*p));
+        }
+        if (ids->len > 16)
+                return "at most 16 PCI ids";
+        char **l = calloc(ids->len + 1, sizeof(char *));
+        for (guint i = 0; l && i < ids->len; i++)
+                l[i] = strdup(ids->pdata[i]);
+        strv_free(c->vfio_ids);
+        c->vfio_ids = l;
+        return NULL;
+}
+
 static const ConfigKey config_keys[] = {
+        { "Host",    "Root",               parse_host_root },
+        { "Host",    "DesktopUser",        parse_desktop_user },
+        { "Kvmfr",   "Resolution",         parse_kvmfr_resolution },
+        { "Kvmfr",   "HDR",                parse_kvmfr_hdr },
+        { "Kvmfr",   "Owner",              parse_kvmfr_owner },
+        { "Kvmfr",   "Group",              parse_kvmfr_group },
+        { "Kvmfr",   "Mode",               parse_kvmfr_mode },
+        { "Kvmfr",   "Device",             parse_kvmfr_device },
+        { "Kvmfr",   "UdevRule",           parse_kvmfr_udev_rule },
+        { "Kvmfr",   "ModprobeOptions",    parse_kvmfr_modprobe },
+        { "Kvmfr",   "QemuConf",           parse_qemu_conf },
+        { "Vfio",    "Devices",            parse_vfio_ids },
         { "Storage", "Filesystems",        parse_filesystems },
         { "Service", "LibvirtURI",         parse_uri },
         { "Service", "VMs",                parse_vms },
@@ -182,6 +312,16 @@ WinvmConfig *config_new_default(void) {
         c->idle_timeout_sec = 60;
         c->shutdown_timeout_sec = 120;
         (void) parse_filesystems(c, "images:/vm-storage/images");
+        c->host_root = strdup("/");
+        c->kvmfr_width = 3840;
+        c->kvmfr_height = 2160;
+        c->kvmfr_group = strdup("kvm");
+        c->kvmfr_mode = 0660;
+        c->kvmfr_device = strdup("/dev/kvmfr0");
+        c->kvmfr_udev_rule = strdup("/etc/udev/rules.d/99-kvmfr.rules");
+        c->kvmfr_modprobe = strdup("/etc/modprobe.d/kvmfr.conf");
+        c->qemu_conf = strdup("/etc/libvirt/qemu.conf");
+        (void) parse_vfio_ids(c, "10de:2489,10de:228b");
         return c;
 }
 
@@ -193,6 +333,15 @@ WinvmConfig *config_free(WinvmConfig *c) {
         free(c->state_dir);
         strv_free(c->fs_names);
         strv_free(c->fs_paths);
+        free(c->host_root);
+        free(c->desktop_user);
+        free(c->kvmfr_owner);
+        free(c->kvmfr_group);
+        free(c->kvmfr_device);
+        free(c->kvmfr_udev_rule);
+        free(c->kvmfr_modprobe);
+        free(c->qemu_conf);
+        strv_free(c->vfio_ids);
         free(c);
         return NULL;
 }

@@ -15,6 +15,21 @@ typedef struct WinvmConfig {
         uint32_t shutdown_timeout_sec;/* [Service] ShutdownTimeoutSec, used for Shutdown(0, ...) */
         char **fs_names;              /* [Storage] Filesystems=name:/mount/point ..., names */
         char **fs_paths;              /* and their mount points, same order */
+
+        char *host_root;              /* [Host] Root: where /sys, /proc, /dev and /etc are read */
+        char *desktop_user;           /* [Host] DesktopUser: whose libvirt session to check, or NULL */
+
+        uint32_t kvmfr_width, kvmfr_height; /* [Kvmfr] Resolution=WIDTHxHEIGHT */
+        bool kvmfr_hdr;               /* [Kvmfr] HDR */
+        char *kvmfr_owner;            /* [Kvmfr] Owner, NULL = none */
+        char *kvmfr_group;            /* [Kvmfr] Group */
+        uint32_t kvmfr_mode;          /* [Kvmfr] Mode, octal */
+        char *kvmfr_device;           /* [Kvmfr] Device */
+        char *kvmfr_udev_rule;        /* [Kvmfr] UdevRule: the rule file ApplyPermissions writes */
+        char *kvmfr_modprobe;         /* [Kvmfr] ModprobeOptions: the options file it writes */
+        char *qemu_conf;              /* [Kvmfr] QemuConf: libvirt's qemu.conf, read only */
+
+        char **vfio_ids;              /* [Vfio] Devices: vendor:device PCI ids */
 } WinvmConfig;
 
 /* The index of a configured filesystem given by name or by its exact mount point; -1 if none. */

@@ -336,6 +336,85 @@ START_TEST(test_invalid_value) {
 }
 END_TEST
 
+/* ---- host readiness keys ---- */
+
+START_TEST(test_host_defaults) {
+        cfg = config_new_default();
+        ck_assert_str_eq(cfg->host_root, "/");
+        ck_assert_ptr_null(cfg->desktop_user);
+        ck_assert_uint_eq(cfg->kvmfr_width, 3840);
+        ck_assert_uint_eq(cfg->kvmfr_height, 2160);
+        ck_assert(!cfg->kvmfr_hdr);
+        ck_assert_ptr_null(cfg->kvmfr_owner);
+        ck_assert_str_eq(cfg->kvmfr_group, "kvm");
+        ck_assert_uint_eq(cfg->kvmfr_mode, 0660);
+        ck_assert_str_eq(cfg->kvmfr_device, "/dev/kvmfr0");
+        ck_assert_str_eq(cfg->kvmfr_udev_rule, "/etc/udev/rules.d/99-kvmfr.rules");
+        ck_assert_str_eq(cfg->kvmfr_modprobe, "/etc/modprobe.d/kvmfr.conf");
+        ck_assert_str_eq(cfg->qemu_conf, "/etc/libvirt/qemu.conf");
+        assert_vms(cfg->vfio_ids, (const char *const[]) { "10de:2489", "10de:228b", NULL });
+}
+END_TEST
+
+START_TEST(test_host_keys) {
+        load_ok("[Host]\nRoot=/srv/fixture\nDesktopUser=jarrett\n"
+                "[Kvmfr]\nResolution=2560x1440\nHDR=true\nOwner=jarrett\nGroup=qemu\nMode=0600\n"
+                "Device=/dev/kvmfr1\nUdevRule=/run/udev/rules.d/99-kvmfr.rules\n"
+                "ModprobeOptions=/run/modprobe.d/kvmfr.conf\nQemuConf=/etc/libvirt/qemu.conf\n"
+                "[Vfio]\nDevices=1002:73bf 1002:ab28\n");
+        ck_assert_str_eq(cfg->host_root, "/srv/fixture");
+        ck_assert_str_eq(cfg->desktop_user, "jarrett");
+        ck_assert_uint_eq(cfg->kvmfr_width, 2560);
+        ck_assert_uint_eq(cfg->kvmfr_height, 1440);
+        ck_assert(cfg->kvmfr_hdr);
+        ck_assert_str_eq(cfg->kvmfr_owner, "jarrett");
+        ck_assert_str_eq(cfg->kvmfr_group, "qemu");
+        ck_assert_uint_eq(cfg->kvmfr_mode, 0600);
+        ck_assert_str_eq(cfg->kvmfr_device, "/dev/kvmfr1");
+        ck_assert_str_eq(cfg->kvmfr_udev_rule, "/run/udev/rules.d/99-kvmfr.rules");
+        ck_assert_str_eq(cfg->kvmfr_modprobe, "/run/modprobe.d/kvmfr.conf");
+        assert_vms(cfg->vfio_ids, (const char *const[]) { "1002:73bf", "1002:ab28", NULL });
+}
+END_TEST
+
+static const struct {
+        const char *group, *key, *value, *reason;
+} invalid_host[] = {
+        { "Host",  "Root",            "fixture",             "absolute" },
+        { "Host",  "Root",            "/srv/../etc",         "'..'" },
+        { "Host",  "DesktopUser",     "jar rett",            "user or group name" },
+        { "Host",  "DesktopUser",     "-x",                  "user or group name" },
+        { "Kvmfr", "Resolution",      "4k",                  "WIDTHxHEIGHT" },
+        { "Kvmfr", "Resolution",      "3840x2160x2",         "WIDTHxHEIGHT" },
+        { "Kvmfr", "Resolution",      "99999x2160",          "WIDTHxHEIGHT" },
+        { "Kvmfr", "HDR",             "maybe",               "true or false" },
+        { "Kvmfr", "Owner",           "a\"b",               "user or group name" },
+        { "Kvmfr", "Group",           "",                    "user or group name" },
+        { "Kvmfr", "Group",           "kvm,root",            "user or group name" },
+        { "Kvmfr", "Mode",            "0999",                "octal" },
+        { "Kvmfr", "Mode",            "rw-rw----",           "octal" },
+        { "Kvmfr", "Mode",            "01777",               "octal" },
+        { "Kvmfr", "Device",          "/dev/sda",            "/dev/kvmfrN" },
+        { "Kvmfr", "Device",          "/dev/kvmfr",          "/dev/kvmfrN" },
+        { "Kvmfr", "UdevRule",        "/etc/udev/rules.d/x", ".rules" },
+        { "Kvmfr", "UdevRule",        "rules.d/99.rules",    "absolute" },
+        { "Kvmfr", "ModprobeOptions", "/etc/modprobe.d/x",   ".conf" },
+        { "Kvmfr", "ModprobeOptions", "/etc/../x.conf",      "'..'" },
+        { "Vfio",  "Devices",         "10de-2489",           "vendor:device" },
+        { "Vfio",  "Devices",         "10DE:2489",           "vendor:device" },
+        { "Vfio",  "Devices",         "10de:24899",          "vendor:device" },
+};
+
+START_TEST(test_invalid_host_value) {
+        g_autofree char *data = g_strdup_printf("[%s]\n%s=%s\n", invalid_host[_i].group, invalid_host[_i].key,
+                                                invalid_host[_i].value);
+        ck_assert_int_eq(load(data), -EINVAL);
+        ck_assert_ptr_null(cfg);
+        assert_contains(err, invalid_host[_i].key);
+        assert_contains(err, invalid_host[_i].reason);
+}
+END_TEST
+
 START_TEST(test_too_many_vms) {
         GString *s = g_string_new("[Service]\nVMs=");
         for (int i = 0; i < 65; i++)
@@ -623,6 +702,9 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_load_missing_optional);
         tcase_add_test(tc, test_load_missing_dir_optional);
         tcase_add_test(tc, test_load_missing_required);
+        tcase_add_test(tc, test_host_defaults);
+        tcase_add_test(tc, test_host_keys);
+        tcase_add_loop_test(tc, test_invalid_host_value, 0, ELEMENTSOF(invalid_host));
         tcase_add_test(tc, test_load_file);
         tcase_add_test(tc, test_load_empty_file);
         tcase_add_test(tc, test_load_invalid_value_names_file);
