@@ -95,6 +95,9 @@ static int setup_bus(Daemon *d) {
             (r = sd_bus_add_fallback_vtable(d->bus, NULL, WINVM_VM_PREFIX, "org.winvm1.VM", vm_vtable, vm_object_find, d)) < 0 ||
             (r = sd_bus_add_node_enumerator(d->bus, NULL, WINVM_VM_PREFIX, vm_node_enumerator, d)) < 0 ||
             (r = sd_bus_add_object(d->bus, NULL, "/org/winvm1/storage", manager_read_gate, d)) < 0 ||
+            (r = sd_bus_add_object(d->bus, NULL, HOST_PATH, manager_read_gate, d)) < 0 ||
+            (r = sd_bus_add_object_vtable(d->bus, NULL, HOST_PATH, "org.winvm1.Kvmfr", kvmfr_vtable, d)) < 0 ||
+            (r = sd_bus_add_object_vtable(d->bus, NULL, HOST_PATH, "org.winvm1.Vfio", vfio_vtable, d)) < 0 ||
             (r = sd_bus_add_object_vtable(d->bus, NULL, "/org/winvm1/storage", "org.winvm1.Storage", storage_vtable, d)) < 0 ||
             (r = sd_bus_add_fallback(d->bus, NULL, JOB_PREFIX, manager_read_gate, d)) < 0 ||
             (r = sd_bus_add_fallback_vtable(d->bus, NULL, JOB_PREFIX, "org.winvm1.Job", job_vtable, job_object_find, d)) < 0 ||
@@ -166,6 +169,7 @@ int daemon_run(Daemon *d) {
         /* Finishes or rolls back snapshot operations a crash interrupted, before any new one. */
         for (size_t i = 0; i < d->n_vms; i++)
                 (void) vm_snapshots_load(d->vms[i]);
+        (void) host_init(d);
         (void) sd_notify(false, "READY=1");
         daemon_update_status(d);
         return sd_event_loop(d->event);
@@ -193,6 +197,7 @@ Daemon *daemon_free(Daemon *d) {
         sd_event_source_disable_unref(d->reconnect_timer);
         sd_event_source_disable_unref(d->idle_timer);
         job_free_all(d);
+        host_done_all(d);
         for (size_t i = 0; d->vms && i < d->n_vms; i++)
                 vm_free(d->vms[i]);
         free(d->vms);

@@ -15,6 +15,9 @@
 typedef struct Daemon Daemon;
 typedef struct Vm Vm;
 typedef struct ShutdownWait ShutdownWait;
+typedef struct HostCache HostCache;
+
+#define HOST_PATH "/org/winvm1/host"
 
 /* What org.winvm1.VM last published, to signal only what changed. */
 typedef struct VmPublished {
@@ -55,6 +58,8 @@ struct Daemon {
 
         Vm **vms;
         size_t n_vms;
+
+        HostCache *host_cache;  /* Kvmfr's properties, read on the storage worker */
 
         bool connected;
         unsigned gen;           /* generation of the current libvirt connection */
@@ -99,6 +104,13 @@ int vm_method_delete_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *e
 int vm_method_list_snapshots(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int vm_property_get_snapshots(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error);
+
+/* host-dbus.c */
+extern const sd_bus_vtable kvmfr_vtable[];
+extern const sd_bus_vtable vfio_vtable[];
+int host_init(Daemon *d);
+void host_done_all(Daemon *d);
+int manager_method_doctor(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
 /* manager-dbus.c */
 extern const sd_bus_vtable manager_vtable[];

@@ -87,6 +87,8 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("LibvirtConnected", "b", property_get_connected, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("GetVM", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", vm), method_get_vm,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Doctor", SD_BUS_ARGS("s", vm), SD_BUS_RESULT("a(ssss)", checks, "a{su}", summary),
+                                manager_method_doctor, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 
@@ -119,6 +121,7 @@ int manager_read_gate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 
         static const char *const vm_read[] = { "org.winvm1.vm.read", NULL };
         static const char *const storage_read[] = { "org.winvm1.storage.read", NULL };
+        static const char *const kvmfr_read[] = { "org.winvm1.kvmfr.read", NULL };
         const char *const *actions = vm_read;
         const char *vm_name = NULL;
         Vm *vm = daemon_find_vm_by_path(d, path);
@@ -126,6 +129,8 @@ int manager_read_gate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 vm_name = vm->name;
         else if (strcmp(path, "/org/winvm1/storage") == 0)
                 actions = storage_read;
+        else if (strcmp(path, HOST_PATH) == 0)
+                actions = kvmfr_read;
 
         int r = bus_polkit_verify(d->polkit, m, actions, vm_name, "read", true, error);
         if (r < 0)

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,4 +264,14 @@ uint64_t disk_usage(const char *path) {
         usage_sum = 0;
         (void) nftw(path, add_usage, 16, FTW_PHYS);
         return usage_sum;
+}
+
+int file_nocow(const char *path) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        int flags = 0;
+        if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0)
+                return errno == ENOTTY || errno == EOPNOTSUPP ? 0 : -errno;  /* no such flags: not NOCOW */
+        return (flags & FS_NOCOW_FL) != 0;
 }

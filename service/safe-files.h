@@ -33,3 +33,6 @@ uint64_t disk_usage(const char *path);
 int sync_parent(const char *path);
 
 bool path_exists(const char *path);
+
+/* 1 when the file is marked NOCOW (chattr +C: no btrfs checksums), 0 when not, -errno. */
+int file_nocow(const char *path);

@@ -11,6 +11,7 @@
 
 #include "daemon.h"
 #include "domain-xml.h"
+#include "safe-files.h"
 #include "scrub.h"
 #include "util.h"
 
@@ -62,17 +63,14 @@ static void flags_work(void *userdata) {
                 Image *img = &c->images[i];
                 if (img->path[0] == '\0')
                         continue;
-                int fd = open(img->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-                if (fd < 0) {
+                int r = file_nocow(img->path);
+                if (r < 0) {
                         free(img->error);
-                        img->error = strdup(strerror(errno));
+                        img->error = strdup(strerror(-r));
                         continue;
                 }
                 img->exists = 1;
-                int flags = 0;
-                if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0)
-                        img->nocow = (flags & FS_NOCOW_FL) != 0;
-                close(fd);
+                img->nocow = r;
         }
 }
 

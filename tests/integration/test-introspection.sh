@@ -6,7 +6,8 @@ set -uo pipefail
 out=$("$WINVM_BUILD/tests/tools/introspect-diff" \
         /org/winvm1 "$WINVM_SRC/dbus/org.winvm1.Manager.xml" \
         /org/winvm1/vm/Windows11 "$WINVM_SRC/dbus/org.winvm1.VM.xml" \
-        /org/winvm1/storage "$WINVM_SRC/dbus/org.winvm1.Storage.xml")
+        /org/winvm1/storage "$WINVM_SRC/dbus/org.winvm1.Storage.xml" \
+        /org/winvm1/host "$WINVM_SRC/dbus/org.winvm1.Host.xml")
 rc=$?
 printf '%s\n' "$out"
 assert_eq 0 "$rc" "introspection of /org/winvm1 and /org/winvm1/vm/Windows11 matches dbus/*.xml"

@@ -27,6 +27,7 @@ static const struct {
         { WINVM_ERROR_GUEST_RUNNING,    EBUSY },
         { WINVM_ERROR_NO_SPACE,         ENOSPC },
         { WINVM_ERROR_FAILED,           EIO },
+        { WINVM_ERROR_NOT_FOUND,        ENOPKG },
 };
 
 static int expected_errno(const char *name) {
