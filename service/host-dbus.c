@@ -212,7 +212,7 @@ static void host_work(void *userdata) {
                         break;
                 }
                 _cleanup_free_ char *udev = NULL;
-                (void) kvmfr_reload_udev(root, &udev);
+                (void) kvmfr_reload_udev(root, &k, &udev);
                 kvmfr_read(c, &k);
                 CheckList l = CHECK_LIST_INIT;
                 const Check *perm = NULL;

@@ -190,21 +190,46 @@ static int run(const char *const *argv, char **ret_err) {
         return 0;
 }
 
-int kvmfr_reload_udev(const char *root, char **ret_message) {
+/* What the rule would do, done now to the existing device node. */
+static int apply_to_device(const char *root, const KvmfrConfig *c, char **ret_message) {
+        const char *device = c->device ? c->device : KVMFR_DEFAULT_DEVICE;
+        struct stat st;
+        if (lstat(device, &st) < 0 || !S_ISCHR(st.st_mode)) {
+                *ret_message = msg("%s is not there yet; the rule applies when kvmfr loads", device);
+                return 0;
+        }
+        uid_t uid = (uid_t) -1;
+        gid_t gid = (gid_t) -1;
+        HostUser u = { 0 };
+        if (c->owner && host_user_by_name(root, c->owner, &u) == 0)
+                uid = u.uid;
+        host_user_clear(&u);
+        if (host_group_by_name(root, c->group ? c->group : KVMFR_DEFAULT_GROUP, &gid) < 0) {
+                *ret_message = msg("group %s does not exist; %s left as it is", c->group ? c->group : KVMFR_DEFAULT_GROUP,
+                                   device);
+                return -ENOENT;
+        }
+        if (lchown(device, uid, gid) < 0 || chmod(device, c->mode) < 0) {
+                int r = -errno;
+                *ret_message = msg("cannot set the owner and mode of %s: %s", device, strerror(-r));
+                return r;
+        }
+        *ret_message = msg("%s set to the rule's owner, group and mode", device);
+        return 0;
+}
+
+int kvmfr_reload_udev(const char *root, const KvmfrConfig *c, char **ret_message) {
         if (!host_root_is_host(root)) {
                 *ret_message = msg("udev not reloaded: the host root %s is a stand-in tree", root);
                 return 0;
         }
         static const char *const reload[] = { "udevadm", "control", "--reload", NULL };
-        static const char *const trigger[] = { "udevadm", "trigger", "--subsystem-match=kvmfr", "--action=add", NULL };
-        _cleanup_free_ char *err = NULL;
+        _cleanup_free_ char *err = NULL, *device = NULL;
         int r = run(reload, &err);
-        if (r == 0)
-                r = run(trigger, &err);
-        if (r < 0) {
-                *ret_message = msg("udev could not apply the rule now (%s); it applies when the module next loads", err);
-                return r;
-        }
-        *ret_message = msg("udev reloaded and the kvmfr devices triggered");
-        return 0;
+        int k = apply_to_device(root, c, &device);
+        if (r < 0)
+                *ret_message = msg("udev could not reload its rules (%s); %s", err, device ? device : "");
+        else
+                *ret_message = msg("udev reloaded its rules; %s", device ? device : "");
+        return r < 0 ? r : k;
 }

@@ -19,6 +19,7 @@ int kvmfr_unload(const char *root, char **ret_message);
 int kvmfr_write_config_files(const char *root, const KvmfrConfig *c, unsigned size_mib, char ***ret_files,
                              char **ret_message);
 
-/* Reloads udev's rules and replays the add event of kvmfr devices, so the rule applies now.
- * Only on the real host; for a fixture root it says so and does nothing. */
-int kvmfr_reload_udev(const char *root, char **ret_message);
+/* Reloads udev's rules and gives an existing device node the rule's owner, group and mode
+ * now (a udev trigger would need /sys writable). Only on the real host; for a stand-in root it
+ * says so and does nothing. */
+int kvmfr_reload_udev(const char *root, const KvmfrConfig *c, char **ret_message);
