@@ -20,6 +20,7 @@ static const struct {
         { WINVM_ERROR_NOT_DEFINED,                       EXIT_NO_SUCH_VM },
         { SD_BUS_ERROR_UNKNOWN_OBJECT,                   EXIT_NO_SUCH_VM },
         { WINVM_ERROR_NO_SUCH_SNAPSHOT,                  EXIT_NO_SUCH_VM },
+        { WINVM_ERROR_NOT_FOUND,                         EXIT_NO_SUCH_VM },
         { WINVM_ERROR_ALREADY_RUNNING,                   EXIT_WRONG_STATE },
         { WINVM_ERROR_NOT_RUNNING,                       EXIT_WRONG_STATE },
         { WINVM_ERROR_GUEST_RUNNING,                     EXIT_WRONG_STATE },

@@ -10,7 +10,7 @@ enum {
         EXIT_FAILED = 1,
         EXIT_USAGE = 2,
         EXIT_ACCESS_DENIED = 3,
-        EXIT_NO_SUCH_VM = 4, /* also no such snapshot */
+        EXIT_NO_SUCH_VM = 4, /* also no such snapshot, and the kvmfr module not installed */
         EXIT_WRONG_STATE = 5,
         EXIT_TIMEOUT = 6,
         EXIT_UNAVAILABLE = 7,

@@ -53,3 +53,17 @@ int cmd_snapshot(sd_bus *bus, const ClientOptions *o, const char *action, const 
 /* The arguments and options of a snapshot command, checked before connecting to the bus, so
  * that a mistake is reported as one (exit 2) and never leads to a password prompt. */
 int cmd_snapshot_check(const ClientOptions *o, const char *action, const char *name);
+
+/* host-commands.c */
+/* winvmctl doctor: Manager.Doctor for --vm (or the first VM) as a checklist or --json. Exit
+ * code 1 when a check failed (warnings do not count), else 0. */
+int cmd_doctor(sd_bus *bus, const ClientOptions *o);
+/* winvmctl kvmfr status|load|unload|apply-permissions; action NULL means status. status exits
+ * 1 when a check failed, as doctor does. */
+int cmd_kvmfr(sd_bus *bus, const ClientOptions *o, const char *action);
+/* winvmctl vfio: the passthrough devices, their IOMMU groups, the host, and the checks (exit
+ * code as doctor's). */
+int cmd_vfio(sd_bus *bus, const ClientOptions *o);
+/* The arguments and options of doctor, kvmfr and vfio (verb), checked before connecting to
+ * the bus: EXIT_OK or EXIT_USAGE after printing why. */
+int cmd_host_check(const ClientOptions *o, const char *verb, const char *action);

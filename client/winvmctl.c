@@ -64,9 +64,16 @@ static void help(void) {
                "                            current state grew from (--tree: as a tree, --json)\n"
                "  snapshot revert NAME      go back to a snapshot, keeping the current state as a\n"
                "                            snapshot pre-revert-... unless --discard-current\n"
-               "  snapshot delete NAME      delete a snapshot, merging its data where still needed\n\n"
+               "  snapshot delete NAME      delete a snapshot, merging its data where still needed\n"
+               "  doctor                    every readiness check of the host and the VM, with what\n"
+               "                            to change for each that is not ok\n"
+               "  kvmfr [status]            the Looking Glass kvmfr module, its devices and checks\n"
+               "  kvmfr load | unload       load (sized for the configured resolution) or unload it\n"
+               "  kvmfr apply-permissions   write the udev rule and module options, and apply them\n"
+               "  vfio                      the passthrough devices, their IOMMU groups and checks\n\n"
                "Options:\n"
-               "      --vm NAME             the VM to act on (needed when several are managed)\n"
+               "      --vm NAME             the VM to act on (needed when several are managed;\n"
+               "                            doctor: the first VM without it)\n"
                "      --json                print reads as JSON\n"
                "  -t, --timeout SECONDS     shutdown: how long to wait (default: the service's)\n"
                "  -f, --force               shutdown: force the VM off when the timeout passes\n"
@@ -87,7 +94,9 @@ static void help(void) {
                "  4 no such VM or snapshot, or VM not defined,\n"
                "  5 VM in the wrong state (already running, not running, running but must be off),\n"
                "  6 timed out, 7 winvmd or libvirtd not available, 8 a snapshot of that name exists,\n"
-               "  9 no space left for the snapshot\n\n"
+               "  9 no space left for the snapshot\n"
+               "  doctor, kvmfr status and vfio: 1 when a check fails (warnings do not count);\n"
+               "  kvmfr load: 4 when the kvmfr module is not installed\n\n"
                "Invoked as snapshot-win-vm [DESCRIPTION...], it runs 'snapshot create -m DESCRIPTION'.\n");
 }
 
@@ -510,7 +519,8 @@ int main(int argc, char **argv) {
                 int max_args;
         } verbs[] = {
                 { "status", 0 }, { "start", 0 }, { "shutdown", 0 }, { "force-stop", 0 }, { "reboot", 0 },
-                { "scrub", 2 },  { "jobs", 0 },  { "storage", 0 },  { "snapshot", 2 },
+                { "scrub", 2 },  { "jobs", 0 },  { "storage", 0 },  { "snapshot", 2 }, { "doctor", 0 },
+                { "kvmfr", 1 },  { "vfio", 0 },
         };
         bool known = false;
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
@@ -530,6 +540,9 @@ int main(int argc, char **argv) {
         int r;
         if (strcmp(verb, "snapshot") == 0 && (r = cmd_snapshot_check(&opts, arg1, arg2)) != EXIT_OK)
                 return r;
+        bool host_verb = strcmp(verb, "doctor") == 0 || strcmp(verb, "kvmfr") == 0 || strcmp(verb, "vfio") == 0;
+        if (host_verb && (r = cmd_host_check(&opts, verb, arg1)) != EXIT_OK)
+                return r;
 
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         if ((r = open_bus(&bus)) != EXIT_OK)
@@ -545,6 +558,12 @@ int main(int argc, char **argv) {
                 return cmd_storage(bus, &opts);
         if (strcmp(verb, "snapshot") == 0)
                 return cmd_snapshot(bus, &opts, arg1, arg2);
+        if (strcmp(verb, "doctor") == 0)
+                return cmd_doctor(bus, &opts);
+        if (strcmp(verb, "kvmfr") == 0)
+                return cmd_kvmfr(bus, &opts, arg1);
+        if (strcmp(verb, "vfio") == 0)
+                return cmd_vfio(bus, &opts);
         if (strcmp(verb, "start") == 0)
                 return call_vm_method(bus, "Start", 0, NULL);
         if (strcmp(verb, "shutdown") == 0)

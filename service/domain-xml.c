@@ -182,7 +182,11 @@ int domain_xml_nvram(const char *xml, char **ret) {
         int r = xdoc_open(xml, &x);
         if (r < 0)
                 return r;
-        *ret = xstr(&x, NULL, "normalize-space(/domain/os/nvram)");
+        /* libvirt 8.5 and later may write <nvram type='file'><source file=.../></nvram>; the
+         * text is taken as written, spaces and all. */
+        *ret = xstr(&x, NULL, "string(/domain/os/nvram/source/@file)");
+        if (!*ret)
+                *ret = xstr(&x, NULL, "string(/domain/os/nvram[not(source)])");
         xdoc_close(&x);
         return 0;
 }

@@ -71,9 +71,10 @@ bool snapshot_description_is_valid(const char *description) {
         size_t n = strlen(description);
         if (n > SNAPSHOT_DESCRIPTION_MAX || !g_utf8_validate(description, (gssize) n, NULL))
                 return false;
-        for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char) description[i];
-                if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+        /* C0 and C1 controls (U+009B is an 8-bit terminal escape), except newline and tab. */
+        for (const char *p = description; *p; p = g_utf8_next_char(p)) {
+                gunichar c = g_utf8_get_char(p);
+                if (g_unichar_iscntrl(c) && c != '\n' && c != '\t')
                         return false;
         }
         return true;

@@ -142,7 +142,9 @@ int intent_parse(const char *data, Intent **ret, char **ret_error) {
                 IntentDisk *d = ok ? intent_add_disk(in, *g + 5, NULL, NULL, NULL, NULL, NULL) : NULL;
                 ok = d && take(kf, *g, "Image", &d->image) && take(kf, *g, "Overlay", &d->overlay) &&
                      take(kf, *g, "Stem", &d->stem) && take(kf, *g, "Backing", &d->backing) &&
-                     take(kf, *g, "BackingFormat", &d->backing_format) && d->image[0] == '/';
+                     take(kf, *g, "BackingFormat", &d->backing_format) && d->image[0] == '/' &&
+                     (!d->overlay[0] || d->overlay[0] == '/') && (!d->backing[0] || d->backing[0] == '/') &&
+                     d->stem[0] && !strchr(d->stem, '/') && strcmp(d->stem, "..") != 0 && strcmp(d->stem, ".") != 0;
         }
         if (!ok || in->n_disks == 0) {
                 *ret_error = strdup("the intent record is incomplete or damaged");

@@ -173,6 +173,36 @@ const char **snapshot_set_children(const SnapshotSet *set, const char *name) {
         return l;
 }
 
+/* A stem becomes part of file names beside the image: one plain name component. */
+static bool stem_is_valid(const char *stem) {
+        return stem && stem[0] && !strchr(stem, '/') && strcmp(stem, ".") != 0 && strcmp(stem, "..") != 0;
+}
+
+static bool guest_state_is_valid(const char *state) {
+        return strcmp(state, "running") == 0 || strcmp(state, "paused") == 0 || strcmp(state, "shutoff") == 0;
+}
+
+/* GKeyFile merges a repeated group into one; the records must never hold one twice. */
+static bool has_duplicate_group(const char *data) {
+        g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_auto(GStrv) lines = g_strsplit(data, "\n", -1);
+        for (char **l = lines; *l; l++) {
+                const char *line = *l;
+                while (*line == ' ' || *line == '\t')
+                        line++;
+                const char *end = line[0] == '[' ? strchr(line, ']') : NULL;
+                if (!end)
+                        continue;
+                char *group = g_strndup(line + 1, (gsize) (end - line - 1));
+                if (g_hash_table_contains(seen, group)) {
+                        g_free(group);
+                        return true;
+                }
+                g_hash_table_add(seen, group);
+        }
+        return false;
+}
+
 static char *key_for(const char *what, const char *target) {
         return g_strdup_printf("%s.%s", what, target);
 }
@@ -206,6 +236,15 @@ static Snapshot *parse_snapshot(GKeyFile *kf, const char *group, GError **err) {
         s->quiesced = g_key_file_get_boolean(kf, group, "Quiesced", NULL);
         s->has_nvram = g_key_file_get_boolean(kf, group, "NVRAM", NULL);
         s->has_tpm = g_key_file_get_boolean(kf, group, "TPM", NULL);
+        if (!*err && !guest_state_is_valid(s->guest_state))
+                *err = g_error_new(G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                                   "[%s] GuestState=%s is not running, paused or shutoff", group, s->guest_state);
+        if (!*err && s->parent[0] && !snapshot_name_is_valid(s->parent))
+                *err = g_error_new(G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                                   "[%s] Parent=%s is not a snapshot name", group, s->parent);
+        if (!*err && !snapshot_description_is_valid(s->description))
+                *err = g_error_new(G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                                   "[%s] Description is too long or holds control characters", group);
         if (!*err && (!g_ascii_string_to_unsigned(created, 10, 1, UINT64_MAX, &s->created_usec, NULL)))
                 *err = g_error_new(G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                                    "[%s] Created=%s is not a time", group, created);
@@ -226,6 +265,9 @@ static Snapshot *parse_snapshot(GKeyFile *kf, const char *group, GError **err) {
                 g_autofree char *ki = key_for("Image", d->target), *ks = key_for("Stem", d->target);
                 d->image = get_string(kf, group, ki, true, err);
                 d->stem = get_string(kf, group, ks, true, err);
+                if (!*err && !stem_is_valid(d->stem))
+                        *err = g_error_new(G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                                           "[%s] disk %s: Stem must be a plain file name part", group, d->target);
                 if (!*err && d->image[0] != '/')
                         *err = g_error_new(G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                                            "[%s] disk %s: image paths must be absolute", group, d->target);
@@ -241,6 +283,10 @@ int snapshot_set_parse(const char *data, SnapshotSet **ret, char **ret_error) {
         *ret_error = NULL;
         if (!g_key_file_load_from_data(kf, data, strlen(data), G_KEY_FILE_NONE, &err)) {
                 *ret_error = strdup(err->message);
+                return -EBADMSG;
+        }
+        if (has_duplicate_group(data)) {
+                *ret_error = strdup("a group (a snapshot) is listed twice");
                 return -EBADMSG;
         }
         SnapshotSet *set = snapshot_set_new();
@@ -275,7 +321,7 @@ int snapshot_set_parse(const char *data, SnapshotSet **ret, char **ret_error) {
                 if (strncmp(*k, "Stem.", 5) != 0)
                         continue;
                 g_autofree char *stem = g_key_file_get_string(kf, GROUP_INDEX, *k, NULL);
-                if (!disk_target_is_valid(*k + 5) || !stem || !stem[0] || strchr(stem, '/'))
+                if (!disk_target_is_valid(*k + 5) || !stem_is_valid(stem))
                         err = g_error_new(G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                                           "[%s] %s is not a valid stem", GROUP_INDEX, *k);
                 else if (snapshot_set_remember_stem(set, *k + 5, stem) < 0)

@@ -53,6 +53,7 @@ static const struct {
         { WINVM_ERROR_NOT_DEFINED,         EXIT_NO_SUCH_VM },
         { SD_BUS_ERROR_UNKNOWN_OBJECT,     EXIT_NO_SUCH_VM },
         { WINVM_ERROR_NO_SUCH_SNAPSHOT,    EXIT_NO_SUCH_VM },
+        { WINVM_ERROR_NOT_FOUND,           EXIT_NO_SUCH_VM },
         { WINVM_ERROR_ALREADY_RUNNING,     EXIT_WRONG_STATE },
         { WINVM_ERROR_NOT_RUNNING,         EXIT_WRONG_STATE },
         { WINVM_ERROR_GUEST_RUNNING,       EXIT_WRONG_STATE },
@@ -80,6 +81,8 @@ static const struct {
         { "org.winvm1.Error.NoSuch",       EXIT_FAILED },
         { "org.winvm1.Error.NoSuchSnapshots", EXIT_FAILED },
         { "org.winvm1.Error.Exist",        EXIT_FAILED },
+        { "org.winvm1.Error.Notfound",     EXIT_FAILED },
+        { "org.winvm1.Error.NotFoundX",    EXIT_FAILED },
 };
 
 START_TEST(test_exit_code_for_error) {
@@ -213,6 +216,30 @@ START_TEST(test_report_snapshot_errors) {
 }
 END_TEST
 
+/* The host errors: a missing kvmfr module is "not found", a device in use a plain failure. */
+START_TEST(test_report_host_errors) {
+        static const struct {
+                const char *name, *message;
+                int code;
+        } cases[] = {
+                { WINVM_ERROR_NOT_FOUND, "The kvmfr module is not installed", EXIT_NO_SUCH_VM },
+                { WINVM_ERROR_BUSY, "Windows11 is running and uses /dev/kvmfr0", EXIT_FAILED },
+                { WINVM_ERROR_FAILED, "udevadm trigger failed", EXIT_FAILED },
+        };
+        ck_assert_str_eq(WINVM_ERROR_NOT_FOUND, "org.winvm1.Error.NotFound");
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                const sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(cases[i].name, cases[i].message);
+                int code = -1;
+                char *out = capture_report(&e, &code);
+                ck_assert_int_eq(code, cases[i].code);
+                char expected[256];
+                snprintf(expected, sizeof(expected), "winvmctl: %s\n", cases[i].message);
+                ck_assert_str_eq(out, expected);
+                free(out);
+        }
+}
+END_TEST
+
 START_TEST(test_report_unavailable) {
         static const char *const names[] = { SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER };
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -266,6 +293,7 @@ static Suite *client_errors_suite(void) {
         tcase_add_test(tc, test_report_default_group_is_winvm);
         tcase_add_test(tc, test_report_no_hint_otherwise);
         tcase_add_test(tc, test_report_snapshot_errors);
+        tcase_add_test(tc, test_report_host_errors);
         tcase_add_test(tc, test_report_unavailable);
         tcase_add_test(tc, test_report_returns_exit_code);
         suite_add_tcase(s, tc);

@@ -1,7 +1,14 @@
-/* Unit tests for service/domain-xml.c: the file-backed disk images named in a libvirt domain XML. */
+/* Unit tests for service/domain-xml.c: the file-backed disk images named in a libvirt domain XML,
+ * and the facts and edits snapshots need (disks, new disk sources, NVRAM, UUID, swtpm, the
+ * <domainsnapshot> request). */
 #include <check.h>
 #include <errno.h>
 #include <glib.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -383,6 +390,588 @@ START_TEST(test_repeated_calls) {
 }
 END_TEST
 
+/* ==== snapshots ==== */
+
+/* What the running snapshot test allocated; freed by the fixture. */
+static DomainDisk *disks;
+static size_t n_disks;
+static char *out;
+
+static void snap_setup(void) {
+        disks = NULL;
+        n_disks = 0;
+        out = NULL;
+}
+
+static void snap_teardown(void) {
+        domain_disks_free(disks, n_disks);
+        disks = NULL;
+        n_disks = 0;
+        free(out);
+        out = NULL;
+}
+
+/* The XML as libxml2 reads it, or a failed test. */
+static xmlDocPtr parse_doc(const char *xml) {
+        xmlDocPtr doc = xmlReadMemory(xml, (int) strlen(xml), "out.xml", NULL,
+                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        ck_assert_msg(doc != NULL, "not well-formed XML:\n%s", xml);
+        return doc;
+}
+
+/* The string value of an XPath expression over xml, read anew with libxml2. */
+static char *xpath(const char *xml, const char *expr) {
+        xmlDocPtr doc = parse_doc(xml);
+        xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+        xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *) expr, ctx);
+        xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
+        char *s = g_strdup(v ? (const char *) v : "(bad expression)");
+        xmlFree(v);
+        xmlXPathFreeObject(o);
+        xmlXPathFreeContext(ctx);
+        xmlFreeDoc(doc);
+        return s;
+}
+
+#define assert_xpath(xml, expr, expected)                                                       \
+        do {                                                                                    \
+                g_autofree char *_v = xpath((xml), (expr));                                     \
+                ck_assert_msg(strcmp(_v, (expected)) == 0, "%s: got '%s', expected '%s'", (expr), \
+                              _v, (expected));                                                  \
+        } while (0)
+
+static void assert_disk(size_t i, const char *target, const char *file, const char *format) {
+        ck_assert_msg(i < n_disks, "only %zu disks, expected %s next", n_disks, target);
+        ck_assert_str_eq(disks[i].target, target);
+        ck_assert_str_eq(disks[i].file, file);
+        ck_assert_str_eq(disks[i].format, format);
+}
+
+static void snapshot_disks_ok(const char *xml) {
+        domain_disks_free(disks, n_disks);
+        disks = NULL;
+        n_disks = 0;
+        int r = domain_xml_snapshot_disks(xml, &disks, &n_disks);
+        ck_assert_msg(r == 0, "domain_xml_snapshot_disks failed: %d", r);
+}
+
+/* ---- domain_xml_snapshot_disks ---- */
+
+START_TEST(test_snapshot_disks_windows11) {
+        snapshot_disks_ok(windows11_xml);
+        ck_assert_uint_eq(n_disks, 2);
+        assert_disk(0, "sda", "/vm-storage/images/windows11.qcow2", "qcow2");
+        assert_disk(1, "vda", "/vm-storage/images/windows11-data.qcow2", "qcow2");
+}
+END_TEST
+
+START_TEST(test_snapshot_disks_formats) {
+        snapshot_disks_ok("<domain><devices>"
+                          "<disk type='file' device='disk'><source file='/vm/nodriver.img'/><target dev='vdc'/></disk>"
+                          "<disk type='file' device='disk'><driver name='qemu'/><source file='/vm/notype.img'/>"
+                          "<target dev='vda'/></disk>"
+                          "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                          "<source file='/vm/My VMs/a&amp;b.raw'/><target dev='sdb' bus='sata'/></disk>"
+                          "<disk device='disk' type='file'><target dev='nvme0n1'/><source file='/vm/n.vmdk'/>"
+                          "<driver type='vmdk'/></disk>"
+                          "</devices></domain>");
+        ck_assert_uint_eq(n_disks, 4);
+        assert_disk(0, "vdc", "/vm/nodriver.img", "raw");
+        assert_disk(1, "vda", "/vm/notype.img", "raw");
+        assert_disk(2, "sdb", "/vm/My VMs/a&b.raw", "raw");
+        assert_disk(3, "nvme0n1", "/vm/n.vmdk", "vmdk");
+}
+END_TEST
+
+static const struct {
+        const char *what;
+        const char *disk;
+} not_snapshot_disks[] = {
+        { "cdrom", "<disk type='file' device='cdrom'><source file='/vm/w.iso'/><target dev='sdb'/><readonly/></disk>" },
+        { "cdrom without readonly", "<disk type='file' device='cdrom'><source file='/vm/w.iso'/><target dev='sdb'/></disk>" },
+        { "floppy", "<disk type='file' device='floppy'><source file='/vm/f.img'/><target dev='fda'/></disk>" },
+        { "readonly disk",
+          "<disk type='file' device='disk'><driver type='qcow2'/><source file='/vm/ro.qcow2'/><target dev='vdb'/>"
+          "<readonly/></disk>" },
+        { "shareable disk",
+          "<disk type='file' device='disk'><driver type='raw'/><source file='/vm/shared.raw'/><target dev='vdb'/>"
+          "<shareable/></disk>" },
+        { "block", "<disk type='block' device='disk'><source dev='/dev/vg0/w'/><target dev='vdb'/></disk>" },
+        { "block lun", "<disk type='block' device='lun'><source dev='/dev/sdc'/><target dev='sdc'/></disk>" },
+        { "network",
+          "<disk type='network' device='disk'><source protocol='rbd' name='pool/w'><host name='ceph'/></source>"
+          "<target dev='vdb'/></disk>" },
+        { "volume", "<disk type='volume' device='disk'><source pool='default' volume='w.qcow2'/><target dev='vdb'/></disk>" },
+        { "no source", "<disk type='file' device='disk'><driver type='qcow2'/><target dev='vdb'/></disk>" },
+        { "empty source", "<disk type='file' device='disk'><source/><target dev='vdb'/></disk>" },
+        { "empty file", "<disk type='file' device='disk'><source file=''/><target dev='vdb'/></disk>" },
+        { "no target", "<disk type='file' device='disk'><source file='/vm/t.qcow2'/></disk>" },
+        { "empty target", "<disk type='file' device='disk'><source file='/vm/t.qcow2'/><target dev=''/></disk>" },
+        { "no type", "<disk device='disk'><source file='/vm/t.qcow2'/><target dev='vdb'/></disk>" },
+        { "no device", "<disk type='file'><source file='/vm/t.qcow2'/><target dev='vdb'/></disk>" },
+};
+
+START_TEST(test_snapshot_disks_left_out) {
+        g_autofree char *xml = g_strdup_printf(
+                "<domain type='kvm'><name>w</name><devices>\n%s\n"
+                "<disk type='file' device='disk'><source file='/vm/system.qcow2'/><target dev='vda'/></disk>\n%s\n"
+                "</devices></domain>",
+                not_snapshot_disks[_i].disk, not_snapshot_disks[_i].disk);
+        snapshot_disks_ok(xml);
+        ck_assert_msg(n_disks == 1, "%s: %zu disks", not_snapshot_disks[_i].what, n_disks);
+        assert_disk(0, "vda", "/vm/system.qcow2", "raw");
+}
+END_TEST
+
+START_TEST(test_snapshot_disks_none) {
+        for (size_t i = 0; i < G_N_ELEMENTS(diskless); i++) {
+                snapshot_disks_ok(diskless[i]);
+                ck_assert_msg(n_disks == 0, "%zu disks in %s", n_disks, diskless[i]);
+                ck_assert_ptr_nonnull(disks);
+        }
+}
+END_TEST
+
+START_TEST(test_snapshot_disks_malformed) {
+        DomainDisk *untouched = (DomainDisk *) (uintptr_t) 0x1, *ret = untouched;
+        size_t n = 77;
+        int r = domain_xml_snapshot_disks(malformed[_i], &ret, &n);
+        if (r == 0) {
+                disks = ret;
+                n_disks = n;
+                ret = untouched;
+        }
+        ck_assert_msg(r == -EINVAL, "returned %d for '%s'", r, malformed[_i]);
+        ck_assert_ptr_eq(ret, untouched);
+        ck_assert_uint_eq(n, 77);
+}
+END_TEST
+
+/* ---- domain_xml_set_disk_sources ---- */
+
+static bool is_target(xmlNodePtr disk, const char *const *targets) {
+        for (xmlNodePtr c = disk->children; c; c = c->next)
+                if (c->type == XML_ELEMENT_NODE && xmlStrcmp(c->name, (const xmlChar *) "target") == 0) {
+                        xmlChar *dev = xmlGetProp(c, (const xmlChar *) "dev");
+                        bool found = false;
+                        for (size_t i = 0; dev && targets[i]; i++)
+                                found = found || strcmp((const char *) dev, targets[i]) == 0;
+                        xmlFree(dev);
+                        return found;
+                }
+        return false;
+}
+
+static char *dump(xmlDocPtr doc, xmlNodePtr node) {
+        xmlBufferPtr buf = xmlBufferCreate();
+        xmlNodeDump(buf, doc, node, 0, 0);
+        char *s = g_strdup((const char *) xmlBufferContent(buf));
+        xmlBufferFree(buf);
+        return s;
+}
+
+static xmlNodePtr next_element(xmlNodePtr n) {
+        while (n && n->type != XML_ELEMENT_NODE)
+                n = n->next;
+        return n;
+}
+
+/* Every element of before and after is the same, byte for byte, except the disks with the
+ * given targets, which must still be there in the same place. */
+static void assert_same_except(const char *before, const char *after, const char *const *targets) {
+        xmlDocPtr a = parse_doc(before), b = parse_doc(after);
+        xmlNodePtr ra = xmlDocGetRootElement(a), rb = xmlDocGetRootElement(b);
+        ck_assert_str_eq((const char *) ra->name, (const char *) rb->name);
+        size_t changed = 0, same = 0;
+        for (xmlNodePtr x = next_element(ra->children), y = next_element(rb->children); x || y;
+             x = next_element(x->next), y = next_element(y->next)) {
+                ck_assert_msg(x && y, "a different number of elements under the root");
+                ck_assert_str_eq((const char *) x->name, (const char *) y->name);
+                if (xmlStrcmp(x->name, (const xmlChar *) "devices") != 0) {
+                        g_autofree char *dx = dump(a, x), *dy = dump(b, y);
+                        ck_assert_str_eq(dx, dy);
+                        same++;
+                        continue;
+                }
+                for (xmlNodePtr u = next_element(x->children), v = next_element(y->children); u || v;
+                     u = next_element(u->next), v = next_element(v->next)) {
+                        ck_assert_msg(u && v, "a different number of devices");
+                        ck_assert_str_eq((const char *) u->name, (const char *) v->name);
+                        if (xmlStrcmp(u->name, (const xmlChar *) "disk") == 0 && is_target(u, targets)) {
+                                ck_assert(is_target(v, targets));
+                                changed++;
+                                continue;
+                        }
+                        g_autofree char *du = dump(a, u), *dv = dump(b, v);
+                        ck_assert_str_eq(du, dv);
+                        same++;
+                }
+        }
+        ck_assert_uint_eq(changed, g_strv_length((char **) targets));
+        ck_assert_uint_gt(same, 0);
+        xmlFreeDoc(a);
+        xmlFreeDoc(b);
+}
+
+START_TEST(test_set_sources_windows11) {
+        char *targets[] = { "sda", "vda", NULL };
+        char *sources[] = { "/vm-storage/images/windows11.before-update", "/vm-storage/images/windows11-data.before-update",
+                          NULL };
+        ck_assert_int_eq(domain_xml_set_disk_sources(windows11_xml, targets, sources, 2, &out), 0);
+        ck_assert_ptr_nonnull(out);
+
+        /* The two disks point at the overlays, as qcow2, without the stale chain. */
+        snapshot_disks_ok(out);
+        ck_assert_uint_eq(n_disks, 2);
+        assert_disk(0, "sda", "/vm-storage/images/windows11.before-update", "qcow2");
+        assert_disk(1, "vda", "/vm-storage/images/windows11-data.before-update", "qcow2");
+        assert_xpath(out, "count(/domain/devices/disk/backingStore)", "0");
+        assert_xpath(out, "count(//backingStore)", "0");
+        assert_xpath(out, "count(/domain/devices/disk[target/@dev='sda']/driver)", "1");
+        assert_xpath(out, "count(/domain/devices/disk[target/@dev='vda']/driver)", "1");
+        assert_xpath(out, "count(/domain/devices/disk[target/@dev='sda']/source)", "1");
+        /* The rest of each disk stays. */
+        assert_xpath(out, "/domain/devices/disk[target/@dev='sda']/driver/@name", "qemu");
+        assert_xpath(out, "/domain/devices/disk[target/@dev='sda']/driver/@discard", "unmap");
+        assert_xpath(out, "/domain/devices/disk[target/@dev='sda']/target/@bus", "sata");
+        assert_xpath(out, "/domain/devices/disk[target/@dev='sda']/boot/@order", "1");
+        assert_xpath(out, "/domain/devices/disk[target/@dev='sda']/alias/@name", "sata0-0-0");
+        assert_xpath(out, "/domain/devices/disk[target/@dev='sda']/address/@unit", "0");
+        assert_xpath(out, "/domain/devices/disk[target/@dev='vda']/target/@bus", "virtio");
+
+        /* Everything else is as it was: disks, firmware, namespaces, metadata. */
+        assert_same_except(windows11_xml, out, (const char *const[]) { "sda", "vda", NULL });
+        assert_xpath(out, "count(/domain/devices/disk)", "8");
+        assert_xpath(out, "/domain/@type", "kvm");
+        assert_xpath(out, "/domain/@id", "3");
+        assert_xpath(out, "/domain/name", "Windows11");
+        assert_xpath(out, "/domain/devices/disk[target/@dev='sdb']/source/@file",
+                     "/vm-storage/iso/Win11_23H2_English_x64.iso");
+        assert_xpath(out, "/domain/devices/disk[target/@dev='vdb']/source/@dev",
+                     "/dev/disk/by-id/nvme-Samsung_SSD_980_1TB_S64ANS0T123456");
+        char **files_after = NULL;
+        ck_assert_int_eq(domain_xml_disk_files(out, &files_after), 0);
+        ck_assert_str_eq(files_after[0], "/vm-storage/images/windows11.before-update");
+        ck_assert_str_eq(files_after[1], "/vm-storage/images/windows11-data.before-update");
+        ck_assert_ptr_null(files_after[2]);
+        strv_free(files_after);
+        g_autofree char *nvram = NULL;
+        ck_assert_int_eq(domain_xml_nvram(out, &nvram), 0);
+        ck_assert_str_eq(nvram, "/var/lib/libvirt/qemu/nvram/Windows11_VARS.fd");
+}
+END_TEST
+
+/* Only the named target changes; the other disk keeps its file and its backing chain. */
+START_TEST(test_set_sources_one) {
+        char *targets[] = { "vda", NULL };
+        char *sources[] = { "/vm-storage/images/windows11-data.x", NULL };
+        ck_assert_int_eq(domain_xml_set_disk_sources(windows11_xml, targets, sources, 1, &out), 0);
+        snapshot_disks_ok(out);
+        ck_assert_uint_eq(n_disks, 2);
+        assert_disk(0, "sda", "/vm-storage/images/windows11.qcow2", "qcow2");
+        assert_disk(1, "vda", "/vm-storage/images/windows11-data.x", "qcow2");
+        assert_xpath(out, "count(/domain/devices/disk[target/@dev='sda']/backingStore)", "1");
+        assert_xpath(out, "count(/domain/devices/disk[target/@dev='vda']/backingStore)", "0");
+        assert_same_except(windows11_xml, out, (const char *const[]) { "vda", NULL });
+}
+END_TEST
+
+/* A raw disk becomes qcow2; a disk without <driver> gets one. */
+START_TEST(test_set_sources_driver) {
+        static const char xml[] =
+                "<domain type='kvm'><name>w</name><devices>"
+                "<disk type='file' device='disk'><source file='/vm/nodriver.img'/><target dev='vda'/></disk>"
+                "<disk type='file' device='disk'><driver name='qemu' type='raw' cache='none'/>"
+                "<source file='/vm/raw.img'/><target dev='vdb'/></disk>"
+                "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                "<source file='/vm/untouched.img'/><target dev='vdc'/></disk>"
+                "</devices></domain>";
+        char *targets[] = { "vdb", "vda", NULL };
+        char *sources[] = { "/vm/raw.s1", "/vm/nodriver.s1", NULL };
+        ck_assert_int_eq(domain_xml_set_disk_sources(xml, targets, sources, 2, &out), 0);
+        snapshot_disks_ok(out);
+        ck_assert_uint_eq(n_disks, 3);
+        assert_disk(0, "vda", "/vm/nodriver.s1", "qcow2");
+        assert_disk(1, "vdb", "/vm/raw.s1", "qcow2");
+        assert_disk(2, "vdc", "/vm/untouched.img", "raw");
+        assert_xpath(out, "/domain/devices/disk[target/@dev='vda']/driver/@name", "qemu");
+        assert_xpath(out, "/domain/devices/disk[target/@dev='vdb']/driver/@cache", "none");
+        assert_xpath(out, "count(/domain/devices/disk/driver)", "3");
+        assert_same_except(xml, out, (const char *const[]) { "vda", "vdb", NULL });
+}
+END_TEST
+
+/* Paths with characters XML must escape come back as they were. */
+START_TEST(test_set_sources_escaping) {
+        char *targets[] = { "sda", NULL };
+        char *sources[] = { "/vm/My VMs/a&b <'q'> \"d\".qcow2", NULL };
+        ck_assert_int_eq(domain_xml_set_disk_sources(windows11_xml, targets, sources, 1, &out), 0);
+        snapshot_disks_ok(out);
+        assert_disk(0, "sda", "/vm/My VMs/a&b <'q'> \"d\".qcow2", "qcow2");
+}
+END_TEST
+
+START_TEST(test_set_sources_nothing) {
+        ck_assert_int_eq(domain_xml_set_disk_sources(windows11_xml, NULL, NULL, 0, &out), 0);
+        assert_same_except(windows11_xml, out, (const char *const[]) { NULL });
+        snapshot_disks_ok(out);
+        assert_disk(0, "sda", "/vm-storage/images/windows11.qcow2", "qcow2");
+        assert_xpath(out, "count(//backingStore)", "3");
+}
+END_TEST
+
+/* Targets that are not disks a snapshot covers. */
+START_TEST(test_set_sources_unknown) {
+        static const char *const bad[] = { "vdz", "sdb" /* cdrom */, "vdb" /* block */, "vdc" /* network */,
+                                           "fda" /* floppy */, "", "VDA", "vd" };
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                char *targets[] = { "sda", (char *) bad[i], NULL };
+                char *sources[] = { "/vm/a", "/vm/b", NULL };
+                char *untouched = (char *) (uintptr_t) 0x1, *ret = untouched;
+                int r = domain_xml_set_disk_sources(windows11_xml, targets, sources, 2, &ret);
+                if (r == 0) {
+                        out = ret;
+                        ret = untouched;
+                }
+                ck_assert_msg(r == -ENOENT, "target '%s': got %d", bad[i], r);
+                ck_assert_ptr_eq(ret, untouched);
+        }
+}
+END_TEST
+
+START_TEST(test_set_sources_malformed) {
+        char *targets[] = { "vda", NULL };
+        char *sources[] = { "/vm/a", NULL };
+        char *untouched = (char *) (uintptr_t) 0x1, *ret = untouched;
+        int r = domain_xml_set_disk_sources(malformed[_i], targets, sources, 1, &ret);
+        if (r == 0) {
+                out = ret;
+                ret = untouched;
+        }
+        ck_assert_msg(r == -EINVAL, "returned %d for '%s'", r, malformed[_i]);
+        ck_assert_ptr_eq(ret, untouched);
+}
+END_TEST
+
+/* ---- nvram, uuid, swtpm ---- */
+
+START_TEST(test_nvram) {
+        ck_assert_int_eq(domain_xml_nvram(windows11_xml, &out), 0);
+        ck_assert_ptr_nonnull(out);
+        ck_assert_str_eq(out, "/var/lib/libvirt/qemu/nvram/Windows11_VARS.fd");
+        free(out);
+        out = NULL;
+
+        ck_assert_int_eq(domain_xml_nvram("<domain><os><nvram template='/usr/share/OVMF/VARS.fd'>/vm/My VMs/W&amp;11_VARS.fd"
+                                          "</nvram></os></domain>", &out), 0);
+        ck_assert_str_eq(out, "/vm/My VMs/W&11_VARS.fd");
+        free(out);
+        out = NULL;
+
+        static const char *const none[] = {
+                "<domain type='kvm'><name>w</name><os><type>hvm</type></os></domain>",
+                "<domain><os><loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader></os></domain>",
+                "<domain><os><nvram/></os></domain>",
+                "<domain/>",
+                "<domain><nvram>/not/in/os.fd</nvram></domain>",
+                "<domain><devices><nvram>/not/in/os.fd</nvram></devices></domain>",
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(none); i++) {
+                char *ret = (char *) (uintptr_t) 0x1;
+                ck_assert_int_eq(domain_xml_nvram(none[i], &ret), 0);
+                if (ret != NULL && ret != (char *) (uintptr_t) 0x1)
+                        out = ret; /* freed by the fixture */
+                ck_assert_msg(ret == NULL, "found an nvram in %s", none[i]);
+        }
+}
+END_TEST
+
+START_TEST(test_nvram_malformed) {
+        char *untouched = (char *) (uintptr_t) 0x1, *ret = untouched;
+        int r = domain_xml_nvram(malformed[_i], &ret);
+        if (r == 0 && ret) {
+                out = ret;
+                ret = untouched;
+        }
+        ck_assert_msg(r == -EINVAL, "returned %d for '%s'", r, malformed[_i]);
+        ck_assert_ptr_eq(ret, untouched);
+}
+END_TEST
+
+START_TEST(test_uuid) {
+        ck_assert_int_eq(domain_xml_uuid(windows11_xml, &out), 0);
+        ck_assert_str_eq(out, "4b1f6a52-8d0e-4c8e-9a51-0c2a4f3d7e11");
+        free(out);
+        out = NULL;
+
+        ck_assert_int_eq(domain_xml_uuid("<domain><name>w</name><uuid>\n  0d5e0f6a-1b2c-3d4e-5f60-718293a4b5c6\n</uuid></domain>",
+                                         &out), 0);
+        ck_assert_str_eq(out, "0d5e0f6a-1b2c-3d4e-5f60-718293a4b5c6");
+        free(out);
+        out = NULL;
+
+        static const char *const none[] = {
+                "<domain type='kvm'><name>w</name></domain>",
+                "<domain><uuid/></domain>",
+                "<domain><uuid>   </uuid></domain>",
+                "<domain><metadata><uuid>0d5e0f6a-1b2c-3d4e-5f60-718293a4b5c6</uuid></metadata></domain>",
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(none); i++) {
+                char *ret = NULL;
+                int r = domain_xml_uuid(none[i], &ret);
+                out = ret;
+                ck_assert_msg(r == -ENOENT, "got %d for %s", r, none[i]);
+        }
+}
+END_TEST
+
+START_TEST(test_uuid_malformed) {
+        char *untouched = (char *) (uintptr_t) 0x1, *ret = untouched;
+        int r = domain_xml_uuid(malformed[_i], &ret);
+        if (r == 0 && ret) {
+                out = ret;
+                ret = untouched;
+        }
+        ck_assert_msg(r == -EINVAL, "returned %d for '%s'", r, malformed[_i]);
+        ck_assert_ptr_eq(ret, untouched);
+}
+END_TEST
+
+START_TEST(test_swtpm) {
+        ck_assert_int_eq(domain_xml_has_swtpm(windows11_xml), 1);
+        ck_assert_int_eq(domain_xml_has_swtpm("<domain><devices><tpm model='tpm-tis'><backend type='emulator'/></tpm>"
+                                              "</devices></domain>"), 1);
+        /* A host TPM passed through keeps no state for winvm to copy. */
+        ck_assert_int_eq(domain_xml_has_swtpm("<domain><devices><tpm model='tpm-tis'><backend type='passthrough'>"
+                                              "<device path='/dev/tpm0'/></backend></tpm></devices></domain>"), 0);
+        ck_assert_int_eq(domain_xml_has_swtpm("<domain><devices><tpm model='tpm-crb'/></devices></domain>"), 0);
+        ck_assert_int_eq(domain_xml_has_swtpm("<domain><devices><disk type='file' device='disk'/></devices></domain>"), 0);
+        ck_assert_int_eq(domain_xml_has_swtpm("<domain><metadata><tpm><backend type='emulator'/></tpm></metadata></domain>"),
+                         0);
+        ck_assert_int_eq(domain_xml_has_swtpm("<domain/>"), 0);
+        for (size_t i = 0; i < G_N_ELEMENTS(malformed); i++)
+                ck_assert_msg(domain_xml_has_swtpm(malformed[i]) == -EINVAL, "'%s'", malformed[i]);
+}
+END_TEST
+
+/* ---- domain_xml_snapshot_request ---- */
+
+static const char tricky_description[] =
+        "before <GPU> driver & \"quoted\" 'text' ]]> &amp; <![CDATA[x]]> <!-- c -->\n\tGr\xc3\xbc\xc3\x9f" "e \xf0\x9f\x8e\xae";
+
+START_TEST(test_request_windows11) {
+        char *targets[] = { "vda", "sda", NULL };
+        char *sources[] = { "/vm-storage/images/windows11-data.before-update", "/vm-storage/images/windows11.before-update",
+                          NULL };
+        ck_assert_int_eq(domain_xml_snapshot_request(windows11_xml, "before-update", tricky_description, targets, sources,
+                                                     2, &out),
+                         0);
+        ck_assert_ptr_nonnull(out);
+        assert_xpath(out, "name(/*)", "domainsnapshot");
+        assert_xpath(out, "count(/domainsnapshot/name)", "1");
+        assert_xpath(out, "/domainsnapshot/name", "before-update");
+        assert_xpath(out, "count(/domainsnapshot/description)", "1");
+        assert_xpath(out, "/domainsnapshot/description", tricky_description);
+        assert_xpath(out, "count(/domainsnapshot/disks)", "1");
+        assert_xpath(out, "count(/domainsnapshot/disks/disk)", "8");
+        assert_xpath(out, "count(/domainsnapshot/*)", "3");
+
+        /* The covered disks, in the order given. */
+        assert_xpath(out, "/domainsnapshot/disks/disk[1]/@name", "vda");
+        assert_xpath(out, "/domainsnapshot/disks/disk[1]/@snapshot", "external");
+        assert_xpath(out, "/domainsnapshot/disks/disk[1]/driver/@type", "qcow2");
+        assert_xpath(out, "/domainsnapshot/disks/disk[1]/source/@file", "/vm-storage/images/windows11-data.before-update");
+        assert_xpath(out, "/domainsnapshot/disks/disk[2]/@name", "sda");
+        assert_xpath(out, "/domainsnapshot/disks/disk[2]/@snapshot", "external");
+        assert_xpath(out, "/domainsnapshot/disks/disk[2]/driver/@type", "qcow2");
+        assert_xpath(out, "/domainsnapshot/disks/disk[2]/source/@file", "/vm-storage/images/windows11.before-update");
+        assert_xpath(out, "count(/domainsnapshot/disks/disk[@snapshot='external'])", "2");
+
+        /* Every other disk of the domain, in document order, left alone. */
+        static const char *const others[] = { "sdb", "sdc", "vdb", "vdc", "sdd", "fda" };
+        for (size_t i = 0; i < G_N_ELEMENTS(others); i++) {
+                g_autofree char *name = g_strdup_printf("/domainsnapshot/disks/disk[%zu]/@name", i + 3);
+                g_autofree char *snap = g_strdup_printf("/domainsnapshot/disks/disk[%zu]/@snapshot", i + 3);
+                g_autofree char *kids = g_strdup_printf("count(/domainsnapshot/disks/disk[%zu]/*)", i + 3);
+                assert_xpath(out, name, others[i]);
+                assert_xpath(out, snap, "no");
+                assert_xpath(out, kids, "0");
+        }
+}
+END_TEST
+
+START_TEST(test_request_one_disk) {
+        char *targets[] = { "sda", NULL };
+        char *sources[] = { "/vm/My VMs/a&b <'q'> \"d\".qcow2", NULL };
+        ck_assert_int_eq(domain_xml_snapshot_request(windows11_xml, "snapshot-20231114-221320", "", targets, sources, 1,
+                                                     &out),
+                         0);
+        assert_xpath(out, "/domainsnapshot/name", "snapshot-20231114-221320");
+        assert_xpath(out, "count(/domainsnapshot/description)", "1");
+        assert_xpath(out, "/domainsnapshot/description", "");
+        assert_xpath(out, "count(/domainsnapshot/disks/disk)", "8");
+        assert_xpath(out, "/domainsnapshot/disks/disk[1]/@name", "sda");
+        assert_xpath(out, "/domainsnapshot/disks/disk[1]/source/@file", "/vm/My VMs/a&b <'q'> \"d\".qcow2");
+        assert_xpath(out, "count(/domainsnapshot/disks/disk[@snapshot='external'])", "1");
+        assert_xpath(out, "count(/domainsnapshot/disks/disk[@snapshot='no'])", "7");
+        assert_xpath(out, "/domainsnapshot/disks/disk[@name='vda']/@snapshot", "no");
+        assert_xpath(out, "/domainsnapshot/disks/disk[2]/@name", "sdb");
+}
+END_TEST
+
+/* Disks without a target have no name to refuse; a domain with only the covered disk. */
+START_TEST(test_request_small) {
+        static const char xml[] = "<domain><devices>"
+                                  "<disk type='file' device='disk'><source file='/vm/w.qcow2'/><target dev='vda'/></disk>"
+                                  "<disk type='file' device='cdrom'><readonly/></disk>"
+                                  "</devices></domain>";
+        char *targets[] = { "vda", NULL };
+        char *sources[] = { "/vm/w.s", NULL };
+        ck_assert_int_eq(domain_xml_snapshot_request(xml, "s", "d", targets, sources, 1, &out), 0);
+        assert_xpath(out, "count(/domainsnapshot/disks/disk)", "1");
+        assert_xpath(out, "/domainsnapshot/disks/disk/@name", "vda");
+        assert_xpath(out, "/domainsnapshot/disks/disk/@snapshot", "external");
+        assert_xpath(out, "/domainsnapshot/description", "d");
+}
+END_TEST
+
+START_TEST(test_request_malformed) {
+        char *targets[] = { "vda", NULL };
+        char *sources[] = { "/vm/a", NULL };
+        char *untouched = (char *) (uintptr_t) 0x1, *ret = untouched;
+        int r = domain_xml_snapshot_request(malformed[_i], "s", "", targets, sources, 1, &ret);
+        if (r == 0) {
+                out = ret;
+                ret = untouched;
+        }
+        ck_assert_msg(r == -EINVAL, "returned %d for '%s'", r, malformed[_i]);
+        ck_assert_ptr_eq(ret, untouched);
+}
+END_TEST
+
+/* Regression (fixed; service/domain-xml.c, domain_xml_nvram): the path is read with normalize-space(), but
+ * libvirt uses the element's text as it is (virXMLNodeContentString), so a path with two
+ * spaces in a row comes back as another file. And the <nvram type='file'><source file=.../>
+ * form (libvirt >= 8.5, kept as written by dumpxml) yields no NVRAM at all, so its snapshots
+ * silently leave out the UEFI variables. Both fail until domain-xml.c is fixed. */
+START_TEST(test_nvram_exact_path) {
+        ck_assert_int_eq(domain_xml_nvram("<domain><os><nvram>/vm/My  VMs/W_VARS.fd</nvram></os></domain>", &out), 0);
+        ck_assert_ptr_nonnull(out);
+        ck_assert_str_eq(out, "/vm/My  VMs/W_VARS.fd");
+}
+END_TEST
+
+START_TEST(test_nvram_source_form) {
+        ck_assert_int_eq(domain_xml_nvram("<domain><os firmware='efi'><nvram template='/usr/share/OVMF/OVMF_VARS_4M.ms.fd' "
+                                          "type='file'><source file='/var/lib/libvirt/qemu/nvram/Windows11_VARS.fd'/>"
+                                          "</nvram></os></domain>",
+                                          &out),
+                         0);
+        ck_assert_msg(out != NULL, "no NVRAM found in the <source file> form");
+        ck_assert_str_eq(out, "/var/lib/libvirt/qemu/nvram/Windows11_VARS.fd");
+}
+END_TEST
+
 static Suite *domain_xml_suite(void) {
         Suite *s = suite_create("domain-xml");
         TCase *tc;
@@ -408,6 +997,49 @@ static Suite *domain_xml_suite(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_loop_test(tc, test_malformed, 0, G_N_ELEMENTS(malformed));
         tcase_add_test(tc, test_no_external_entities);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("snapshot_disks");
+        tcase_add_checked_fixture(tc, snap_setup, snap_teardown);
+        tcase_add_test(tc, test_snapshot_disks_windows11);
+        tcase_add_test(tc, test_snapshot_disks_formats);
+        tcase_add_loop_test(tc, test_snapshot_disks_left_out, 0, G_N_ELEMENTS(not_snapshot_disks));
+        tcase_add_test(tc, test_snapshot_disks_none);
+        tcase_add_loop_test(tc, test_snapshot_disks_malformed, 0, G_N_ELEMENTS(malformed));
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("set_disk_sources");
+        tcase_add_checked_fixture(tc, snap_setup, snap_teardown);
+        tcase_add_test(tc, test_set_sources_windows11);
+        tcase_add_test(tc, test_set_sources_one);
+        tcase_add_test(tc, test_set_sources_driver);
+        tcase_add_test(tc, test_set_sources_escaping);
+        tcase_add_test(tc, test_set_sources_nothing);
+        tcase_add_test(tc, test_set_sources_unknown);
+        tcase_add_loop_test(tc, test_set_sources_malformed, 0, G_N_ELEMENTS(malformed));
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("firmware");
+        tcase_add_checked_fixture(tc, snap_setup, snap_teardown);
+        tcase_add_test(tc, test_nvram);
+        tcase_add_loop_test(tc, test_nvram_malformed, 0, G_N_ELEMENTS(malformed));
+        tcase_add_test(tc, test_uuid);
+        tcase_add_loop_test(tc, test_uuid_malformed, 0, G_N_ELEMENTS(malformed));
+        tcase_add_test(tc, test_swtpm);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("snapshot_request");
+        tcase_add_checked_fixture(tc, snap_setup, snap_teardown);
+        tcase_add_test(tc, test_request_windows11);
+        tcase_add_test(tc, test_request_one_disk);
+        tcase_add_test(tc, test_request_small);
+        tcase_add_loop_test(tc, test_request_malformed, 0, G_N_ELEMENTS(malformed));
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("regressions");
+        tcase_add_checked_fixture(tc, snap_setup, snap_teardown);
+        tcase_add_test(tc, test_nvram_exact_path);
+        tcase_add_test(tc, test_nvram_source_form);
         suite_add_tcase(s, tc);
 
         return s;

@@ -245,7 +245,7 @@ START_TEST(test_name_from_path_too_long) {
 }
 END_TEST
 
-/* BUG (service/names.c, vm_name_from_object_path): sd_bus_path_decode() accepts any escaping,
+/* Regression (fixed; service/names.c, vm_name_from_object_path): sd_bus_path_decode() accepts any escaping,
  * so paths that vm_object_path() never produces map to a VM: "_00" decodes to a NUL byte that
  * truncates the name ("/org/winvm1/vm/Win_00dows" -> "Win"), a needlessly escaped letter
  * ("_57indows11" -> "Windows11") or a malformed escape taken literally ("Win_5" -> "Win_5", whose
@@ -290,6 +290,226 @@ START_TEST(test_name_from_non_path) {
 }
 END_TEST
 
+/* ---- snapshot_name_is_valid ---- */
+
+static const char *const valid_snapshot_names[] = {
+        "a", "Z", "0", "_", "_x", "before-update", "snapshot-20240101-120000", "pre-revert-20240101-120000-2",
+        "v1.0", "a.", "a-", "a..b", "A_B-C.D", "0123456789", "x_",
+};
+
+START_TEST(test_snapshot_valid_names) {
+        const char *name = valid_snapshot_names[_i];
+        ck_assert_msg(snapshot_name_is_valid(name), "'%s' should be a valid snapshot name", name);
+}
+END_TEST
+
+static const char *const invalid_snapshot_names[] = {
+        "",
+        ".",
+        "..",
+        ".hidden",
+        "-",
+        "-x",
+        "--help",
+        "a+b",         /* '+' is fine in a VM name, not in a snapshot name */
+        "+",
+        "a b",
+        " a",
+        "a ",
+        "a/b",
+        "/",
+        "../x",
+        "a]b",         /* would end the key-file group name */
+        "[a",
+        "a;b",
+        "a=b",
+        "a#b",
+        "a:b",
+        "a\\b",
+        "a'b",
+        "a\"b",
+        "a*b",
+        "a?b",
+        "a$b",
+        "a\tb",
+        "a\nb",
+        "a\rb",
+        "\x7f",
+        "\x01",
+        "caf\xc3\xa9",   /* "café" in UTF-8 */
+        "\xc3\xa9",
+        "\xff",
+        "a\x80",
+};
+
+START_TEST(test_snapshot_invalid_names) {
+        const char *name = invalid_snapshot_names[_i];
+        ck_assert_msg(!snapshot_name_is_valid(name), "'%s' (entry %d) should be an invalid snapshot name", name, _i);
+}
+END_TEST
+
+START_TEST(test_snapshot_name_null_and_length) {
+        ck_assert(!snapshot_name_is_valid(NULL));
+        ck_assert_int_eq(SNAPSHOT_NAME_MAX, 64);
+        ck_assert(snapshot_name_is_valid(repeat('s', 1)));
+        ck_assert(snapshot_name_is_valid(repeat('s', 63)));
+        ck_assert(snapshot_name_is_valid(repeat('s', 64)));
+        ck_assert(!snapshot_name_is_valid(repeat('s', 65)));
+        ck_assert(!snapshot_name_is_valid(repeat('s', 127)));
+        ck_assert(snapshot_name_is_valid(repeat('_', 64)));
+        ck_assert(!snapshot_name_is_valid(repeat('.', 64)));
+        ck_assert(!snapshot_name_is_valid(repeat('-', 64)));
+
+        /* The last of 64 characters is checked too. */
+        char buf[65];
+        memset(buf, 'a', 64);
+        buf[64] = '\0';
+        buf[63] = '+';
+        ck_assert(!snapshot_name_is_valid(buf));
+        buf[63] = '.';
+        ck_assert(snapshot_name_is_valid(buf));
+        buf[0] = '-';
+        ck_assert(!snapshot_name_is_valid(buf));
+}
+END_TEST
+
+/* ---- snapshot_description_is_valid ---- */
+
+static const char *const valid_descriptions[] = {
+        "",
+        "before the GPU driver update",
+        "line one\nline two\n",
+        "\tindented",
+        "quotes ' \" and <xml> & [brackets] ; # = \\ are just text",
+        "Gr\xc3\xbc\xc3\x9f" "e aus M\xc3\xbcnchen",        /* "Grüße aus München" */
+        "\xe2\x9c\x93 \xe6\x97\xa5\xe6\x9c\xac",           /* "✓ 日本" */
+        "\xf0\x9f\x8e\xae gaming",                          /* U+1F3AE, four bytes */
+        " leading and trailing spaces ",
+        "\xc2\xa0no-break space",                           /* U+00A0 is not a control character */
+};
+
+START_TEST(test_description_valid) {
+        const char *d = valid_descriptions[_i];
+        ck_assert_msg(snapshot_description_is_valid(d), "entry %d should be a valid description", _i);
+}
+END_TEST
+
+static const char *const invalid_descriptions[] = {
+        "carriage\rreturn",
+        "escape \x1b[31mred",
+        "bell\a",
+        "\x01",
+        "a\x1f",
+        "vertical\vtab",
+        "form\ffeed",
+        "backspace\b",
+        "delete\x7f",
+        "\xff",
+        "half \xc3",                       /* truncated two-byte sequence */
+        "\xc0\xaf",                        /* overlong "/" */
+        "\xe0\x80\xaf",                    /* overlong "/" in three bytes */
+        "\xed\xa0\x80",                    /* UTF-16 surrogate U+D800 */
+        "\xf4\x90\x80\x80",                /* above U+10FFFF */
+        "Latin-1 caf\xe9",
+};
+
+START_TEST(test_description_invalid) {
+        const char *d = invalid_descriptions[_i];
+        ck_assert_msg(!snapshot_description_is_valid(d), "entry %d should be an invalid description", _i);
+}
+END_TEST
+
+/* Regression (fixed; service/names.c, snapshot_description_is_valid): only ASCII controls are refused, but
+ * Unicode's C1 controls (U+0080..U+009F, general category Cc like the C0 ones) are control
+ * characters too: U+009B is an 8-bit CSI that some terminals obey (winvmctl prints
+ * descriptions), U+0085 is NEL. The fix is to decode with g_utf8_get_char() and refuse
+ * g_unichar_iscntrl() other than '\n' and '\t'.c is fixed. */
+static const char *const c1_descriptions[] = {
+        "csi \xc2\x9b" "31m",
+        "next\xc2\x85line",
+        "\xc2\x80",
+        "\xc2\x9f",
+};
+
+START_TEST(test_description_c1_controls) {
+        const char *d = c1_descriptions[_i];
+        ck_assert_msg(!snapshot_description_is_valid(d), "entry %d (a C1 control) should be an invalid description", _i);
+}
+END_TEST
+
+START_TEST(test_description_null_and_length) {
+        ck_assert(!snapshot_description_is_valid(NULL));
+        ck_assert_int_eq(SNAPSHOT_DESCRIPTION_MAX, 1024);
+
+        char buf[1100];
+        memset(buf, 'd', sizeof(buf));
+        buf[1024] = '\0';
+        ck_assert(snapshot_description_is_valid(buf));
+        buf[1024] = 'd';
+        buf[1025] = '\0';
+        ck_assert(!snapshot_description_is_valid(buf));
+        buf[1025] = 'd';
+        buf[1099] = '\0';
+        ck_assert(!snapshot_description_is_valid(buf));
+
+        /* The limit is in bytes: 512 two-byte characters fit, one more does not. */
+        for (size_t i = 0; i < 1026; i += 2) {
+                buf[i] = '\xc3';
+                buf[i + 1] = '\xa4'; /* "ä" */
+        }
+        buf[1024] = '\0';
+        ck_assert(snapshot_description_is_valid(buf));
+        buf[1024] = '\xc3';
+        buf[1026] = '\0';
+        ck_assert(!snapshot_description_is_valid(buf));
+
+        /* 1024 bytes ending in the middle of a character are not UTF-8. */
+        buf[1023] = '\0';
+        ck_assert(!snapshot_description_is_valid(buf));
+
+        /* A control character in the last byte counts. */
+        memset(buf, 'd', 1024);
+        buf[1024] = '\0';
+        buf[1023] = '\r';
+        ck_assert(!snapshot_description_is_valid(buf));
+        buf[1023] = '\n';
+        ck_assert(snapshot_description_is_valid(buf));
+}
+END_TEST
+
+/* ---- disk_target_is_valid ---- */
+
+static const char *const valid_targets[] = {
+        "vda", "vdb", "sda", "sdz", "hda", "fda", "nvme0n1", "xvda", "vdaa", "a", "0", "ubd0",
+};
+
+START_TEST(test_target_valid) {
+        ck_assert_msg(disk_target_is_valid(valid_targets[_i]), "'%s' should be a valid target", valid_targets[_i]);
+}
+END_TEST
+
+static const char *const invalid_targets[] = {
+        "", "VDA", "Vda", "vd-a", "vd_a", "vd.a", "vd a", " vda", "vda ", "vda/", "/vda", "../vda",
+        "vd;a", "vd=a", "vd]a", "vda\n", "v\xc3\xa4" "a",
+};
+
+START_TEST(test_target_invalid) {
+        ck_assert_msg(!disk_target_is_valid(invalid_targets[_i]), "'%s' (entry %d) should be an invalid target",
+                      invalid_targets[_i], _i);
+}
+END_TEST
+
+START_TEST(test_target_null_and_length) {
+        ck_assert(!disk_target_is_valid(NULL));
+        ck_assert(disk_target_is_valid(repeat('v', 1)));
+        ck_assert(disk_target_is_valid(repeat('v', 31)));
+        ck_assert(disk_target_is_valid(repeat('v', 32)));
+        ck_assert(!disk_target_is_valid(repeat('v', 33)));
+        ck_assert(!disk_target_is_valid(repeat('v', 100)));
+        ck_assert(disk_target_is_valid(repeat('7', 32)));
+}
+END_TEST
+
 static Suite *names_suite(void) {
         Suite *s = suite_create("names");
         TCase *tc;
@@ -315,6 +535,30 @@ static Suite *names_suite(void) {
                             sizeof(invalid_name_paths) / sizeof(invalid_name_paths[0]));
         tcase_add_test(tc, test_name_from_path_too_long);
         tcase_add_test(tc, test_name_from_non_path);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("snapshot_name");
+        tcase_add_loop_test(tc, test_snapshot_valid_names, 0, sizeof(valid_snapshot_names) / sizeof(valid_snapshot_names[0]));
+        tcase_add_loop_test(tc, test_snapshot_invalid_names, 0,
+                            sizeof(invalid_snapshot_names) / sizeof(invalid_snapshot_names[0]));
+        tcase_add_test(tc, test_snapshot_name_null_and_length);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("snapshot_description");
+        tcase_add_loop_test(tc, test_description_valid, 0, sizeof(valid_descriptions) / sizeof(valid_descriptions[0]));
+        tcase_add_loop_test(tc, test_description_invalid, 0,
+                            sizeof(invalid_descriptions) / sizeof(invalid_descriptions[0]));
+        tcase_add_test(tc, test_description_null_and_length);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("regressions");
+        tcase_add_loop_test(tc, test_description_c1_controls, 0, sizeof(c1_descriptions) / sizeof(c1_descriptions[0]));
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("disk_target");
+        tcase_add_loop_test(tc, test_target_valid, 0, sizeof(valid_targets) / sizeof(valid_targets[0]));
+        tcase_add_loop_test(tc, test_target_invalid, 0, sizeof(invalid_targets) / sizeof(invalid_targets[0]));
+        tcase_add_test(tc, test_target_null_and_length);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("canonical_path"); /* known bug, see above */
