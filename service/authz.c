@@ -18,6 +18,11 @@ struct Authz {
         PolkitAuthority *authority;
         GDBusConnection *system_bus;
 
+        /* Checks sent to polkit and not yet answered, and those waiting for a slot: the bus
+         * limits how many calls one connection may have pending (128 by default). */
+        unsigned in_flight;
+        GQueue waiting;
+
         pthread_mutex_t ready_lock;
         pthread_cond_t ready_cond;
         bool ready;
@@ -34,6 +39,10 @@ typedef struct Request {
         AuthzVerdict verdict;
         uid_t uid;
 } Request;
+
+#define MAX_CHECKS_IN_FLIGHT 64
+
+static gboolean start_check(gpointer userdata);
 
 static void request_free(Request *req) {
         g_free(req->sender);
@@ -76,12 +85,24 @@ static void finish_without_polkit(Request *req) {
 
 static void on_checked(GObject *source, GAsyncResult *res, gpointer userdata) {
         Request *req = userdata;
+        Authz *a = req->authz;
         g_autoptr(GError) err = NULL;
         g_autoptr(PolkitAuthorizationResult) result =
                 polkit_authority_check_authorization_finish(POLKIT_AUTHORITY(source), res, &err);
 
+        a->in_flight--;
+        Request *next = g_queue_pop_head(&a->waiting);
+        if (next)
+                start_check(next);
+
         if (!result) {
-                finish_without_polkit(req);
+                /* Only a polkit that is gone means "no polkit"; an overloaded bus or a timeout
+                 * must not turn into the root-only rule for everyone else. */
+                if (g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+                    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+                        finish_without_polkit(req);
+                else
+                        finish(req, req->uid == 0 ? AUTHZ_YES : AUTHZ_UNANSWERED);
                 return;
         }
         if (polkit_authorization_result_get_is_authorized(result))
@@ -103,6 +124,11 @@ static gboolean start_check(gpointer userdata) {
                 finish_without_polkit(req);
                 return G_SOURCE_REMOVE;
         }
+        if (a->in_flight >= MAX_CHECKS_IN_FLIGHT) {
+                g_queue_push_tail(&a->waiting, req);
+                return G_SOURCE_REMOVE;
+        }
+        a->in_flight++;
         g_autoptr(PolkitSubject) subject = polkit_system_bus_name_new(req->sender);
         polkit_authority_check_authorization(
                 a->authority, subject, req->action, req->details,
@@ -133,6 +159,11 @@ static void *authz_main(void *arg) {
         pthread_mutex_unlock(&a->ready_lock);
 
         g_main_loop_run(a->loop);
+
+        /* Checks still waiting for a slot are answered, so their callers' memory is released. */
+        Request *req;
+        while ((req = g_queue_pop_head(&a->waiting)))
+                finish(req, AUTHZ_UNANSWERED);
 
         if (a->authority)
                 g_signal_handlers_disconnect_by_data(a->authority, a);

@@ -13,6 +13,7 @@ typedef enum AuthzVerdict {
         AUTHZ_NO,
         AUTHZ_CHALLENGE,     /* would need authentication the caller did not or could not give */
         AUTHZ_NO_POLKIT,     /* polkit unavailable and the caller is not root */
+        AUTHZ_UNANSWERED,    /* polkit runs but gave no answer (overloaded, timed out): try again */
 } AuthzVerdict;
 
 typedef struct Authz Authz;

@@ -10,6 +10,8 @@
 /* Calls of one connection waiting for polkit at once: a flooding client gets LimitsExceeded
  * instead of making winvmd queue work for it without end. */
 #define MAX_PENDING_PER_SENDER 32
+/* ... and of all connections together (a user may open many connections). */
+#define MAX_PENDING_TOTAL 1024
 
 #ifndef WINVM_POLKIT_GROUP
 #define WINVM_POLKIT_GROUP "winvm"
@@ -34,6 +36,7 @@ struct Query {
         unsigned outstanding;
         uid_t uid;
         char *sender;
+        bool redispatched; /* every verdict is in and the message went back to its handler */
         bool orphaned; /* the registry forgot it while polkit was still answering */
 };
 
@@ -67,6 +70,34 @@ static void query_forget(BusPolkit *bp, Query *q) {
                 q->orphaned = true;
         else
                 query_release(q);
+}
+
+/* Forgets a caller's queries whose message went back to a handler that did not ask again
+ * (it answered UnknownObject, or found nothing left to do). Re-queued messages are handled
+ * before newer ones, so by the time this sender's next call arrives, they are stale. */
+static void sweep(BusPolkit *bp, const char *sender) {
+        GHashTableIter it;
+        gpointer value;
+        GPtrArray *stale = NULL;
+        g_hash_table_iter_init(&it, bp->queries);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                Query *q = value;
+                if (q->redispatched && q->outstanding == 0 && strcmp(q->sender, sender) == 0) {
+                        if (!stale)
+                                stale = g_ptr_array_new();
+                        g_ptr_array_add(stale, q);
+                }
+        }
+        for (guint i = 0; stale && i < stale->len; i++)
+                query_forget(bp, stale->pdata[i]);
+        if (stale)
+                g_ptr_array_free(stale, true);
+}
+
+void bus_polkit_forget(BusPolkit *bp, sd_bus_message *m) {
+        Query *q = g_hash_table_lookup(bp->queries, m);
+        if (q)
+                query_forget(bp, q);
 }
 
 static char *cache_key(sd_bus_message *m, const char *action, const char *const *details) {
@@ -170,6 +201,8 @@ static void on_verdict(void *userdata, AuthzVerdict verdict, uid_t uid) {
                 return;
         }
         q->bp->pending--;
+        if (q->outstanding == 0)
+                q->redispatched = true;
         /* Run the handler again; it will find this verdict. */
         int r = sd_bus_enqueue_for_read(q->bp->bus, q->message);
         if (r < 0) {
@@ -188,6 +221,9 @@ static int refuse(sd_bus_error *error, const char *action, const char *const *de
         case AUTHZ_NO_POLKIT:
                 why = "is only allowed to root while polkit is not running";
                 break;
+        case AUTHZ_UNANSWERED:
+                return sd_bus_error_setf(error, "org.winvm1.Error.Busy",
+                                         "polkit did not answer for %s in time (it is overloaded); try again", action);
         default:
                 why = "is not allowed for this user";
                 break;
@@ -215,6 +251,10 @@ static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, 
                 if (!aq) {
                         if (!q) {
                                 const char *sender = sd_bus_message_get_sender(m) ?: "";
+                                sweep(bp, sender);
+                                if (g_hash_table_size(bp->queries) >= MAX_PENDING_TOTAL)
+                                        return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                                                 "Too many calls are waiting for authorization; try again");
                                 unsigned n = GPOINTER_TO_UINT(g_hash_table_lookup(bp->per_sender, sender));
                                 if (n >= MAX_PENDING_PER_SENDER)
                                         return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,

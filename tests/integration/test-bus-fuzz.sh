@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Hostile arguments on every method and property (tests/tools/bus-fuzz): thousands of calls as
+# mallory, with the guest off and running, then as jarrett. winvmd must never crash (the same
+# process keeps org.winvm1), never hang (every call answered within the timeout) and answer
+# only with named errors a client can act on; mallory's calls must change nothing: libvirt's
+# definition and state of the guest, the image folder and the state folder are compared before
+# and after. The replies are counted per error name and printed.
+#
+# WINVM_FUZZ_SEED (default 1) and WINVM_FUZZ_CALLS (mallory's calls per pass, default 20000)
+# change the run; a failure names the seed and the call number, and
+#   bus-fuzz --seed S --count N --only K
+# sends that one call again (and dumps it).
+set -uo pipefail
+# shellcheck source=tests/sandbox/sandbox-lib.sh
+. "$WINVM_SRC/tests/sandbox/sandbox-lib.sh"
+# shellcheck source=tests/integration/lib.sh
+. "$WINVM_SRC/tests/integration/lib.sh"
+
+FUZZ=$WINVM_BUILD/tests/tools/bus-fuzz
+SEED=${WINVM_FUZZ_SEED:-1}
+MALLORY_CALLS=${WINVM_FUZZ_CALLS:-20000}
+JARRETT_CALLS=5000
+LOGS=$WINVM_SANDBOX/fuzz
+# jarrett's pass may only make this many well-typed calls of the methods that leave files
+# behind: each snapshot (and each revert that keeps the current state as one) adds an overlay
+# image and copies of the NVRAM and TPM state. Bounded calls, bounded disk.
+SNAPSHOT_LIMITS=CreateSnapshot=12,RevertSnapshot=12
+DISK_BOUND_KIB=$((64 * 1024))
+# Never called by jarrett: what acts on the host itself, which the sandbox shares (the kernel,
+# /dev): loading and unloading kvmfr, permissions on its device node; all of /org/winvm1/host,
+# so that a method added there later is not run against this machine. mallory calls them all
+# (polkit refuses), and jarrett still reads their properties nowhere else.
+JARRETT_SKIP=/org/winvm1/host
+
+# fuzz_world: what mallory must not change.
+fuzz_world() {
+    echo "== virsh domstate"
+    virsh -q -c "$SB_URI" domstate "$GUEST"
+    echo "== virsh dumpxml --inactive"
+    virsh -c "$SB_URI" dumpxml --inactive "$GUEST"
+    echo "== winvmd: State $(vm_prop State), Snapshots $(vm_prop Snapshots), CurrentSnapshot $(vm_prop CurrentSnapshot)"
+    echo "== files in $WINVM_IMAGES"
+    find "$WINVM_IMAGES" -mindepth 1 \( -type f -printf '%P %y %s %m\n' \) -o -printf '%P %y %m\n' | sort
+    echo "== files in $WINVM_SANDBOX/state"
+    find "$WINVM_SANDBOX/state" -mindepth 1 \( -type f -printf '%P %y %s %m\n' \) -o -printf '%P %y %m\n' | sort
+}
+
+# run_fuzz USER NAME ARGS...: bus-fuzz as USER; its output lands in $LOGS/NAME.out, one line
+# per call in $LOGS/NAME.log. Passes (ok) when bus-fuzz does; prints the reply counts.
+run_fuzz() {
+    local user=$1 name=$2 rc lines
+    shift 2
+    install -o "$user" -m 0644 /dev/null "$LOGS/$name.log"
+    run_as "$user" "$FUZZ" --log "$LOGS/$name.log" "$@" >"$LOGS/$name.out" 2>&1
+    rc=$?
+    sed -n -e 's/^\(reply\|not-sent\) /#   \1 /p' -e 's/^bus-fuzz: \(.*calls in\|slowest\|.* of at most\)/#   \1/p' "$LOGS/$name.out"
+    if ((rc == 0)); then
+        ok "$name: bus-fuzz $* (every call answered in time, only allowed error names)"
+    else
+        mapfile -t lines < <(grep -E 'FAIL|cannot|after the first hang|^bus-fuzz: [0-9]+ calls' "$LOGS/$name.out" | head -n 24)
+        fail "$name: bus-fuzz $*" "exit $rc; seed $SEED; replay one call with --only N" "${lines[@]}" \
+            "calls: $LOGS/$name.log (kept with --keep)"
+        # a crash or hang shows in winvmd's log
+        mapfile -t lines < <(tail -n 12 "$WINVM_SANDBOX/winvmd.log")
+        printf '#   winvmd.log: %s\n' "${lines[@]}"
+    fi
+}
+
+# assert_same BEFORE DESCRIPTION: fuzz_world is still BEFORE.
+assert_same() {
+    local now lines
+    now=$(fuzz_world 2>&1)
+    if [[ $now == "$1" ]]; then
+        ok "$2"
+    else
+        mapfile -t lines < <(diff <(printf '%s\n' "$1") <(printf '%s\n' "$now") | head -n 20)
+        fail "$2" "changed (diff before/after):" "${lines[@]}"
+    fi
+}
+
+# assert_clean_exit FROM_LINE WHAT: winvmd stops on SIGTERM, and its log from line FROM_LINE on
+# holds no sanitizer report (an ASan/UBSan build reports leaks and errors there at exit).
+assert_clean_exit() {
+    local lines
+    if stop_winvmd; then
+        ok "$2: winvmd stops on SIGTERM"
+    else
+        fail "$2: winvmd stops on SIGTERM"
+    fi
+    mapfile -t lines < <(tail -n "+$1" "$WINVM_SANDBOX/winvmd.log" | grep -E -A12 'Sanitizer|runtime error' | head -n 30)
+    if ((${#lines[@]} == 0)); then
+        ok "$2: no sanitizer report in winvmd.log"
+    else
+        fail "$2: no sanitizer report in winvmd.log" "${lines[@]}"
+    fi
+}
+
+# A short configured shutdown timeout: Shutdown(0, ...) and RevertSnapshot's "shut down first"
+# wait ShutdownTimeoutSec, which must stay well below the per-call timeout of jarrett's pass.
+mkdir -p "$LOGS"
+chmod 0755 "$LOGS"
+conf_set ShutdownTimeoutSec 2
+# shellcheck disable=SC2119  # no arguments for winvmd
+restart_winvmd || exit 1
+pid=$WINVMD_PID
+log_from=$(($(wc -l <"$WINVM_SANDBOX/winvmd.log") + 1))
+
+# mallory, the guest off, then running (started by root).
+before=$(fuzz_world 2>&1)
+run_fuzz mallory mallory-off --seed "$SEED" --count "$MALLORY_CALLS" --parallel 8 --timeout 10
+assert_winvmd_alive "$pid" "winvmd survived mallory's calls (guest off): same pid, owns org.winvm1, answers"
+assert_same "$before" "mallory changed nothing (guest off): libvirt definition and state, images, state folder"
+
+ctl root start
+assert_ctl 0 "root starts the guest for mallory's second pass"
+wait_until 10 guest_running
+before=$(fuzz_world 2>&1)
+run_fuzz mallory mallory-running --seed "$((SEED + 1))" --count "$MALLORY_CALLS" --parallel 8 --timeout 10
+assert_winvmd_alive "$pid" "winvmd survived mallory's calls (guest running)"
+assert_same "$before" "mallory changed nothing (guest running): libvirt definition and state, images, state folder"
+
+# jarrett may do everything: the guest is started, stopped, snapshotted and reverted. Shutdown's
+# timeout is kept short (--tame); the snapshot calls are limited (see SNAPSHOT_LIMITS).
+run_fuzz jarrett jarrett --seed "$((SEED + 2))" --count "$JARRETT_CALLS" --parallel 4 --timeout 30 \
+    --tame Shutdown --limit "$SNAPSHOT_LIMITS" --skip "$JARRETT_SKIP"
+assert_winvmd_alive "$pid" "winvmd survived jarrett's calls"
+used=$(du -sk "$WINVM_IMAGES" "$WINVM_SANDBOX/state" | awk '{ s += $1 } END { print s }')
+if ((used <= DISK_BOUND_KIB)); then
+    ok "jarrett's calls left ${used} KiB in the image and state folders (bound ${DISK_BOUND_KIB} KiB)"
+else
+    fail "jarrett's calls filled ${used} KiB of the image and state folders (bound ${DISK_BOUND_KIB} KiB)" \
+        "$(ls -la "$WINVM_IMAGES")"
+fi
+# After the calls settle, winvmd must publish what libvirt says.
+# shellcheck disable=SC2016  # eval'd on each try
+if wait_until 10 eval '[[ $(winvmd_state) == $(libvirt_state) ]]'; then
+    ok "after jarrett's calls, winvmd's State agrees with libvirt ($(winvmd_state))"
+else
+    mapfile -t lines < <(grep -E 'Start|Stop|Shutdown|Reboot|Snapshot' "$LOGS/jarrett.log" | grep -v InvalidArgs | tail -n 8)
+    fail "after jarrett's calls, winvmd's State agrees with libvirt" \
+        "winvmd: State '$(winvmd_state)', StateReason '$(vm_prop StateReason)', LibvirtConnected $(prop root "$MANAGER_PATH" org.winvm1.Manager LibvirtConnected)" \
+        "libvirt: $(virsh -q -c "$SB_URI" domstate --reason "$GUEST")" "jarrett's last state-changing calls:" "${lines[@]}"
+fi
+assert_snap_consistent "after jarrett's fuzzing, the snapshot metadata matches the files"
+ctl jarrett status
+assert_ctl 0 "jarrett: winvmctl status still works"
+
+guest_off
+assert_clean_exit "$log_from" "after the fuzzing"
+summary
