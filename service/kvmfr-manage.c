@@ -137,6 +137,12 @@ static int write_one(const char *root, const char *path, const char *content, ch
                 return -EPERM;
         }
         r = write_file_atomic(full, content, strlen(content), 0644);
+        if (r == -EROFS) {
+                *ret_message = msg("cannot write %s: the filesystem is read-only (as /etc is on NixOS); set "
+                                   "[Kvmfr] UdevRule=/run/udev/rules.d/99-kvmfr.rules and "
+                                   "ModprobeOptions=/run/modprobe.d/kvmfr.conf in winvm.conf", full);
+                return r;
+        }
         if (r < 0) {
                 *ret_message = msg("cannot write %s: %s", full, strerror(-r));
                 return r;
