@@ -5,6 +5,7 @@
 #include <polkit/polkit.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct Authz {
         Mailbox *mailbox;
@@ -238,4 +239,35 @@ int authz_check(Authz *a, const char *sender, const char *action, const char *co
         req->userdata = userdata;
         g_main_context_invoke(a->context, start_check, req);
         return 0;
+}
+
+typedef struct Forget {
+        Authz *authz;
+        char *sender;
+} Forget;
+
+/* A caller that left needs no answer: its checks still waiting for a slot are dropped, so
+ * a storm of vanishing clients does not keep everyone else waiting behind it. */
+static gboolean forget_sender(gpointer userdata) {
+        Forget *f = userdata;
+        GQueue *q = &f->authz->waiting;
+        for (GList *l = q->head; l;) {
+                GList *next = l->next;
+                Request *req = l->data;
+                if (strcmp(req->sender, f->sender) == 0) {
+                        g_queue_delete_link(q, l);
+                        finish(req, AUTHZ_UNANSWERED);
+                }
+                l = next;
+        }
+        g_free(f->sender);
+        g_free(f);
+        return G_SOURCE_REMOVE;
+}
+
+void authz_forget_sender(Authz *a, const char *sender) {
+        Forget *f = g_new0(Forget, 1);
+        f->authz = a;
+        f->sender = g_strdup(sender);
+        g_main_context_invoke(a->context, forget_sender, f);
 }

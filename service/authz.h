@@ -24,6 +24,10 @@ typedef void (*authz_done_fn)(void *userdata, AuthzVerdict verdict, uid_t uid);
 int authz_new(Mailbox *mb, mailbox_fn on_changed, void *changed_userdata, Authz **ret);
 Authz *authz_free(Authz *a);
 
+/* The caller left the bus: drop its checks that polkit has not been asked yet (they are
+ * answered AUTHZ_UNANSWERED). */
+void authz_forget_sender(Authz *a, const char *sender);
+
 /* details: NULL-terminated key, value, key, value... list. done runs on the event thread. */
 int authz_check(Authz *a, const char *sender, const char *action, const char *const *details,
                 bool interactive, authz_done_fn done, void *userdata);

@@ -10,8 +10,10 @@
 /* Calls of one connection waiting for polkit at once: a flooding client gets LimitsExceeded
  * instead of making winvmd queue work for it without end. */
 #define MAX_PENDING_PER_SENDER 32
-/* ... and of all connections together (a user may open many connections). */
-#define MAX_PENDING_TOTAL 1024
+/* ... and of all connections together: a backstop for memory, set above what one user can
+ * hold (dbus-daemon allows 256 connections per user, so 8192 calls), so that one user's
+ * storm does not shut out everyone else. */
+#define MAX_PENDING_TOTAL 16384
 
 #ifndef WINVM_POLKIT_GROUP
 #define WINVM_POLKIT_GROUP "winvm"
@@ -124,6 +126,8 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
                 return 0;
         if (name[0] != ':' || new_owner[0] != '\0')
                 return 0;
+
+        authz_forget_sender(bp->authz, name);
 
         /* The caller's connection is gone: its cached verdicts must not outlive it, since
          * unique names are never reused but a leak would grow the table. */

@@ -16,7 +16,7 @@ set -uo pipefail
 
 ABUSE=$WINVM_BUILD/tests/tools/bus-abuse
 OUT=$WINVM_SANDBOX/abuse
-MAX_LATENCY=2                # seconds for any read of a well-behaved client
+MAX_LATENCY=5                # seconds for any read of a well-behaved client (1-2 s on 2 CPUs)
 PER_CLIENT_LIMIT=32          # calls of one connection that may wait for polkit at once
 RSS_SLACK_KIB=$((32 * 1024)) # how far winvmd's RSS may end above where it started
 RSS_ROUND_KIB=$((8 * 1024))  # how much more it may grow over three more rounds of the same
