@@ -168,7 +168,8 @@ int domain_xml_set_disk_sources(const char *xml, char *const *targets, char *con
         if (r == 0) {
                 xmlChar *out = NULL;
                 int len = 0;
-                xmlDocDumpMemory(x.doc, &out, &len);
+                /* Always UTF-8, whatever encoding the input declared: libvirt and we read it. */
+                xmlDocDumpMemoryEnc(x.doc, &out, &len, "UTF-8");
                 *ret_xml = out ? strdup((const char *) out) : NULL;
                 xmlFree(out);
                 r = *ret_xml ? 0 : -ENOMEM;

@@ -120,7 +120,6 @@ int scrub_result_save(const char *dir, const char *name, const ScrubResult *r) {
 
 int scrub_result_load(const char *dir, const char *name, ScrubResult *ret) {
         g_autofree char *path = g_strdup_printf("%s/%s.scrub", dir, name);
-        g_autofree char *text = NULL;
         int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return -errno;

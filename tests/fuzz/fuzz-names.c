@@ -61,16 +61,16 @@ static long utf8_next(const unsigned char **p) {
 }
 
 /* names.h: at most 1024 bytes of UTF-8 without control characters other than newline and tab.
- * The control characters are Unicode's general category Cc: C0, DEL and C1 (U+0080..U+009F),
- * unless c1_allowed (see the known bug below). */
-static bool model_description(const char *s, bool c1_allowed) {
+ * The control characters are Unicode's general category Cc: C0, DEL and C1 (U+0080..U+009F;
+ * corpus/names/crash-c1-control-description is the input that found them let through). */
+static bool model_description(const char *s) {
         if (strlen(s) > SNAPSHOT_DESCRIPTION_MAX)
                 return false;
         for (const unsigned char *p = (const unsigned char *) s; *p;) {
                 long cp = utf8_next(&p);
                 if (cp < 0)
                         return false;
-                if ((cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0x7f || (!c1_allowed && cp >= 0x80 && cp <= 0x9f))
+                if ((cp < 0x20 && cp != '\n' && cp != '\t') || (cp >= 0x7f && cp <= 0x9f))
                         return false;
         }
         return true;
@@ -132,13 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         bool valid = snapshot_name_is_valid(s);
         fuzz_check(valid == model_name(s, SNAPSHOT_NAME_MAX, "._-"), "snapshot_name_is_valid('%s') = %d", s, valid);
         valid = snapshot_description_is_valid(s);
-        /* KNOWN BUG, reported (tests/unit/test-names.c, test_description_c1_controls; regression
-         * input corpus/names/crash-c1-control-description): names.c accepts the C1 controls
-         * U+0080..U+009F. Until it refuses them, a description that is wrong only in that is let
-         * through here, so the target keeps fuzzing everything else. Once names.c is fixed this
-         * changes nothing; then drop the second model. */
-        fuzz_check(valid == model_description(s, false) || valid == model_description(s, true),
-                   "snapshot_description_is_valid('%s') = %d", s, valid);
+        fuzz_check(valid == model_description(s), "snapshot_description_is_valid('%s') = %d", s, valid);
         valid = disk_target_is_valid(s);
         fuzz_check(valid == model_target(s), "disk_target_is_valid('%s') = %d", s, valid);
 

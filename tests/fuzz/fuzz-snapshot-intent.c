@@ -22,6 +22,10 @@ static void check_intent(const Intent *in) {
                         fuzz_check(strcmp(in->disks[k].target, d->target) != 0, "target %s twice", d->target);
                 fuzz_check(d->image[0] == '/', "disk %s: image '%s'", d->target, d->image);
                 fuzz_check(d->overlay && d->stem && d->backing && d->backing_format, "disk %s: a NULL field", d->target);
+                fuzz_check(!d->overlay[0] || d->overlay[0] == '/', "disk %s: overlay '%s'", d->target, d->overlay);
+                fuzz_check(!d->backing[0] || d->backing[0] == '/', "disk %s: backing '%s'", d->target, d->backing);
+                fuzz_check(d->stem[0] && !strchr(d->stem, '/') && strcmp(d->stem, ".") != 0 && strcmp(d->stem, "..") != 0,
+                           "disk %s: stem '%s'", d->target, d->stem);
         }
 }
 

@@ -9,6 +9,11 @@
 #include "names.h"
 #include "snapshot-meta.h"
 
+/* One plain file name part: it becomes part of overlay file names beside the image. */
+static bool stem_ok(const char *stem) {
+        return stem && stem[0] && !strchr(stem, '/') && strcmp(stem, ".") != 0 && strcmp(stem, "..") != 0;
+}
+
 static void check_set(const SnapshotSet *set) {
         fuzz_check(set->current, "no current");
         fuzz_check(!set->current[0] || snapshot_set_find(set, set->current), "Current '%s' is not listed", set->current);
@@ -16,6 +21,8 @@ static void check_set(const SnapshotSet *set) {
                 const Snapshot *s = set->items[i];
                 fuzz_check(snapshot_name_is_valid(s->name), "name '%s'", s->name);
                 fuzz_check(s->description && s->guest_state && s->parent, "%s: a NULL field", s->name);
+                fuzz_check(strcmp(s->guest_state, "running") == 0 || strcmp(s->guest_state, "paused") == 0 ||
+                           strcmp(s->guest_state, "shutoff") == 0, "%s: GuestState '%s'", s->name, s->guest_state);
                 fuzz_check(s->created_usec > 0, "%s: Created 0", s->name);
                 fuzz_check(s->n_disks > 0, "%s: no disks", s->name);
                 for (size_t k = 0; k < i; k++)
@@ -32,7 +39,7 @@ static void check_set(const SnapshotSet *set) {
                                    disk->target);
                         fuzz_check(disk->image && disk->image[0] == '/', "%s: image '%s'", s->name,
                                    fuzz_str(disk->image));
-                        fuzz_check(disk->stem, "%s: no stem", s->name);
+                        fuzz_check(stem_ok(disk->stem), "%s: stem '%s'", s->name, fuzz_str(disk->stem));
                         free(snapshot_image_stem(disk->image));
                 }
                 const char **children = snapshot_set_children(set, s->name);
@@ -44,7 +51,7 @@ static void check_set(const SnapshotSet *set) {
         }
         for (size_t i = 0; i < set->n_stems; i++) {
                 fuzz_check(disk_target_is_valid(set->stem_targets[i]), "stem target '%s'", set->stem_targets[i]);
-                fuzz_check(set->stems[i][0] && !strchr(set->stems[i], '/'), "stem '%s'", set->stems[i]);
+                fuzz_check(stem_ok(set->stems[i]), "stem '%s'", set->stems[i]);
                 fuzz_check(snapshot_set_stem(set, set->stem_targets[i]) == set->stems[i], "stem of %s twice",
                            set->stem_targets[i]);
         }
