@@ -353,32 +353,40 @@ static char *unique_name(Ctx *c, const char *base) {
 
 /* --- create ---------------------------------------------------------------------------------- */
 
+/* Adds to the records the snapshot an intent describes: named name, its images the intent's
+ * disk images, its firmware whatever the folder <dir>/<name> holds. */
+static int record_snapshot(Ctx *c, const Intent *in, const char *name, bool quiesced) {
+        Snapshot *s = calloc(1, sizeof(*s));
+        if (!s)
+                return failf(c, WINVM_ERROR_FAILED, "out of memory");
+        _cleanup_free_ char *folder = path_in(c->dir, name);
+        _cleanup_free_ char *nvram = path_in(folder, "nvram"), *tpm = path_in(folder, "tpm");
+        s->name = strdup(name);
+        s->description = strdup(in->description);
+        s->parent = strdup(snapshot_set_find(c->set, in->parent) ? in->parent : "");
+        s->guest_state = strdup(in->guest_state);
+        s->created_usec = in->created_usec;
+        s->quiesced = quiesced;
+        s->has_nvram = path_exists(nvram);
+        s->has_tpm = path_exists(tpm);
+        s->disks = calloc(in->n_disks, sizeof(SnapshotDisk));
+        for (size_t i = 0; s->disks && i < in->n_disks; i++)
+                s->disks[s->n_disks++] = (SnapshotDisk) {
+                        .target = strdup(in->disks[i].target),
+                        .image = strdup(in->disks[i].image),
+                        .stem = strdup(in->disks[i].stem),
+                };
+        if (!s->disks || snapshot_set_add(c->set, s) < 0) {
+                snapshot_free(s);
+                return failf(c, WINVM_ERROR_FAILED, "cannot record snapshot %s", name);
+        }
+        return 0;
+}
+
 static int finish_create(Ctx *c, const Intent *in, bool quiesced) {
         if (!snapshot_set_find(c->set, in->name)) {
-                Snapshot *s = calloc(1, sizeof(*s));
-                if (!s)
-                        return failf(c, WINVM_ERROR_FAILED, "out of memory");
-                _cleanup_free_ char *folder = path_in(c->dir, in->name);
-                _cleanup_free_ char *nvram = path_in(folder, "nvram"), *tpm = path_in(folder, "tpm");
-                s->name = strdup(in->name);
-                s->description = strdup(in->description);
-                s->parent = strdup(snapshot_set_find(c->set, in->parent) ? in->parent : "");
-                s->guest_state = strdup(in->guest_state);
-                s->created_usec = in->created_usec;
-                s->quiesced = quiesced;
-                s->has_nvram = path_exists(nvram);
-                s->has_tpm = path_exists(tpm);
-                s->disks = calloc(in->n_disks, sizeof(SnapshotDisk));
-                for (size_t i = 0; s->disks && i < in->n_disks; i++)
-                        s->disks[s->n_disks++] = (SnapshotDisk) {
-                                .target = strdup(in->disks[i].target),
-                                .image = strdup(in->disks[i].image),
-                                .stem = strdup(in->disks[i].stem),
-                        };
-                if (!s->disks || snapshot_set_add(c->set, s) < 0) {
-                        snapshot_free(s);
-                        return failf(c, WINVM_ERROR_FAILED, "cannot record snapshot %s", in->name);
-                }
+                if (record_snapshot(c, in, in->name, quiesced) < 0)
+                        return -1;
                 for (size_t i = 0; i < in->n_disks; i++)
                         if (snapshot_set_remember_stem(c->set, in->disks[i].target, in->disks[i].stem) < 0)
                                 return failf(c, WINVM_ERROR_FAILED, "out of memory");
@@ -555,30 +563,9 @@ static char *kept_folder(Ctx *c, const Intent *in) {
 static int finish_revert(Ctx *c, const Intent *in) {
         _cleanup_free_ char *kept = kept_folder(c, in);
         if (strcmp(c->set->current, in->name) != 0 || (in->kept[0] && !snapshot_set_find(c->set, in->kept))) {
-                if (in->kept[0] && !snapshot_set_find(c->set, in->kept)) {
-                        Snapshot *s = calloc(1, sizeof(*s));
-                        _cleanup_free_ char *nvram = path_in(kept, "nvram"), *tpm = path_in(kept, "tpm");
-                        if (!s)
-                                return failf(c, WINVM_ERROR_FAILED, "out of memory");
-                        s->name = strdup(in->kept);
-                        s->description = strdup(in->description);
-                        s->parent = strdup(snapshot_set_find(c->set, in->parent) ? in->parent : "");
-                        s->guest_state = strdup(in->guest_state);
-                        s->created_usec = in->created_usec;
-                        s->has_nvram = path_exists(nvram);
-                        s->has_tpm = path_exists(tpm);
-                        s->disks = calloc(in->n_disks, sizeof(SnapshotDisk));
-                        for (size_t i = 0; s->disks && i < in->n_disks; i++)
-                                s->disks[s->n_disks++] = (SnapshotDisk) {
-                                        .target = strdup(in->disks[i].target),
-                                        .image = strdup(in->disks[i].image),
-                                        .stem = strdup(in->disks[i].stem),
-                                };
-                        if (!s->disks || snapshot_set_add(c->set, s) < 0) {
-                                snapshot_free(s);
-                                return failf(c, WINVM_ERROR_FAILED, "cannot record snapshot %s", in->kept);
-                        }
-                }
+                if (in->kept[0] && !snapshot_set_find(c->set, in->kept) &&
+                    record_snapshot(c, in, in->kept, false) < 0)
+                        return -1;
                 free(c->set->current);
                 c->set->current = strdup(in->name);
                 if (save_set(c) < 0)
