@@ -11,6 +11,7 @@
 #include <sys/utsname.h>
 
 #include "safe-files.h"
+#include "spawn.h"
 #include "util.h"
 
 static char *msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -179,23 +180,6 @@ int kvmfr_write_config_files(const char *root, const KvmfrConfig *c, unsigned si
         return 0;
 }
 
-static int run(const char *const *argv, char **ret_err) {
-        g_autofree char *err = NULL;
-        int status = 0;
-        g_autoptr(GError) e = NULL;
-        if (!g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDIN_FROM_DEV_NULL |
-                          G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err, &status, &e)) {
-                *ret_err = strdup(e->message);
-                return -ENOEXEC;
-        }
-        if (!g_spawn_check_wait_status(status, NULL)) {
-                g_strstrip(err);
-                *ret_err = strdup(err && *err ? err : "failed");
-                return -EIO;
-        }
-        return 0;
-}
-
 /* What the rule would do, done now to the existing device node. */
 static int apply_to_device(const char *root, const KvmfrConfig *c, char **ret_message) {
         const char *device = c->device ? c->device : KVMFR_DEFAULT_DEVICE;
@@ -231,7 +215,7 @@ int kvmfr_reload_udev(const char *root, const KvmfrConfig *c, char **ret_message
         }
         static const char *const reload[] = { "udevadm", "control", "--reload", NULL };
         _cleanup_free_ char *err = NULL, *device = NULL;
-        int r = run(reload, &err);
+        int r = spawn_sync(reload, NULL, &err);
         int k = apply_to_device(root, c, &device);
         if (r < 0)
                 *ret_message = msg("udev could not reload its rules (%s); %s", err, device ? device : "");

@@ -3,12 +3,11 @@
 #include <errno.h>
 #include <glib.h>
 #include <json-glib/json-glib.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 #include "safe-files.h"
+#include "spawn.h"
 #include "util.h"
 
 const char *qemu_img_binary(void) {
@@ -23,33 +22,13 @@ void image_info_clear(ImageInfo *info) {
         *info = (ImageInfo) { 0 };
 }
 
-/* qemu-img dies with winvmd: an operation interrupted by a crash is finished or rolled back
- * by the next winvmd, which must not race a leftover qemu-img on the same image. */
-static void die_with_parent(gpointer userdata) {
-        (void) userdata;
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
 /* Runs qemu-img with argv (argv[0] is filled in); stdout in *ret_out when asked. */
 static int run(const char **argv, char **ret_out, char **ret_message) {
         argv[0] = qemu_img_binary();
-        g_autofree char *out = NULL, *err = NULL;
-        g_autoptr(GError) e = NULL;
-        int status = 0;
-        *ret_message = NULL;
-        if (!g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDIN_FROM_DEV_NULL,
-                          die_with_parent, NULL, &out, &err, &status, &e)) {
-                *ret_message = strdup(e->message);
-                return -ENOEXEC;
-        }
-        if (!g_spawn_check_wait_status(status, NULL)) {
-                g_strstrip(err);
-                *ret_message = strdup(err && *err ? err : "qemu-img failed");
-                return strstr(err, "No space left on device") ? -ENOSPC : -EIO;
-        }
-        if (ret_out)
-                *ret_out = strdup(out ? out : "");
-        return 0;
+        int r = spawn_sync(argv, ret_out, ret_message);
+        if (r == -EIO && *ret_message && strstr(*ret_message, "No space left on device"))
+                return -ENOSPC;
+        return r;
 }
 
 static char *member_string(JsonObject *o, const char *name) {

@@ -1,0 +1,9 @@
+/* Running a helper program (qemu-img, udevadm) from a worker thread: an argument vector,
+ * never a shell, and the child dies with winvmd, so an operation a crash interrupted is
+ * finished by the next winvmd without a leftover child racing it on the same files. */
+#pragma once
+
+/* Runs argv[0] (looked up in PATH) and waits. 0 on exit status 0, with stdout in *ret_out when
+ * ret_out is given; otherwise -ENOEXEC (could not start) or -EIO (failed) with the child's
+ * stderr, or a description, in *ret_err. */
+int spawn_sync(const char *const *argv, char **ret_out, char **ret_err);
