@@ -76,7 +76,8 @@ static void query_forget(BusPolkit *bp, Query *q) {
 
 /* Forgets a caller's queries whose message went back to a handler that did not ask again
  * (it answered UnknownObject, or found nothing left to do). Re-queued messages are handled
- * before newer ones, so by the time this sender's next call arrives, they are stale. */
+ * before newer ones, so by the time this sender's next call arrives, or it leaves the bus,
+ * they are stale. (Forgetting one too early only costs a second polkit round trip.) */
 static void sweep(BusPolkit *bp, const char *sender) {
         GHashTableIter it;
         gpointer value;
@@ -94,12 +95,6 @@ static void sweep(BusPolkit *bp, const char *sender) {
                 query_forget(bp, stale->pdata[i]);
         if (stale)
                 g_ptr_array_free(stale, true);
-}
-
-void bus_polkit_forget(BusPolkit *bp, sd_bus_message *m) {
-        Query *q = g_hash_table_lookup(bp->queries, m);
-        if (q)
-                query_forget(bp, q);
 }
 
 static char *cache_key(sd_bus_message *m, const char *action, const char *const *details) {
@@ -128,6 +123,7 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
                 return 0;
 
         authz_forget_sender(bp->authz, name);
+        sweep(bp, name);
 
         /* The caller's connection is gone: its cached verdicts must not outlive it, since
          * unique names are never reused but a leak would grow the table. */

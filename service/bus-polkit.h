@@ -31,10 +31,6 @@ int bus_polkit_verify_uid(BusPolkit *bp, sd_bus_message *m, const char *const *a
 int bus_polkit_verify_details(BusPolkit *bp, sd_bus_message *m, const char *const *actions,
                               const char *const *details, uid_t *ret_uid, sd_bus_error *error);
 
-/* Drops what is held for m: for a handler that answers a re-dispatched message without
- * asking again. */
-void bus_polkit_forget(BusPolkit *bp, sd_bus_message *m);
-
 /* Forgets cached verdicts, e.g. when polkit signals Changed. */
 void bus_polkit_flush(BusPolkit *bp);
 

@@ -36,14 +36,11 @@ static int method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error)
         Job *job = userdata;
         uid_t uid = (uid_t) -1;
 
-        if (!job->cancelable || job->finished) {
-                /* Also when the job finished while polkit was deciding: drop what is held. */
-                bus_polkit_forget(job->daemon->polkit, m);
+        if (!job->cancelable || job->finished)
                 return sd_bus_error_setf(error, WINVM_ERROR_INVALID_ARGUMENT,
                                          job->finished ? "Job %" PRIu64 " has already finished"
                                                        : "Job %" PRIu64 " cannot be cancelled",
                                          job->id);
-        }
 
         static const char *const actions[] = { "org.winvm1.job.cancel", NULL };
         int r = bus_polkit_verify_uid(job->daemon->polkit, m, actions, NULL, "cancel", &uid, error);

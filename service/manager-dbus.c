@@ -92,9 +92,7 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
-static int unknown_object(Daemon *d, sd_bus_message *m, const char *path) {
-        /* The object may have gone (a job expired) while polkit was deciding. */
-        bus_polkit_forget(d->polkit, m);
+static int unknown_object(sd_bus_message *m, const char *path) {
         (void) sd_bus_reply_method_errorf(m, SD_BUS_ERROR_UNKNOWN_OBJECT, "Unknown object '%s'.", path);
         return 1;
 }
@@ -116,7 +114,7 @@ int manager_read_gate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
          * the ones that are none, whatever the call. */
         if ((strncmp(path, WINVM_VM_PREFIX "/", strlen(WINVM_VM_PREFIX) + 1) == 0 && !daemon_find_vm_by_path(d, path)) ||
             (strncmp(path, JOB_PREFIX "/", strlen(JOB_PREFIX) + 1) == 0 && !job_find_by_path(d, path)))
-                return unknown_object(d, m, path);
+                return unknown_object(m, path);
 
         if (!is_data_read(m))
                 return 0;
