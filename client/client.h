@@ -21,6 +21,11 @@ typedef struct ClientOptions {
         bool tree;              /* snapshot list: draw the parent chain */
         bool shutdown;          /* snapshot revert: shut down first, start again after */
         bool discard_current;   /* snapshot revert: do not keep the current state */
+        uint32_t p_cores, e_cores, host_p_cores; /* cpu plan */
+        bool apply;             /* cpu plan: apply it to the VM */
+        const char *virtiofsd;  /* shares: point every share at this virtiofsd */
+        bool live;              /* usb attach/detach: the running guest only */
+        bool if_running;        /* usb attach/detach: nothing to do when the guest is off (hotplug) */
 } ClientOptions;
 
 /* Prints the error and returns winvmctl's exit code for it. */
@@ -55,6 +60,13 @@ int cmd_snapshot(sd_bus *bus, const ClientOptions *o, const char *action, const 
 int cmd_snapshot_check(const ClientOptions *o, const char *action, const char *name);
 
 /* host-commands.c */
+/* Calls a method, letting polkit ask for a password unless --no-ask-password (timeout 0: the
+ * bus default). 0, or minus winvmctl's exit code after printing why. */
+int client_call(sd_bus *bus, const ClientOptions *o, const char *path, const char *interface, const char *member,
+                uint64_t timeout_usec, sd_bus_message **ret_reply, const char *types, ...);
+/* Prints the a(ssss) checks the reader is at, as a checklist or (--json) an object with
+ * "checks" and "summary". The exit code: 1 when a check failed, else 0. */
+int client_print_checks(sd_bus_message *reply, const ClientOptions *o);
 /* winvmctl doctor: Manager.Doctor for --vm (or the first VM) as a checklist or --json. Exit
  * code 1 when a check failed (warnings do not count), else 0. */
 int cmd_doctor(sd_bus *bus, const ClientOptions *o);
@@ -67,3 +79,22 @@ int cmd_vfio(sd_bus *bus, const ClientOptions *o);
 /* The arguments and options of doctor, kvmfr and vfio (verb), checked before connecting to
  * the bus: EXIT_OK or EXIT_USAGE after printing why. */
 int cmd_host_check(const ClientOptions *o, const char *verb, const char *action);
+
+/* list-commands.c */
+/* winvmctl list vms|snapshots|filesystems (what NULL means vms): names only, one per line, or
+ * a JSON array with --json; for scripts and shell completion. */
+int cmd_list(sd_bus *bus, const ClientOptions *o, const char *what);
+/* The argument of list, checked before connecting to the bus. */
+int cmd_list_check(const ClientOptions *o, const char *what);
+
+/* config-commands.c */
+/* winvmctl cpu [check|plan]: the host topology, the VM's pinning checks, or a plan (--apply). */
+int cmd_cpu(sd_bus *bus, const ClientOptions *o, const char *action);
+/* winvmctl usb [list] | attach ID | detach ID. */
+int cmd_usb(sd_bus *bus, const ClientOptions *o, const char *action, const char *id);
+/* winvmctl shares [--set-virtiofsd PATH]. */
+int cmd_shares(sd_bus *bus, const ClientOptions *o);
+/* winvmctl define | export | diff | undo | history: the VM's definition file and its kept versions. */
+int cmd_definition(sd_bus *bus, const ClientOptions *o, const char *verb);
+/* The arguments of cpu and usb, checked before connecting to the bus. */
+int cmd_config_check(const ClientOptions *o, const char *verb, const char *action, const char *arg);

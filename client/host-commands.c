@@ -252,8 +252,8 @@ static void summary_to_json(const CheckRows *c, JsonBuilder *b) {
 
 /* Calls a method, letting polkit ask for a password unless --no-ask-password. 0, or minus
  * the exit code after printing why. */
-static int host_call(sd_bus *bus, const ClientOptions *o, const char *path, const char *interface,
-                     const char *member, uint64_t timeout_usec, sd_bus_message **ret_reply, const char *types, ...) {
+int client_call(sd_bus *bus, const ClientOptions *o, const char *path, const char *interface, const char *member,
+                uint64_t timeout_usec, sd_bus_message **ret_reply, const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
 
@@ -285,7 +285,7 @@ static int host_call(sd_bus *bus, const ClientOptions *o, const char *path, cons
 /* Reads a Check() reply. */
 static int call_check(sd_bus *bus, const ClientOptions *o, const char *interface, sd_bus_message **ret_reply,
                       CheckRows *ret) {
-        int r = host_call(bus, o, HOST_PATH, interface, "Check", HOST_READ_TIMEOUT, ret_reply, NULL);
+        int r = client_call(bus, o, HOST_PATH, interface, "Check", HOST_READ_TIMEOUT, ret_reply, NULL);
         if (r < 0)
                 return r;
         return read_checks(*ret_reply, ret);
@@ -340,11 +340,35 @@ static guint array_length(JsonArray *a) {
         return a ? json_array_get_length(a) : 0;
 }
 
+int client_print_checks(sd_bus_message *reply, const ClientOptions *o) {
+        CheckRows c = { 0 };
+        int r = read_checks(reply, &c);
+        if (r < 0)
+                return -r;
+        int code;
+        if (o->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new();
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "checks");
+                checks_to_json(&c, b);
+                json_builder_set_member_name(b, "summary");
+                summary_to_json(&c, b);
+                json_builder_end_object(b);
+                client_print_json(json_builder_get_root(b));
+                code = count_status(&c, ROW_FAIL) > 0 ? EXIT_FAILED : EXIT_OK;
+        } else {
+                Style st = style_for_stdout();
+                code = print_checks(&c, &st);
+        }
+        check_rows_clear(&c);
+        return code;
+}
+
 /* ---- doctor ---- */
 
 int cmd_doctor(sd_bus *bus, const ClientOptions *o) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int r = host_call(bus, o, "/org/winvm1", "org.winvm1.Manager", "Doctor", HOST_READ_TIMEOUT, &reply, "s",
+        int r = client_call(bus, o, "/org/winvm1", "org.winvm1.Manager", "Doctor", HOST_READ_TIMEOUT, &reply, "s",
                           o->vm ? o->vm : "");
         if (r < 0)
                 return -r;
@@ -381,7 +405,7 @@ int cmd_doctor(sd_bus *bus, const ClientOptions *o) {
 /* The org.winvm1.Kvmfr properties as a JSON object with the service's names. */
 static int fetch_kvmfr(sd_bus *bus, const ClientOptions *o, JsonObject **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int r = host_call(bus, o, HOST_PATH, "org.freedesktop.DBus.Properties", "GetAll", HOST_READ_TIMEOUT, &reply,
+        int r = client_call(bus, o, HOST_PATH, "org.freedesktop.DBus.Properties", "GetAll", HOST_READ_TIMEOUT, &reply,
                           "s", KVMFR_INTERFACE);
         if (r < 0)
                 return r;
@@ -548,7 +572,7 @@ static int kvmfr_load(sd_bus *bus, const ClientOptions *o, bool load) {
                                                  &was_loaded) < 0)
                 was_loaded = -1;
 
-        int r = host_call(bus, o, HOST_PATH, KVMFR_INTERFACE, load ? "Load" : "Unload", HOST_MANAGE_TIMEOUT, NULL,
+        int r = client_call(bus, o, HOST_PATH, KVMFR_INTERFACE, load ? "Load" : "Unload", HOST_MANAGE_TIMEOUT, NULL,
                           NULL);
         if (r < 0)
                 return -r;
@@ -574,7 +598,7 @@ static int kvmfr_apply_permissions(sd_bus *bus, const ClientOptions *o) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(strv_freep) char **files = NULL;
         const char *result;
-        int r = host_call(bus, o, HOST_PATH, KVMFR_INTERFACE, "ApplyPermissions", HOST_MANAGE_TIMEOUT, &reply, NULL);
+        int r = client_call(bus, o, HOST_PATH, KVMFR_INTERFACE, "ApplyPermissions", HOST_MANAGE_TIMEOUT, &reply, NULL);
         if (r < 0)
                 return -r;
         if ((r = sd_bus_message_read_strv(reply, &files)) < 0 || (r = sd_bus_message_read(reply, "s", &result)) < 0) {
@@ -782,7 +806,7 @@ static void vfio_print(GPtrArray *devices, JsonObject *host, const Style *st) {
 
 int cmd_vfio(sd_bus *bus, const ClientOptions *o) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *check_reply = NULL;
-        int r = host_call(bus, o, HOST_PATH, VFIO_INTERFACE, "GetDevices", HOST_READ_TIMEOUT, &reply, NULL);
+        int r = client_call(bus, o, HOST_PATH, VFIO_INTERFACE, "GetDevices", HOST_READ_TIMEOUT, &reply, NULL);
         if (r < 0)
                 return -r;
         JsonNode *root = NULL;

@@ -70,7 +70,23 @@ static void help(void) {
                "  kvmfr [status]            the Looking Glass kvmfr module, its devices and checks\n"
                "  kvmfr load | unload       load (sized for the configured resolution) or unload it\n"
                "  kvmfr apply-permissions   write the udev rule and module options, and apply them\n"
-               "  vfio                      the passthrough devices, their IOMMU groups and checks\n\n"
+               "  vfio                      the passthrough devices, their IOMMU groups and checks\n"
+               "  list vms | snapshots | filesystems | usb\n"
+               "                            names only, one per line (for scripts and completion)\n"
+               "  cpu                       the host's CPUs: core, package, P/E type, SMT siblings\n"
+               "  cpu check                 check the VM's vCPU pinning against the host\n"
+               "  cpu plan --p N [--e M] [--host-p K] [--apply]\n"
+               "                            plan N P-cores and M E-cores for the guest, K P-cores\n"
+               "                            kept for the host; --apply writes it to the VM\n"
+               "  usb [list]                the configured USB devices: plugged in, attached\n"
+               "  usb attach ID | detach ID attach or detach a configured device (vendor:product)\n"
+               "  shares                    the VM's virtiofs shares (--set-virtiofsd PATH changes\n"
+               "                            their virtiofsd to an allowed one)\n"
+               "  define                    define the VM from its configured definition file\n"
+               "  export                    write the VM's definition to that file\n"
+               "  diff                      how libvirt's definition and the file differ\n"
+               "  undo                      undo winvm's last change of the VM's definition\n"
+               "  history                   the kept definitions an undo goes back to\n\n"
                "Options:\n"
                "      --vm NAME             the VM to act on (needed when several are managed;\n"
                "                            doctor: the first VM without it)\n"
@@ -86,6 +102,13 @@ static void help(void) {
                "                            with --force, force it off when it does not stop in time\n"
                "      --discard-current     snapshot revert: drop the current state instead of\n"
                "                            keeping it as a snapshot\n"
+               "      --p N, --e M, --host-p K\n"
+               "                            cpu plan: P-cores and E-cores for the guest, P-cores\n"
+               "                            kept for the host (on a uniform host: cores)\n"
+               "      --apply               cpu plan: write the plan into the VM's definition\n"
+               "      --set-virtiofsd PATH  shares: use this virtiofsd ([Virtiofs] AllowedBinaries)\n"
+               "      --live                usb attach/detach: the running guest only\n"
+               "      --if-running          usb attach/detach: do nothing when the guest is off\n"
                "      --no-ask-password     never ask for authentication\n"
                "  -h, --help                show this help\n"
                "      --version             show the version\n\n"
@@ -97,7 +120,9 @@ static void help(void) {
                "  9 no space left for the snapshot\n"
                "  doctor, kvmfr status and vfio: 1 when a check fails (warnings do not count);\n"
                "  kvmfr load: 4 when the kvmfr module is not installed\n\n"
-               "Invoked as snapshot-win-vm [DESCRIPTION...], it runs 'snapshot create -m DESCRIPTION'.\n");
+               "Invoked as snapshot-win-vm [DESCRIPTION...], it runs 'snapshot create -m DESCRIPTION'.\n"
+               "Colour only on a terminal, and not with NO_COLOR set. See winvmctl(1) for the --json\n"
+               "output and the rest, org.winvm1(5) for the bus API.\n");
 }
 
 static int bus_error_exit(sd_bus_error *error, int r) {
@@ -430,6 +455,13 @@ int main(int argc, char **argv) {
                 OPT_TREE,
                 OPT_SHUTDOWN,
                 OPT_DISCARD_CURRENT,
+                OPT_P,
+                OPT_E,
+                OPT_HOST_P,
+                OPT_APPLY,
+                OPT_SET_VIRTIOFSD,
+                OPT_LIVE,
+                OPT_IF_RUNNING,
         };
         static const struct option options[] = {
                 { "vm", required_argument, NULL, OPT_VM },
@@ -442,6 +474,13 @@ int main(int argc, char **argv) {
                 { "tree", no_argument, NULL, OPT_TREE },
                 { "shutdown", no_argument, NULL, OPT_SHUTDOWN },
                 { "discard-current", no_argument, NULL, OPT_DISCARD_CURRENT },
+                { "p", required_argument, NULL, OPT_P },
+                { "e", required_argument, NULL, OPT_E },
+                { "host-p", required_argument, NULL, OPT_HOST_P },
+                { "apply", no_argument, NULL, OPT_APPLY },
+                { "set-virtiofsd", required_argument, NULL, OPT_SET_VIRTIOFSD },
+                { "live", no_argument, NULL, OPT_LIVE },
+                { "if-running", no_argument, NULL, OPT_IF_RUNNING },
                 { "no-ask-password", no_argument, NULL, OPT_NO_ASK },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -497,6 +536,32 @@ int main(int argc, char **argv) {
                 case OPT_DISCARD_CURRENT:
                         opts.discard_current = true;
                         break;
+                case OPT_P:
+                case OPT_E:
+                case OPT_HOST_P: {
+                        char *end;
+                        errno = 0;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (errno || *end || end == optarg || optarg[0] == '-' || v > 1024) {
+                                fprintf(stderr, "winvmctl: --%s takes a number of cores (0-1024), not '%s'\n",
+                                        c == OPT_P ? "p" : c == OPT_E ? "e" : "host-p", optarg);
+                                return EXIT_USAGE;
+                        }
+                        *(c == OPT_P ? &opts.p_cores : c == OPT_E ? &opts.e_cores : &opts.host_p_cores) = (uint32_t) v;
+                        break;
+                }
+                case OPT_APPLY:
+                        opts.apply = true;
+                        break;
+                case OPT_SET_VIRTIOFSD:
+                        opts.virtiofsd = optarg;
+                        break;
+                case OPT_LIVE:
+                        opts.live = true;
+                        break;
+                case OPT_IF_RUNNING:
+                        opts.if_running = true;
+                        break;
                 case OPT_NO_ASK:
                         opts.ask_password = false;
                         break;
@@ -521,6 +586,9 @@ int main(int argc, char **argv) {
                 { "status", 0 }, { "start", 0 }, { "shutdown", 0 }, { "force-stop", 0 }, { "reboot", 0 },
                 { "scrub", 2 },  { "jobs", 0 },  { "storage", 0 },  { "snapshot", 2 }, { "doctor", 0 },
                 { "kvmfr", 1 },  { "vfio", 0 },
+                { "list", 1 },
+                { "cpu", 1 },    { "usb", 2 },   { "shares", 0 }, { "define", 0 }, { "export", 0 },
+                { "diff", 0 },   { "undo", 0 },  { "history", 0 },
         };
         bool known = false;
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
@@ -543,6 +611,10 @@ int main(int argc, char **argv) {
         bool host_verb = strcmp(verb, "doctor") == 0 || strcmp(verb, "kvmfr") == 0 || strcmp(verb, "vfio") == 0;
         if (host_verb && (r = cmd_host_check(&opts, verb, arg1)) != EXIT_OK)
                 return r;
+        if (strcmp(verb, "list") == 0 && (r = cmd_list_check(&opts, arg1)) != EXIT_OK)
+                return r;
+        if ((r = cmd_config_check(&opts, verb, arg1, arg2)) != EXIT_OK)
+                return r;
 
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         if ((r = open_bus(&bus)) != EXIT_OK)
@@ -564,6 +636,17 @@ int main(int argc, char **argv) {
                 return cmd_kvmfr(bus, &opts, arg1);
         if (strcmp(verb, "vfio") == 0)
                 return cmd_vfio(bus, &opts);
+        if (strcmp(verb, "list") == 0)
+                return cmd_list(bus, &opts, arg1);
+        if (strcmp(verb, "cpu") == 0)
+                return cmd_cpu(bus, &opts, arg1);
+        if (strcmp(verb, "usb") == 0)
+                return cmd_usb(bus, &opts, arg1, arg2);
+        if (strcmp(verb, "shares") == 0)
+                return cmd_shares(bus, &opts);
+        if (strcmp(verb, "define") == 0 || strcmp(verb, "export") == 0 || strcmp(verb, "diff") == 0 ||
+            strcmp(verb, "undo") == 0 || strcmp(verb, "history") == 0)
+                return cmd_definition(bus, &opts, verb);
         if (strcmp(verb, "start") == 0)
                 return call_vm_method(bus, "Start", 0, NULL);
         if (strcmp(verb, "shutdown") == 0)

@@ -266,6 +266,90 @@ static const char *parse_vfio_ids(WinvmConfig *c, const char *value) {
         return NULL;
 }
 
+/* A cpulist as the kernel and libvirt write it ("0-3,8,10-11"); the CPU module checks the
+ * numbers against the host when it uses them. */
+static const char *parse_cpu_host_cpus(WinvmConfig *c, const char *value) {
+        if (strlen(value) > 256 || strspn(value, "0123456789,-") != strlen(value))
+                return "expected a CPU list such as 0-3,16-17";
+        free(c->cpu_host_cpus);
+        c->cpu_host_cpus = value[0] ? strdup(value) : NULL;
+        return NULL;
+}
+
+/* A list of words, each checked by valid(); at most max. */
+static const char *parse_list(char ***field, const char *value, bool (*valid)(const char *), size_t max,
+                              const char *why) {
+        g_auto(GStrv) parts = g_strsplit_set(value, ", ", -1);
+        g_autoptr(GPtrArray) items = g_ptr_array_new();
+        for (char **p = parts; *p; p++) {
+                if ((*p)[0] == '\0')
+                        continue;
+                if (!valid(*p))
+                        return why;
+                g_ptr_array_add(items, *p);
+        }
+        if (items->len > max)
+                return "too many entries";
+        char **l = calloc(items->len + 1, sizeof(char *));
+        for (guint i = 0; l && i < items->len; i++)
+                l[i] = strdup(items->pdata[i]);
+        strv_free(*field);
+        *field = l;
+        return NULL;
+}
+
+static bool usb_id_is_valid(const char *s) {
+        return strlen(s) == 9 && s[4] == ':' && strspn(s, "0123456789abcdef:") == 9 && strchr(s + 5, ':') == NULL;
+}
+
+static const char *parse_usb_ids(WinvmConfig *c, const char *value) {
+        return parse_list(&c->usb_ids, value, usb_id_is_valid, 32,
+                          "expected USB ids as vendor:product in lower-case hex, e.g. 256c:006d");
+}
+
+static bool absolute_path_is_valid(const char *s) {
+        return s[0] == '/' && !strstr(s, "/..") && !strstr(s, "//") && strlen(s) < 4096;
+}
+
+static const char *parse_virtiofsd_allowed(WinvmConfig *c, const char *value) {
+        return parse_list(&c->virtiofsd_allowed, value, absolute_path_is_valid, 16,
+                          "expected absolute paths of virtiofsd binaries, without '..'");
+}
+
+/* [Definitions] has one key per VM: its name, and the file that holds its canonical XML. */
+static const char *parse_definition(WinvmConfig *c, const char *vm, const char *value) {
+        if (!vm_name_is_valid(vm))
+                return "the key must be a VM name";
+        if (!absolute_path_is_valid(value))
+                return "expected an absolute path without '..'";
+        size_t n = strv_length(c->definition_vms);
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(c->definition_vms[i], vm) == 0) {
+                        free(c->definition_files[i]);
+                        c->definition_files[i] = strdup(value);
+                        return NULL;
+                }
+        char **vms = realloc(c->definition_vms, (n + 2) * sizeof(char *));
+        if (vms)
+                c->definition_vms = vms;
+        char **files = realloc(c->definition_files, (n + 2) * sizeof(char *));
+        if (files)
+                c->definition_files = files;
+        if (!vms || !files)
+                return "out of memory";
+        vms[n] = strdup(vm);
+        files[n] = strdup(value);
+        vms[n + 1] = files[n + 1] = NULL;
+        return NULL;
+}
+
+const char *config_definition_file(const WinvmConfig *c, const char *vm) {
+        for (size_t i = 0; c->definition_vms && c->definition_vms[i]; i++)
+                if (strcmp(c->definition_vms[i], vm) == 0)
+                        return c->definition_files[i];
+        return NULL;
+}
+
 static const ConfigKey config_keys[] = {
         { "Host",    "Root",               parse_host_root },
         { "Host",    "DesktopUser",        parse_desktop_user },
@@ -279,6 +363,9 @@ static const ConfigKey config_keys[] = {
         { "Kvmfr",   "ModprobeOptions",    parse_kvmfr_modprobe },
         { "Kvmfr",   "QemuConf",           parse_qemu_conf },
         { "Vfio",    "Devices",            parse_vfio_ids },
+        { "Cpu",     "HostCPUs",           parse_cpu_host_cpus },
+        { "Usb",     "Devices",            parse_usb_ids },
+        { "Virtiofs", "AllowedBinaries",   parse_virtiofsd_allowed },
         { "Storage", "Filesystems",        parse_filesystems },
         { "Service", "LibvirtURI",         parse_uri },
         { "Service", "VMs",                parse_vms },
@@ -295,6 +382,8 @@ static const ConfigKey *find_key(const char *group, const char *key) {
 }
 
 static bool group_is_known(const char *group) {
+        if (strcmp(group, "Definitions") == 0)
+                return true;
         for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
                 if (strcmp(config_keys[i].group, group) == 0)
                         return true;
@@ -322,6 +411,8 @@ WinvmConfig *config_new_default(void) {
         c->kvmfr_modprobe = strdup("/etc/modprobe.d/kvmfr.conf");
         c->qemu_conf = strdup("/etc/libvirt/qemu.conf");
         (void) parse_vfio_ids(c, "10de:2489,10de:228b");
+        (void) parse_usb_ids(c, "256c:006d,256f:c635");
+        (void) parse_virtiofsd_allowed(c, "/run/current-system/sw/bin/virtiofsd /usr/libexec/virtiofsd /usr/lib/qemu/virtiofsd");
         return c;
 }
 
@@ -342,6 +433,11 @@ WinvmConfig *config_free(WinvmConfig *c) {
         free(c->kvmfr_modprobe);
         free(c->qemu_conf);
         strv_free(c->vfio_ids);
+        free(c->cpu_host_cpus);
+        strv_free(c->usb_ids);
+        strv_free(c->virtiofsd_allowed);
+        strv_free(c->definition_vms);
+        strv_free(c->definition_files);
         free(c);
         return NULL;
 }
@@ -358,8 +454,9 @@ static int apply_key_file(GKeyFile *kf, const char *path, WinvmConfig *c, char *
                 }
                 g_auto(GStrv) keys = g_key_file_get_keys(kf, *g, NULL, NULL);
                 for (char **k = keys; k && *k; k++) {
-                        const ConfigKey *ck = find_key(*g, *k);
-                        if (!ck) {
+                        bool definitions = strcmp(*g, "Definitions") == 0;
+                        const ConfigKey *ck = definitions ? NULL : find_key(*g, *k);
+                        if (!ck && !definitions) {
                                 g_ptr_array_add(warnings, g_strdup_printf("%s: unknown key %s in [%s] ignored", path, *k, *g));
                                 continue;
                         }
@@ -371,7 +468,7 @@ static int apply_key_file(GKeyFile *kf, const char *path, WinvmConfig *c, char *
                                 return -EINVAL;
                         }
                         g_strstrip(value);
-                        const char *why = ck->parse(c, value);
+                        const char *why = definitions ? parse_definition(c, *k, value) : ck->parse(c, value);
                         if (why) {
                                 *ret_error = g_strdup_printf("%s: [%s] %s=%s is invalid: %s", path, *g, *k, value, why);
                                 return -EINVAL;
@@ -420,6 +517,14 @@ static int load_common(GKeyFile *kf, const char *path, WinvmConfig **ret, char *
                         *ret_error = to_malloc(error);
                         return r;
                 }
+        }
+        for (size_t i = 0; c->definition_vms && c->definition_vms[i]; i++) {
+                bool managed = false;
+                for (char **vm = c->vms; vm && *vm; vm++)
+                        managed = managed || strcmp(*vm, c->definition_vms[i]) == 0;
+                if (!managed)
+                        g_ptr_array_add(warnings, g_strdup_printf("%s: [Definitions] %s names a VM not in [Service] VMs; ignored",
+                                                                  path, c->definition_vms[i]));
         }
         if (ret_warnings)
                 *ret_warnings = warnings_to_strv(warnings);

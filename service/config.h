@@ -30,10 +30,19 @@ typedef struct WinvmConfig {
         char *qemu_conf;              /* [Kvmfr] QemuConf: libvirt's qemu.conf, read only */
 
         char **vfio_ids;              /* [Vfio] Devices: vendor:device PCI ids */
+
+        char *cpu_host_cpus;          /* [Cpu] HostCPUs: cpulist kept for the host, NULL = none */
+        char **usb_ids;               /* [Usb] Devices: vendor:product ids winvm may pass through */
+        char **virtiofsd_allowed;     /* [Virtiofs] AllowedBinaries: absolute paths */
+        char **definition_vms;        /* [Definitions] VM=FILE: the canonical XML file of a VM */
+        char **definition_files;      /* same order as definition_vms */
 } WinvmConfig;
 
 /* The index of a configured filesystem given by name or by its exact mount point; -1 if none. */
 int config_find_filesystem(const WinvmConfig *c, const char *name_or_path);
+
+/* The configured definition file of a VM, or NULL. */
+const char *config_definition_file(const WinvmConfig *c, const char *vm);
 
 /* Defaults, as documented in winvm.conf(5). */
 WinvmConfig *config_new_default(void);

@@ -9,6 +9,7 @@
 #include "daemon-setup.h"
 #include "errors.h"
 #include "job.h"
+#include "log.h"
 #include "scrub.h"
 #include "names.h"
 #include "util.h"
@@ -67,7 +68,7 @@ static int on_idle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         bool busy = d->n_busy > 0 || bus_polkit_pending(d->polkit) > 0;
 
         if (!busy && usec >= d->last_activity + timeout) {
-                fprintf(stderr, "Idle for %u s; exiting\n", d->config->idle_timeout_sec);
+                log_info("Idle for %u s; exiting", d->config->idle_timeout_sec);
                 (void) sd_notify(false, "STOPPING=1");
                 return sd_event_exit(d->event, 0);
         }
@@ -85,7 +86,7 @@ static void on_polkit_changed(void *userdata) {
 static int setup_bus(Daemon *d) {
         int r = sd_bus_open_system(&d->bus); /* honours DBUS_SYSTEM_BUS_ADDRESS */
         if (r < 0)
-                return fprintf(stderr, "Cannot connect to the system bus: %s\n", strerror(-r)), r;
+                return log_error("Cannot connect to the system bus: %s", strerror(-r)), r;
 
         (void) sd_bus_error_add_map(winvm_error_map);
         if ((r = sd_bus_add_filter(d->bus, NULL, on_any_message, d)) < 0 ||
@@ -93,17 +94,21 @@ static int setup_bus(Daemon *d) {
             (r = sd_bus_add_fallback(d->bus, NULL, WINVM_VM_PREFIX, manager_read_gate, d)) < 0 ||
             (r = sd_bus_add_object_vtable(d->bus, NULL, WINVM_OBJECT_ROOT, "org.winvm1.Manager", manager_vtable, d)) < 0 ||
             (r = sd_bus_add_fallback_vtable(d->bus, NULL, WINVM_VM_PREFIX, "org.winvm1.VM", vm_vtable, vm_object_find, d)) < 0 ||
+            (r = sd_bus_add_fallback_vtable(d->bus, NULL, WINVM_VM_PREFIX, "org.winvm1.Usb", usb_vtable, vm_object_find, d)) < 0 ||
+            (r = sd_bus_add_fallback_vtable(d->bus, NULL, WINVM_VM_PREFIX, "org.winvm1.Shares", shares_vtable, vm_object_find, d)) < 0 ||
+            (r = sd_bus_add_fallback_vtable(d->bus, NULL, WINVM_VM_PREFIX, "org.winvm1.Definition", definition_vtable, vm_object_find, d)) < 0 ||
             (r = sd_bus_add_node_enumerator(d->bus, NULL, WINVM_VM_PREFIX, vm_node_enumerator, d)) < 0 ||
             (r = sd_bus_add_object(d->bus, NULL, "/org/winvm1/storage", manager_read_gate, d)) < 0 ||
             (r = sd_bus_add_object(d->bus, NULL, HOST_PATH, manager_read_gate, d)) < 0 ||
             (r = sd_bus_add_object_vtable(d->bus, NULL, HOST_PATH, "org.winvm1.Kvmfr", kvmfr_vtable, d)) < 0 ||
             (r = sd_bus_add_object_vtable(d->bus, NULL, HOST_PATH, "org.winvm1.Vfio", vfio_vtable, d)) < 0 ||
+            (r = sd_bus_add_object_vtable(d->bus, NULL, HOST_PATH, "org.winvm1.Cpu", cpu_vtable, d)) < 0 ||
             (r = sd_bus_add_object_vtable(d->bus, NULL, "/org/winvm1/storage", "org.winvm1.Storage", storage_vtable, d)) < 0 ||
             (r = sd_bus_add_fallback(d->bus, NULL, JOB_PREFIX, manager_read_gate, d)) < 0 ||
             (r = sd_bus_add_fallback_vtable(d->bus, NULL, JOB_PREFIX, "org.winvm1.Job", job_vtable, job_object_find, d)) < 0 ||
             (r = sd_bus_add_node_enumerator(d->bus, NULL, JOB_PREFIX, job_node_enumerator, d)) < 0 ||
             (r = sd_bus_add_object_manager(d->bus, NULL, WINVM_OBJECT_ROOT)) < 0)
-                return fprintf(stderr, "Cannot register bus objects: %s\n", strerror(-r)), r;
+                return log_error("Cannot register bus objects: %s", strerror(-r)), r;
 
         if ((r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL)) < 0)
                 return r;
@@ -111,7 +116,7 @@ static int setup_bus(Daemon *d) {
         /* Synchronous on purpose: nothing else is running yet, and failing here must stop start-up. */
         r = sd_bus_request_name(d->bus, WINVM_BUS_NAME, 0);
         if (r < 0)
-                return fprintf(stderr, "Cannot own the bus name %s: %s\n", WINVM_BUS_NAME, strerror(-r)), r;
+                return log_error("Cannot own the bus name %s: %s", WINVM_BUS_NAME, strerror(-r)), r;
         return 0;
 }
 
@@ -145,7 +150,7 @@ int daemon_new(WinvmConfig *config, Daemon **ret) {
 
         LvHandlers handlers = { .lifecycle = daemon_on_lifecycle, .closed = daemon_on_closed, .userdata = d };
         if ((r = lv_new(d->mailbox, config->libvirt_uri, &handlers, &d->lv)) < 0)
-                return fprintf(stderr, "Cannot initialise libvirt\n"), r;
+                return log_error("Cannot initialise libvirt"), r;
         if ((r = authz_new(d->mailbox, on_polkit_changed, d, &d->authz)) < 0)
                 return r;
 

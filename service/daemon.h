@@ -40,6 +40,11 @@ struct Vm {
         bool refreshing, refresh_again;
         struct SnapshotSet *snapshots; /* as last read from the state folder; NULL until then */
         bool snapshot_busy;     /* a create, revert or delete runs */
+        /* For the journal: the call whose success the next refresh will see (start,
+         * force-stop), its caller and job id (0: none); NULL when none. */
+        const char *log_operation;
+        uid_t log_uid;
+        uint64_t log_job_id;
 };
 
 struct Daemon {
@@ -111,6 +116,12 @@ extern const sd_bus_vtable vfio_vtable[];
 int host_init(Daemon *d);
 void host_done_all(Daemon *d);
 int manager_method_doctor(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
+/* config-dbus.c */
+extern const sd_bus_vtable cpu_vtable[];
+extern const sd_bus_vtable usb_vtable[];
+extern const sd_bus_vtable shares_vtable[];
+extern const sd_bus_vtable definition_vtable[];
 
 /* manager-dbus.c */
 extern const sd_bus_vtable manager_vtable[];

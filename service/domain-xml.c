@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xml-doc.h"
+
 int domain_xml_disk_files(const char *xml, char ***ret_files) {
         xmlDocPtr doc = xmlReadMemory(xml, (int) strlen(xml), "domain.xml", NULL,
                                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
@@ -33,44 +35,6 @@ int domain_xml_disk_files(const char *xml, char ***ret_files) {
 
 /* --- snapshots ------------------------------------------------------------------------ */
 
-typedef struct XPathDoc {
-        xmlDocPtr doc;
-        xmlXPathContextPtr ctx;
-} XPathDoc;
-
-static int xdoc_open(const char *xml, XPathDoc *x) {
-        x->doc = xmlReadMemory(xml, (int) strlen(xml), "domain.xml", NULL,
-                               XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-        if (!x->doc)
-                return -EINVAL;
-        x->ctx = xmlXPathNewContext(x->doc);
-        if (!x->ctx) {
-                xmlFreeDoc(x->doc);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static void xdoc_close(XPathDoc *x) {
-        xmlXPathFreeContext(x->ctx);
-        xmlFreeDoc(x->doc);
-}
-
-/* The string value of an XPath expression relative to node (NULL for the document); NULL when empty. */
-static char *xstr(XPathDoc *x, xmlNodePtr node, const char *expr) {
-        x->ctx->node = node ? node : xmlDocGetRootElement(x->doc);
-        xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *) expr, x->ctx);
-        char *s = NULL;
-        if (o) {
-                xmlChar *v = xmlXPathCastToString(o);
-                if (v && *v)
-                        s = strdup((const char *) v);
-                xmlFree(v);
-                xmlXPathFreeObject(o);
-        }
-        return s;
-}
-
 #define SNAPSHOT_DISKS_XPATH \
         "/domain/devices/disk[@type='file' and @device='disk' and not(readonly) and not(shareable)]"
 
@@ -84,8 +48,8 @@ void domain_disks_free(DomainDisk *disks, size_t n) {
 }
 
 int domain_xml_snapshot_disks(const char *xml, DomainDisk **ret_disks, size_t *ret_n) {
-        XPathDoc x;
-        int r = xdoc_open(xml, &x);
+        XmlDoc x;
+        int r = xml_doc_open(xml, &x);
         if (r < 0)
                 return r;
         xmlXPathObjectPtr res = xmlXPathEvalExpression((const xmlChar *) SNAPSHOT_DISKS_XPATH, x.ctx);
@@ -96,9 +60,9 @@ int domain_xml_snapshot_disks(const char *xml, DomainDisk **ret_disks, size_t *r
         for (int i = 0; r == 0 && i < n; i++) {
                 xmlNodePtr node = res->nodesetval->nodeTab[i];
                 DomainDisk d = {
-                        .target = xstr(&x, node, "string(target/@dev)"),
-                        .file = xstr(&x, node, "string(source/@file)"),
-                        .format = xstr(&x, node, "string(driver/@type)"),
+                        .target = xml_doc_string(&x, node, "string(target/@dev)"),
+                        .file = xml_doc_string(&x, node, "string(source/@file)"),
+                        .format = xml_doc_string(&x, node, "string(driver/@type)"),
                 };
                 if (!d.format)
                         d.format = strdup("raw");
@@ -111,7 +75,7 @@ int domain_xml_snapshot_disks(const char *xml, DomainDisk **ret_disks, size_t *r
                 disks[k++] = d;
         }
         xmlXPathFreeObject(res);
-        xdoc_close(&x);
+        xml_doc_close(&x);
         if (r < 0) {
                 domain_disks_free(disks, k);
                 return r;
@@ -121,17 +85,10 @@ int domain_xml_snapshot_disks(const char *xml, DomainDisk **ret_disks, size_t *r
         return 0;
 }
 
-static xmlNodePtr child_named(xmlNodePtr parent, const char *name) {
-        for (xmlNodePtr c = parent->children; c; c = c->next)
-                if (c->type == XML_ELEMENT_NODE && xmlStrcmp(c->name, (const xmlChar *) name) == 0)
-                        return c;
-        return NULL;
-}
-
 int domain_xml_set_disk_sources(const char *xml, char *const *targets, char *const *files, size_t n,
                                 char **ret_xml) {
-        XPathDoc x;
-        int r = xdoc_open(xml, &x);
+        XmlDoc x;
+        int r = xml_doc_open(xml, &x);
         if (r < 0)
                 return r;
         xmlXPathObjectPtr res = xmlXPathEvalExpression((const xmlChar *) SNAPSHOT_DISKS_XPATH, x.ctx);
@@ -139,19 +96,19 @@ int domain_xml_set_disk_sources(const char *xml, char *const *targets, char *con
         for (size_t t = 0; r == 0 && t < n; t++) {
                 xmlNodePtr disk = NULL;
                 for (int i = 0; !disk && i < nodes; i++) {
-                        xmlNodePtr target = child_named(res->nodesetval->nodeTab[i], "target");
+                        xmlNodePtr target = xml_child(res->nodesetval->nodeTab[i], "target");
                         xmlChar *dev = target ? xmlGetProp(target, (const xmlChar *) "dev") : NULL;
                         if (dev && strcmp((const char *) dev, targets[t]) == 0)
                                 disk = res->nodesetval->nodeTab[i];
                         xmlFree(dev);
                 }
-                xmlNodePtr source = disk ? child_named(disk, "source") : NULL;
+                xmlNodePtr source = disk ? xml_child(disk, "source") : NULL;
                 if (!source) {
                         r = -ENOENT;
                         break;
                 }
                 xmlSetProp(source, (const xmlChar *) "file", (const xmlChar *) files[t]);
-                xmlNodePtr driver = child_named(disk, "driver");
+                xmlNodePtr driver = xml_child(disk, "driver");
                 if (!driver) {
                         driver = xmlNewNode(NULL, (const xmlChar *) "driver");
                         xmlSetProp(driver, (const xmlChar *) "name", (const xmlChar *) "qemu");
@@ -159,7 +116,7 @@ int domain_xml_set_disk_sources(const char *xml, char *const *targets, char *con
                 }
                 xmlSetProp(driver, (const xmlChar *) "type", (const xmlChar *) "qcow2");
                 xmlNodePtr backing;
-                while ((backing = child_named(disk, "backingStore"))) {
+                while ((backing = xml_child(disk, "backingStore"))) {
                         xmlUnlinkNode(backing);
                         xmlFreeNode(backing);
                 }
@@ -174,50 +131,50 @@ int domain_xml_set_disk_sources(const char *xml, char *const *targets, char *con
                 xmlFree(out);
                 r = *ret_xml ? 0 : -ENOMEM;
         }
-        xdoc_close(&x);
+        xml_doc_close(&x);
         return r;
 }
 
 int domain_xml_nvram(const char *xml, char **ret) {
-        XPathDoc x;
-        int r = xdoc_open(xml, &x);
+        XmlDoc x;
+        int r = xml_doc_open(xml, &x);
         if (r < 0)
                 return r;
         /* libvirt 8.5 and later may write <nvram type='file'><source file=.../></nvram>; the
          * text is taken as written, spaces and all. */
-        *ret = xstr(&x, NULL, "string(/domain/os/nvram/source/@file)");
+        *ret = xml_doc_string(&x, NULL, "string(/domain/os/nvram/source/@file)");
         if (!*ret)
-                *ret = xstr(&x, NULL, "string(/domain/os/nvram[not(source)])");
-        xdoc_close(&x);
+                *ret = xml_doc_string(&x, NULL, "string(/domain/os/nvram[not(source)])");
+        xml_doc_close(&x);
         return 0;
 }
 
 int domain_xml_uuid(const char *xml, char **ret) {
-        XPathDoc x;
-        int r = xdoc_open(xml, &x);
+        XmlDoc x;
+        int r = xml_doc_open(xml, &x);
         if (r < 0)
                 return r;
-        *ret = xstr(&x, NULL, "normalize-space(/domain/uuid)");
-        xdoc_close(&x);
+        *ret = xml_doc_string(&x, NULL, "normalize-space(/domain/uuid)");
+        xml_doc_close(&x);
         return *ret ? 0 : -ENOENT;
 }
 
 int domain_xml_has_swtpm(const char *xml) {
-        XPathDoc x;
-        int r = xdoc_open(xml, &x);
+        XmlDoc x;
+        int r = xml_doc_open(xml, &x);
         if (r < 0)
                 return r;
-        char *s = xstr(&x, NULL, "string(count(/domain/devices/tpm/backend[@type='emulator']) > 0)");
+        char *s = xml_doc_string(&x, NULL, "string(count(/domain/devices/tpm/backend[@type='emulator']) > 0)");
         r = s && strcmp(s, "true") == 0;
         free(s);
-        xdoc_close(&x);
+        xml_doc_close(&x);
         return r;
 }
 
 int domain_xml_snapshot_request(const char *domain_xml, const char *name, const char *description,
                                 char *const *targets, char *const *files, size_t n, char **ret_xml) {
-        XPathDoc x;
-        int r = xdoc_open(domain_xml, &x);
+        XmlDoc x;
+        int r = xml_doc_open(domain_xml, &x);
         if (r < 0)
                 return r;
         xmlXPathObjectPtr all = xmlXPathEvalExpression((const xmlChar *) "/domain/devices/disk/target/@dev", x.ctx);
@@ -257,6 +214,6 @@ int domain_xml_snapshot_request(const char *domain_xml, const char *name, const 
         xmlFree(out);
         xmlFreeDoc(doc);
         xmlXPathFreeObject(all);
-        xdoc_close(&x);
+        xml_doc_close(&x);
         return *ret_xml ? 0 : -ENOMEM;
 }

@@ -19,6 +19,7 @@ const sd_bus_error_map winvm_error_map[] = {
         SD_BUS_ERROR_MAP(WINVM_ERROR_NO_SPACE,         ENOSPC),
         SD_BUS_ERROR_MAP(WINVM_ERROR_FAILED,           EIO),
         SD_BUS_ERROR_MAP(WINVM_ERROR_NOT_FOUND,        ENOPKG),
+        SD_BUS_ERROR_MAP(WINVM_ERROR_NOT_CONFIGURED,   ENOKEY),
         SD_BUS_ERROR_MAP_END
 };
 

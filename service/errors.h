@@ -18,6 +18,7 @@
 #define WINVM_ERROR_NO_SPACE         "org.winvm1.Error.NoSpace"
 #define WINVM_ERROR_FAILED           "org.winvm1.Error.Failed"
 #define WINVM_ERROR_NOT_FOUND        "org.winvm1.Error.NotFound"
+#define WINVM_ERROR_NOT_CONFIGURED   "org.winvm1.Error.NotConfigured"
 
 /* The bus error name for a virErrorNumber. */
 const char *winvm_error_name_from_libvirt(int vir_error_code);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cpu-pinning.h"
 #include "daemon.h"
 #include "doctor-checks.h"
 #include "domain-xml.h"
@@ -20,6 +21,7 @@
 #include "safe-files.h"
 #include "util.h"
 #include "vfio-checks.h"
+#include "virtiofs-shares.h"
 
 #define KVMFR_CACHE_USEC (2u * 1000000u)
 
@@ -134,6 +136,26 @@ static bool device_in_use(HostCall *c, const KvmfrConfig *k, char **ret_vm) {
         return false;
 }
 
+/* The checks of the VM's configuration beyond the definition alone: vCPU pinning against the
+ * host topology, and the shared memory virtiofs needs. */
+static void doctor_config_checks(HostCall *c, const char *xml) {
+        const WinvmConfig *cfg = c->daemon->config;
+        if (!xml)
+                return;
+        CpuTopology t;
+        if (cpu_topology_read(cfg->host_root, &t) == 0) {
+                (void) cpu_pinning_check(&t, xml, cfg->cpu_host_cpus, &c->checks);
+                cpu_topology_clear(&t);
+        } else
+                (void) check_list_add(&c->checks, "cpu.topology", CHECK_SKIPPED, NULL,
+                                      "the host's CPU topology could not be read from /sys/devices/system/cpu");
+        VirtiofsShares s;
+        if (virtiofs_shares_from_xml(xml, &s) == 0) {
+                (void) virtiofs_check_shared_memory(&s, &c->checks);
+                virtiofs_shares_clear(&s);
+        }
+}
+
 static void doctor_work(HostCall *c) {
         const WinvmConfig *cfg = c->daemon->config;
         KvmfrConfig k;
@@ -158,6 +180,7 @@ static void doctor_work(HostCall *c) {
         };
         if (doctor_run(&in, &c->checks) < 0)
                 seterr(c, WINVM_ERROR_FAILED, strdup("the checks could not run (a bad PCI id or kvmfr setting)"));
+        doctor_config_checks(c, xml);
         free(images);
         domain_disks_free(disks, n);
 }

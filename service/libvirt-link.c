@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "daemon.h"
+#include "log.h"
 
 #define RECONNECT_FIRST_USEC (200 * 1000ULL)
 #define RECONNECT_MAX_USEC (5 * 1000 * 1000ULL)
@@ -41,7 +42,7 @@ static void schedule_reconnect(Daemon *d) {
         d->reconnect_attempt++;
         d->reconnect_timer = sd_event_source_disable_unref(d->reconnect_timer);
         if (sd_event_add_time_relative(d->event, &d->reconnect_timer, CLOCK_MONOTONIC, delay, 0, on_reconnect_timer, d) < 0)
-                fprintf(stderr, "Cannot schedule a reconnection to libvirt\n");
+                log_error("Cannot schedule a reconnection to libvirt");
 }
 
 static void connect_work(void *userdata) {
@@ -56,12 +57,12 @@ static void connect_done(void *userdata) {
         d->connecting = false;
         if (c->r < 0) {
                 if (d->reconnect_attempt == 0)
-                        fprintf(stderr, "Cannot connect to %s: %s; retrying\n", d->config->libvirt_uri,
-                                c->err.message ? c->err.message : "unknown error");
+                        log_warning("Cannot connect to %s: %s; retrying", d->config->libvirt_uri,
+                                    c->err.message ? c->err.message : "unknown error");
                 schedule_reconnect(d);
         } else {
                 if (d->reconnect_attempt > 0)
-                        fprintf(stderr, "Connected to %s again\n", d->config->libvirt_uri);
+                        log_notice("Connected to %s again", d->config->libvirt_uri);
                 d->gen = c->gen;
                 d->reconnect_attempt = 0;
                 set_connected(d, true);
@@ -90,7 +91,7 @@ void daemon_on_closed(void *userdata, unsigned gen) {
         Daemon *d = userdata;
         if (gen != d->gen || !d->connected)
                 return; /* a connection we already replaced */
-        fprintf(stderr, "Lost the connection to %s; reconnecting\n", d->config->libvirt_uri);
+        log_warning("Lost the connection to %s; reconnecting", d->config->libvirt_uri);
         set_connected(d, false);
         d->reconnect_attempt = 1;
         schedule_reconnect(d);

@@ -1,7 +1,10 @@
 #include "scrub.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 #include "daemon.h"
 #include "errors.h"
 #include "job.h"
+#include "log.h"
 #include "util.h"
 
 #define PROGRESS_POLL_USEC (500 * 1000ULL)
@@ -88,6 +92,45 @@ static void scrub_unref(Scrub *s) {
         free(s);
 }
 
+/* The journal entry of a scrub that ended, with its counters. */
+static void log_finished(const Scrub *s, const char *message) {
+        const StorageFs *fs = s->fs;
+        const ScrubResult *r = &s->result;
+        uint64_t errors = scrub_result_error_count(r);
+        char f_fs[128], f_mp[PATH_MAX + 32], f_outcome[48], f_errors[48], f_corrected[48], f_uncorrectable[48],
+                f_bytes[48], f_readonly[32];
+        const char *extra[] = {
+                log_field(f_fs, sizeof(f_fs), "WINVM_FILESYSTEM=%s", fs->name),
+                log_field(f_mp, sizeof(f_mp), "WINVM_MOUNT_POINT=%s", fs->mount_point),
+                log_field(f_outcome, sizeof(f_outcome), "WINVM_SCRUB_OUTCOME=%s", r->outcome),
+                log_field(f_errors, sizeof(f_errors), "WINVM_SCRUB_ERRORS=%" PRIu64, errors),
+                log_field(f_corrected, sizeof(f_corrected), "WINVM_SCRUB_CORRECTED=%" PRIu64, (uint64_t) r->corrected_errors),
+                log_field(f_uncorrectable, sizeof(f_uncorrectable), "WINVM_SCRUB_UNCORRECTABLE=%" PRIu64,
+                          (uint64_t) r->uncorrectable_errors),
+                log_field(f_bytes, sizeof(f_bytes), "WINVM_SCRUB_BYTES=%" PRIu64, (uint64_t) r->bytes_scrubbed),
+                log_field(f_readonly, sizeof(f_readonly), "WINVM_SCRUB_READONLY=%s", r->readonly ? "yes" : "no"),
+                NULL,
+        };
+        int priority = s->first_error || r->uncorrectable_errors > 0 ? LOG_ERR
+                       : errors > 0                                  ? LOG_WARNING
+                       : s->cancelled                                ? LOG_NOTICE
+                                                                     : LOG_INFO;
+        log_event(priority, WINVM_MESSAGE_SCRUB_FINISHED, NULL, "scrub", s->job->path, s->job->started_by_uid, extra,
+                  "Scrub of %s (%s): %s", fs->name, fs->mount_point, message);
+}
+
+/* Replies to m with the error, and logs the refused or failed scrub. */
+__attribute__((format(printf, 5, 6)))
+static void reply_failed(sd_bus_message *m, uid_t uid, const char *job, const char *name, const char *format, ...) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        va_list ap;
+        va_start(ap, format);
+        (void) sd_bus_error_setfv(&e, name, format, ap);
+        va_end(ap);
+        (void) sd_bus_reply_method_error(m, &e);
+        log_operation_failed(NULL, "scrub", job, uid, e.name, e.message);
+}
+
 static void finish(Scrub *s) {
         StorageFs *fs = s->fs;
         Daemon *d = fs->daemon;
@@ -100,7 +143,7 @@ static void finish(Scrub *s) {
         _cleanup_free_ char *dir = state_subdir(d);
         int r = dir ? scrub_result_save(dir, fs->name, &s->result) : -ENOMEM;
         if (r < 0)
-                fprintf(stderr, "Cannot keep the scrub result of %s: %s\n", fs->name, strerror(-r));
+                log_warning("Cannot keep the scrub result of %s: %s", fs->name, strerror(-r));
         fs->last = s->result;
         fs->has_last = true;
         (void) sd_bus_emit_properties_changed(d->bus, "/org/winvm1/storage", "org.winvm1.Storage", "LastScrub", NULL);
@@ -112,7 +155,7 @@ static void finish(Scrub *s) {
                 snprintf(message, sizeof(message), "scrub failed: %s (%s)", strerror(-s->first_error), summary);
         else
                 snprintf(message, sizeof(message), "%s", summary);
-        fprintf(stderr, "Scrub of %s (%s): %s\n", fs->name, fs->mount_point, message);
+        log_finished(s, message);
         job_complete(s->job, !s->cancelled && !s->first_error, message);
 
         fs->running = NULL;
@@ -229,16 +272,16 @@ static void prepare_work(void *userdata) {
 static void reply_prepare_error(Prepare *p) {
         StorageFs *fs = p->fs;
         if (p->running_elsewhere)
-                (void) sd_bus_reply_method_errorf(p->message, WINVM_ERROR_BUSY,
-                                                  "A scrub is already running on %s (%s), started outside winvm; "
-                                                  "see 'btrfs scrub status %s'",
-                                                  fs->name, fs->mount_point, fs->mount_point);
+                reply_failed(p->message, p->uid, NULL, WINVM_ERROR_BUSY,
+                             "A scrub is already running on %s (%s), started outside winvm; "
+                             "see 'btrfs scrub status %s'",
+                             fs->name, fs->mount_point, fs->mount_point);
         else if (p->r == -ENOTTY)
-                (void) sd_bus_reply_method_errorf(p->message, WINVM_ERROR_INVALID_ARGUMENT,
-                                                  "%s (%s) is not a mounted btrfs filesystem", fs->name, fs->mount_point);
+                reply_failed(p->message, p->uid, NULL, WINVM_ERROR_INVALID_ARGUMENT,
+                             "%s (%s) is not a mounted btrfs filesystem", fs->name, fs->mount_point);
         else
-                (void) sd_bus_reply_method_errorf(p->message, "org.winvm1.Error.Failed", "Cannot scrub %s (%s): %s",
-                                                  fs->name, fs->mount_point, strerror(-p->r));
+                reply_failed(p->message, p->uid, NULL, "org.winvm1.Error.Failed", "Cannot scrub %s (%s): %s",
+                             fs->name, fs->mount_point, strerror(-p->r));
 }
 
 static void prepare_done(void *userdata) {
@@ -249,9 +292,8 @@ static void prepare_done(void *userdata) {
         daemon_busy_dec(d);
         if (p->r < 0 || p->running_elsewhere || fs->running) {
                 if (fs->running && p->r >= 0 && !p->running_elsewhere)
-                        (void) sd_bus_reply_method_errorf(p->message, WINVM_ERROR_BUSY,
-                                                          "A scrub of %s is already running (job %s)", fs->name,
-                                                          fs->running->job->path);
+                        reply_failed(p->message, p->uid, fs->running->job->path, WINVM_ERROR_BUSY,
+                                     "A scrub of %s is already running (job %s)", fs->name, fs->running->job->path);
                 else
                         reply_prepare_error(p);
                 goto out;
@@ -277,8 +319,8 @@ static void prepare_done(void *userdata) {
         const char *objects[] = { "/org/winvm1/storage", NULL };
         int r = job_new(d, "scrub", objects, p->uid, true, on_cancel, s, &s->job);
         if (r < 0) {
-                (void) sd_bus_reply_method_errorf(p->message, WINVM_ERROR_BUSY,
-                                                  "Too many jobs are running (at most %d); try again later", JOB_MAX_RUNNING);
+                reply_failed(p->message, p->uid, NULL, WINVM_ERROR_BUSY,
+                             "Too many jobs are running (at most %d); try again later", JOB_MAX_RUNNING);
                 scrub_unref(s);
                 goto out;
         }
@@ -317,8 +359,8 @@ out:
 void scrub_start(StorageFs *fs, sd_bus_message *m, bool readonly, uid_t uid) {
         Daemon *d = fs->daemon;
         if (fs->running) {
-                (void) sd_bus_reply_method_errorf(m, WINVM_ERROR_BUSY, "A scrub of %s is already running (job %s)",
-                                                  fs->name, fs->running->job->path);
+                reply_failed(m, uid, fs->running->job->path, WINVM_ERROR_BUSY, "A scrub of %s is already running (job %s)",
+                             fs->name, fs->running->job->path);
                 return;
         }
         Prepare *p = calloc(1, sizeof(*p));

@@ -7,6 +7,7 @@
 
 #include "daemon.h"
 #include "errors.h"
+#include "log.h"
 #include "names.h"
 #include "snapshot-ops.h"
 #include "util.h"
@@ -15,6 +16,7 @@ typedef struct SnapshotCall {
         Vm *vm;
         sd_bus_message *message;        /* NULL for the load at start-up */
         SnapshotOp *op;
+        uid_t uid;                      /* the caller, for the journal */
 } SnapshotCall;
 
 static void emit_changed(Vm *vm) {
@@ -95,6 +97,47 @@ static int reply_list(Vm *vm, sd_bus_message *m) {
         return r;
 }
 
+static const char *const op_names[] = {
+        [SNAPSHOT_OP_LOAD] = "snapshot-load",
+        [SNAPSHOT_OP_CREATE] = "snapshot-create",
+        [SNAPSHOT_OP_REVERT] = "snapshot-revert",
+        [SNAPSHOT_OP_DELETE] = "snapshot-delete",
+};
+
+/* The journal entry of a finished operation: created, reverted, deleted, or failed. */
+static void log_done(Vm *vm, const SnapshotOp *op, uid_t uid) {
+        const char *operation = op_names[op->kind];
+        if (op->error_name) {
+                log_operation_failed(vm->name, operation, NULL, uid, op->error_name,
+                                     op->error_message ? op->error_message : op->error_name);
+                return;
+        }
+        if (op->kind == SNAPSHOT_OP_LOAD)
+                return;
+        const char *name = op->kind == SNAPSHOT_OP_CREATE && op->result ? op->result : op->name;
+        bool kept = op->kind == SNAPSHOT_OP_REVERT && op->result && *op->result;
+        char f_name[128], f_kept[128], by[48] = "";
+        const char *extra[] = { log_field(f_name, sizeof(f_name), "WINVM_SNAPSHOT=%s", name),
+                                kept ? log_field(f_kept, sizeof(f_kept), "WINVM_SNAPSHOT_KEPT=%s", op->result) : NULL,
+                                NULL };
+        if (uid != LOG_NO_UID)
+                snprintf(by, sizeof(by), " (caller uid %" PRIu32 ")", (uint32_t) uid);
+        switch (op->kind) {
+        case SNAPSHOT_OP_CREATE:
+                log_event(LOG_INFO, WINVM_MESSAGE_SNAPSHOT_CREATED, vm->name, operation, NULL, uid, extra,
+                          "VM %s: snapshot %s created%s", vm->name, name, by);
+                break;
+        case SNAPSHOT_OP_REVERT:
+                log_event(LOG_INFO, WINVM_MESSAGE_SNAPSHOT_REVERTED, vm->name, operation, NULL, uid, extra,
+                          "VM %s: reverted to snapshot %s%s%s%s", vm->name, name, kept ? "; the state before is kept as " : "",
+                          kept ? op->result : "", by);
+                break;
+        default:
+                log_event(LOG_INFO, WINVM_MESSAGE_SNAPSHOT_DELETED, vm->name, operation, NULL, uid, extra,
+                          "VM %s: snapshot %s deleted%s", vm->name, name, by);
+        }
+}
+
 static void snapshot_work(void *userdata) {
         SnapshotCall *c = userdata;
         snapshot_op_run(c->op);
@@ -107,9 +150,7 @@ static void snapshot_done(void *userdata) {
 
         adopt_set(vm, op->set);
         op->set = NULL;
-        if (op->error_name)
-                fprintf(stderr, "%s: snapshot operation failed: %s\n", vm->name,
-                        op->error_message ? op->error_message : op->error_name);
+        log_done(vm, op, c->uid);
         if (c->message) {
                 if (op->error_name)
                         (void) sd_bus_reply_method_errorf(c->message, op->error_name, "%s",
@@ -130,7 +171,7 @@ static void snapshot_done(void *userdata) {
         free(c);
 }
 
-static int submit(Vm *vm, sd_bus_message *m, SnapshotOp *op) {
+static int submit(Vm *vm, sd_bus_message *m, SnapshotOp *op, uid_t uid) {
         if (!op)
                 return -ENOMEM;
         Daemon *d = vm->daemon;
@@ -143,6 +184,7 @@ static int submit(Vm *vm, sd_bus_message *m, SnapshotOp *op) {
         c->vm = vm;
         c->message = sd_bus_message_ref(m);
         c->op = op;
+        c->uid = uid;
         int r = worker_submit(d->snapshot_worker, snapshot_work, snapshot_done, c);
         if (r < 0) {
                 sd_bus_message_unref(c->message);
@@ -170,19 +212,24 @@ static SnapshotOp *new_op(Vm *vm, SnapshotOpKind kind, const char *name, const c
 }
 
 int vm_snapshots_load(Vm *vm) {
-        return submit(vm, NULL, new_op(vm, SNAPSHOT_OP_LOAD, NULL, NULL, 0));
+        return submit(vm, NULL, new_op(vm, SNAPSHOT_OP_LOAD, NULL, NULL, 0), LOG_NO_UID);
 }
 
 /* polkit for a snapshot change: checked on every call, with the details vm and snapshot. */
-static int verify_change(Vm *vm, sd_bus_message *m, const char *action, const char *snapshot, sd_bus_error *error) {
+static int verify_change(Vm *vm, sd_bus_message *m, const char *action, const char *snapshot, uid_t *ret_uid,
+                         sd_bus_error *error) {
         const char *const actions[] = { action, NULL };
         const char *details[] = { "vm", vm->name, "snapshot", snapshot, NULL };
-        uid_t uid;
-        int r = bus_polkit_verify_details(vm->daemon->polkit, m, actions, details, &uid, error);
-        if (r > 0 && vm->snapshot_busy)
-                return sd_bus_error_setf(error, WINVM_ERROR_BUSY,
-                                         "another snapshot operation on VM %s is in progress; try again when it ends",
-                                         vm->name);
+        int r = bus_polkit_verify_details(vm->daemon->polkit, m, actions, details, ret_uid, error);
+        if (r > 0 && vm->snapshot_busy) {
+                r = sd_bus_error_setf(error, WINVM_ERROR_BUSY,
+                                      "another snapshot operation on VM %s is in progress; try again when it ends",
+                                      vm->name);
+                /* "org.winvm1.snapshot.create" -> "snapshot-create" */
+                char operation[32];
+                snprintf(operation, sizeof(operation), "snapshot-%s", strrchr(action, '.') + 1);
+                log_operation_failed(vm->name, operation, NULL, *ret_uid, error->name, error->message);
+        }
         return r;
 }
 
@@ -204,10 +251,11 @@ int vm_method_create_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *e
                 return sd_bus_error_setf(error, WINVM_ERROR_INVALID_ARGUMENT,
                                          "the description must be at most %d bytes of text without control characters (it has %zu bytes)",
                                          SNAPSHOT_DESCRIPTION_MAX, strlen(description));
-        r = verify_change(vm, m, "org.winvm1.snapshot.create", name, error);
+        uid_t uid = LOG_NO_UID;
+        r = verify_change(vm, m, "org.winvm1.snapshot.create", name, &uid, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(vm, m, new_op(vm, SNAPSHOT_OP_CREATE, name, description, 0));
+        return submit(vm, m, new_op(vm, SNAPSHOT_OP_CREATE, name, description, 0), uid);
 }
 
 int vm_method_revert_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -226,10 +274,11 @@ int vm_method_revert_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *e
         if ((flags & SNAPSHOT_REVERT_FORCE) && !(flags & SNAPSHOT_REVERT_SHUTDOWN))
                 return sd_bus_error_setf(error, WINVM_ERROR_INVALID_ARGUMENT,
                                          "flag 4 (force off) only applies with flag 1 (shut down first)");
-        r = verify_change(vm, m, "org.winvm1.snapshot.revert", name, error);
+        uid_t uid = LOG_NO_UID;
+        r = verify_change(vm, m, "org.winvm1.snapshot.revert", name, &uid, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(vm, m, new_op(vm, SNAPSHOT_OP_REVERT, name, NULL, flags));
+        return submit(vm, m, new_op(vm, SNAPSHOT_OP_REVERT, name, NULL, flags), uid);
 }
 
 int vm_method_delete_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -240,10 +289,11 @@ int vm_method_delete_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *e
                 return r;
         if (!snapshot_name_is_valid(name))
                 return invalid_name(error, name);
-        r = verify_change(vm, m, "org.winvm1.snapshot.delete", name, error);
+        uid_t uid = LOG_NO_UID;
+        r = verify_change(vm, m, "org.winvm1.snapshot.delete", name, &uid, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(vm, m, new_op(vm, SNAPSHOT_OP_DELETE, name, NULL, 0));
+        return submit(vm, m, new_op(vm, SNAPSHOT_OP_DELETE, name, NULL, 0), uid);
 }
 
 int vm_method_list_snapshots(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -255,7 +305,7 @@ int vm_method_list_snapshots(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (vm->snapshots)
                 return reply_list(vm, m);
         /* Not read yet (or unreadable so far): read it now, after any operation in the queue. */
-        return submit(vm, m, new_op(vm, SNAPSHOT_OP_LOAD, NULL, NULL, 0));
+        return submit(vm, m, new_op(vm, SNAPSHOT_OP_LOAD, NULL, NULL, 0), LOG_NO_UID);
 }
 
 int vm_property_get_snapshots(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -6,13 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 
 static void die_with_parent(gpointer userdata) {
         (void) userdata;
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
-int spawn_sync(const char *const *argv, char **ret_out, char **ret_err) {
+static int spawn(const char *const *argv, char **ret_out, char **ret_err, int *ret_exit) {
         g_autofree char *out = NULL, *err = NULL;
         g_autoptr(GError) e = NULL;
         int status = 0;
@@ -25,7 +26,9 @@ int spawn_sync(const char *const *argv, char **ret_out, char **ret_err) {
                 *ret_err = strdup(e->message);
                 return -ENOEXEC;
         }
-        if (!g_spawn_check_wait_status(status, NULL)) {
+        if (ret_exit && WIFEXITED(status))
+                *ret_exit = WEXITSTATUS(status);
+        else if (!g_spawn_check_wait_status(status, NULL)) {
                 g_strstrip(err);
                 *ret_err = strdup(err && *err ? err : "failed");
                 return -EIO;
@@ -33,4 +36,12 @@ int spawn_sync(const char *const *argv, char **ret_out, char **ret_err) {
         if (ret_out)
                 *ret_out = strdup(out ? out : "");
         return 0;
+}
+
+int spawn_sync(const char *const *argv, char **ret_out, char **ret_err) {
+        return spawn(argv, ret_out, ret_err, NULL);
+}
+
+int spawn_sync_exit(const char *const *argv, char **ret_out, char **ret_err, int *ret_exit) {
+        return spawn(argv, ret_out, ret_err, ret_exit);
 }

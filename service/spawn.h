@@ -7,3 +7,7 @@
  * ret_out is given; otherwise -ENOEXEC (could not start) or -EIO (failed) with the child's
  * stderr, or a description, in *ret_err. */
 int spawn_sync(const char *const *argv, char **ret_out, char **ret_err);
+
+/* The same, for programs whose exit status carries an answer (diff: 1 = the files differ): any
+ * normal exit returns 0 with the status in *ret_exit and stdout in *ret_out; a signal gives -EIO. */
+int spawn_sync_exit(const char *const *argv, char **ret_out, char **ret_err, int *ret_exit);

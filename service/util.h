@@ -20,6 +20,14 @@ static inline void freep(void *p) {
                         func(*p);                               \
         }
 
+/* Hands a pointer over to the caller and clears the variable a cleanup attribute watches. */
+#define TAKE_PTR(p)                                             \
+        ({                                                      \
+                __typeof__(p) _taken = (p);                     \
+                (p) = NULL;                                     \
+                _taken;                                         \
+        })
+
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
 static inline bool streq_ptr(const char *a, const char *b) {

@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "errors.h"
 #include "job.h"
+#include "log.h"
 #include "names.h"
 #include "util.h"
 
@@ -80,6 +81,45 @@ int vm_reply_action_result(Vm *vm, sd_bus_message *m, int r, const LvError *err)
         }
 }
 
+static const char *action_operation(const ActionCall *c) {
+        switch (c->action) {
+        case LV_START:
+                return "start";
+        case LV_SHUTDOWN:
+                return "shutdown";
+        case LV_FORCE_STOP:
+                return c->after_timeout ? "shutdown" : "force-stop";
+        case LV_REBOOT:
+                return "reboot";
+        }
+        return "unknown";
+}
+
+/* The journal's side of vm_reply_action_result(): the same error name and message. */
+static void log_action_failed(Vm *vm, const char *operation, const char *job, uid_t uid, int r, const LvError *err) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        switch (r) {
+        case -EALREADY:
+                (void) sd_bus_error_setf(&e, WINVM_ERROR_ALREADY_RUNNING, "VM %s is already running", vm->name);
+                break;
+        case -ESRCH:
+                (void) sd_bus_error_setf(&e, WINVM_ERROR_NOT_RUNNING, "VM %s is not running", vm->name);
+                break;
+        case -ENOENT:
+                (void) sd_bus_error_setf(&e, WINVM_ERROR_NOT_DEFINED, "VM %s is not defined in libvirt", vm->name);
+                break;
+        case -ENOTCONN:
+                (void) sd_bus_error_setf(&e, WINVM_ERROR_DISCONNECTED, "libvirtd is not reachable; winvmd is reconnecting");
+                break;
+        default:
+                if (err && err->message)
+                        (void) winvm_error_set_libvirt(&e, err->code, err->message);
+                else
+                        (void) sd_bus_error_set_errno(&e, r);
+        }
+        log_operation_failed(vm->name, operation, job, uid, e.name, e.message);
+}
+
 static void action_work(void *userdata) {
         ActionCall *c = userdata;
         c->r = lv_action(c->vm->daemon->lv, c->vm->name, c->action, &c->err);
@@ -93,6 +133,16 @@ static void action_done(void *userdata) {
                 job_complete(c->job, c->r == 0 || c->r == -ESRCH,
                              c->r == 0 ? "no response to the power button; forced off" :
                              c->r == -ESRCH ? "the guest powered off" : "could not force the guest off");
+        if (c->r == 0 && (c->action == LV_START || c->action == LV_FORCE_STOP)) {
+                /* Logged when the refresh below sees the guest go up or down. */
+                vm->log_operation = action_operation(c);
+                vm->log_uid = c->uid;
+                vm->log_job_id = c->job ? c->job->id : 0;
+        } else if (c->r == 0 && c->action == LV_REBOOT)
+                log_event(LOG_INFO, NULL, vm->name, "reboot", NULL, c->uid, NULL, "VM %s: reboot requested", vm->name);
+        else if (c->r < 0 && !(c->after_timeout && c->r == -ESRCH))
+                log_action_failed(vm, action_operation(c), c->job ? c->job->path : NULL, c->uid, c->r, &c->err);
+
         if (c->action == LV_SHUTDOWN && c->r == 0)
                 vm_add_shutdown_wait(vm, c->message, c->timeout_sec, c->force_after, c->uid);
         else if (c->after_timeout && c->r == -ESRCH)
@@ -113,6 +163,8 @@ static int submit(Vm *vm, sd_bus_message *m, LvAction action, uint32_t timeout_s
         if (!vm->daemon->connected) {
                 if (job)
                         job_complete(job, false, "libvirtd is not reachable");
+                ActionCall what = { .action = action, .after_timeout = after_timeout };
+                log_action_failed(vm, action_operation(&what), job ? job->path : NULL, uid, -ENOTCONN, NULL);
                 return vm_reply_action_result(vm, m, -ENOTCONN, NULL);
         }
 
@@ -138,23 +190,29 @@ static int submit(Vm *vm, sd_bus_message *m, LvAction action, uint32_t timeout_s
 }
 
 int vm_force_stop_after_timeout(Vm *vm, sd_bus_message *m, Job *job) {
-        return submit(vm, m, LV_FORCE_STOP, 0, false, true, (uid_t) -1, job);
+        return submit(vm, m, LV_FORCE_STOP, 0, false, true, job ? job->started_by_uid : LOG_NO_UID, job);
 }
 
-static int verify(Vm *vm, sd_bus_message *m, const char *const *actions, const char *verb, sd_bus_error *error) {
-        return bus_polkit_verify(vm->daemon->polkit, m, actions, vm->name, verb, false, error);
+/* Also gives the caller's uid (as polkit's check saw it) for the journal. */
+static int verify(Vm *vm, sd_bus_message *m, const char *const *actions, const char *verb, uid_t *ret_uid,
+                  sd_bus_error *error) {
+        return bus_polkit_verify_uid(vm->daemon->polkit, m, actions, vm->name, verb, ret_uid, error);
 }
 
 static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Vm *vm = userdata;
         static const char *const actions[] = { "org.winvm1.vm.start", NULL };
-        int r = verify(vm, m, actions, "start", error);
+        uid_t uid = LOG_NO_UID;
+        int r = verify(vm, m, actions, "start", &uid, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        if (vm->snapshot_busy)
-                return sd_bus_error_setf(error, WINVM_ERROR_BUSY,
-                                         "a snapshot operation on VM %s is in progress; start it when that ends", vm->name);
-        return submit(vm, m, LV_START, 0, false, false, (uid_t) -1, NULL);
+        if (vm->snapshot_busy) {
+                r = sd_bus_error_setf(error, WINVM_ERROR_BUSY,
+                                      "a snapshot operation on VM %s is in progress; start it when that ends", vm->name);
+                log_operation_failed(vm->name, "start", NULL, uid, error->name, error->message);
+                return r;
+        }
+        return submit(vm, m, LV_START, 0, false, false, uid, NULL);
 }
 
 static int method_shutdown(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -185,19 +243,21 @@ static int method_shutdown(sd_bus_message *m, void *userdata, sd_bus_error *erro
 static int method_force_stop(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Vm *vm = userdata;
         static const char *const actions[] = { "org.winvm1.vm.force-stop", NULL };
-        int r = verify(vm, m, actions, "force-stop", error);
+        uid_t uid = LOG_NO_UID;
+        int r = verify(vm, m, actions, "force-stop", &uid, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(vm, m, LV_FORCE_STOP, 0, false, false, (uid_t) -1, NULL);
+        return submit(vm, m, LV_FORCE_STOP, 0, false, false, uid, NULL);
 }
 
 static int method_reboot(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Vm *vm = userdata;
         static const char *const actions[] = { "org.winvm1.vm.reboot", NULL };
-        int r = verify(vm, m, actions, "reboot", error);
+        uid_t uid = LOG_NO_UID;
+        int r = verify(vm, m, actions, "reboot", &uid, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(vm, m, LV_REBOOT, 0, false, false, (uid_t) -1, NULL);
+        return submit(vm, m, LV_REBOOT, 0, false, false, uid, NULL);
 }
 
 static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "errors.h"
 #include "job.h"
+#include "log.h"
 #include "names.h"
 #include "snapshot-meta.h"
 #include "util.h"
@@ -22,6 +23,7 @@ struct ShutdownWait {
         uint32_t timeout_sec;
         bool force_after;
         Job *job;               /* the wait as a Job clients can follow; NULL past the job limit */
+        uid_t uid;              /* the caller, for the journal */
 };
 
 typedef struct RefreshCall {
@@ -127,7 +129,7 @@ void vm_publish(Vm *vm) {
                 int r = sd_bus_emit_properties_changed_strv(vm->daemon->bus, vm->path, "org.winvm1.VM",
                                                             (char **) changed);
                 if (r < 0)
-                        fprintf(stderr, "Failed to signal changes of VM %s: %s\n", vm->name, strerror(-r));
+                        log_warning("Failed to signal changes of VM %s: %s", vm->name, strerror(-r));
         }
 }
 
@@ -149,6 +151,75 @@ static void resolve_waits_if_off(Vm *vm) {
         }
 }
 
+/* Up, for the journal: running, paused, shutting down or suspended. A crashed guest (kept
+ * for a dump) is down. */
+static bool log_up(const LvDomainInfo *info) {
+        return info->defined && vm_state_is_active(info->state) && info->state != VIR_DOMAIN_CRASHED;
+}
+
+/* How the guest went down, for WINVM_STOP. */
+static const char *log_stop_kind(const LvDomainInfo *info) {
+        if (info->defined && info->state == VIR_DOMAIN_CRASHED)
+                return "crashed";
+        if (!info->defined || info->state != VIR_DOMAIN_SHUTOFF)
+                return "other";
+        switch (info->reason) {
+        case VIR_DOMAIN_SHUTOFF_SHUTDOWN:
+                return "graceful";
+        case VIR_DOMAIN_SHUTOFF_DESTROYED:
+                return "forced";
+        case VIR_DOMAIN_SHUTOFF_CRASHED:
+                return "crashed";
+        case VIR_DOMAIN_SHUTOFF_FAILED:
+                return "failed";
+        default:
+                return "other";
+        }
+}
+
+/* VM started or stopped, as libvirt's answers show it, with the winvm call behind it when
+ * there is one: a Start or ForceStop that just succeeded, or a Shutdown waiting. */
+static void log_transition(Vm *vm, bool was_up) {
+        bool up = log_up(&vm->info);
+        if (up == was_up)
+                return;
+        const char *operation = vm->log_operation;
+        uid_t uid = vm->log_uid;
+        uint64_t job_id = vm->log_job_id;
+        if (operation && (strcmp(operation, "start") == 0) != up)
+                operation = NULL; /* a call for the other direction: not what happened */
+        if (!up && !operation && vm->waits) {
+                operation = "shutdown";
+                uid = vm->waits->uid;
+                job_id = vm->waits->job ? vm->waits->job->id : 0;
+        }
+        if (!operation) {
+                uid = LOG_NO_UID;
+                job_id = 0;
+        }
+
+        const char *reason = vm_state_reason_to_string(vm->info.state, vm->info.reason);
+        const char *kind = up ? NULL : log_stop_kind(&vm->info);
+        char f_reason[64], f_kind[32], job[64], by[64] = "";
+        const char *extra[] = { log_field(f_reason, sizeof(f_reason), "WINVM_STATE_REASON=%s", reason),
+                                kind ? log_field(f_kind, sizeof(f_kind), "WINVM_STOP=%s", kind) : NULL, NULL };
+        if (job_id > 0)
+                snprintf(job, sizeof(job), JOB_PREFIX "/%" PRIu64, job_id);
+        if (operation && uid != LOG_NO_UID)
+                snprintf(by, sizeof(by), " (%s by uid %" PRIu32 ")", operation, (uint32_t) uid);
+        else if (operation)
+                snprintf(by, sizeof(by), " (%s)", operation);
+
+        if (up)
+                log_event(LOG_INFO, WINVM_MESSAGE_VM_STARTED, vm->name, operation, NULL, uid, extra,
+                          "VM %s started%s", vm->name, by);
+        else
+                log_event(strcmp(kind, "crashed") == 0 || strcmp(kind, "failed") == 0 ? LOG_WARNING : LOG_INFO,
+                          WINVM_MESSAGE_VM_STOPPED, vm->name, operation, job_id > 0 ? job : NULL, uid, extra,
+                          "VM %s stopped: %s%s%s%s%s", vm->name, kind, *reason ? " (" : "", reason, *reason ? ")" : "",
+                          by);
+}
+
 static void refresh_work(void *userdata) {
         RefreshCall *c = userdata;
         c->r = lv_query(c->vm->daemon->lv, c->vm->name, &c->info, &c->err);
@@ -160,12 +231,16 @@ static void refresh_done(void *userdata) {
 
         vm->refreshing = false;
         if (c->r >= 0 && vm->daemon->connected) {
+                bool was_known = vm->info_valid, was_up = log_up(&vm->info);
                 vm->info = c->info;
                 vm->info_valid = true;
+                if (was_known)
+                        log_transition(vm, was_up);
                 resolve_waits_if_off(vm);
                 vm_publish(vm);
         }
         /* On failure the connection is broken; the close callback resynchronises. */
+        vm->log_operation = NULL; /* the first answer after the call settles it either way */
         lv_error_clear(&c->err);
         free(c);
         if (vm->refresh_again) {
@@ -221,6 +296,10 @@ static int on_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata
                                                   "VM %s is still running %u s after the shutdown request; "
                                                   "call ForceStop, or Shutdown with force_after",
                                                   vm->name, w->timeout_sec);
+                char why[128];
+                snprintf(why, sizeof(why), "still running %u s after the shutdown request", w->timeout_sec);
+                log_operation_failed(vm->name, "shutdown", w->job ? w->job->path : NULL, w->uid, WINVM_ERROR_TIMEOUT,
+                                     why);
                 if (w->job)
                         job_complete(w->job, false, "timed out: the guest is still running");
         }
@@ -240,6 +319,7 @@ void vm_add_shutdown_wait(Vm *vm, sd_bus_message *m, uint32_t timeout_sec, bool 
         w->message = sd_bus_message_ref(m);
         w->timeout_sec = timeout_sec;
         w->force_after = force_after;
+        w->uid = uid;
         int r = sd_event_add_time_relative(vm->daemon->event, &w->timer, CLOCK_MONOTONIC,
                                            (uint64_t) timeout_sec * 1000000ULL, 0, on_shutdown_timeout, w);
         if (r < 0) {
@@ -250,6 +330,9 @@ void vm_add_shutdown_wait(Vm *vm, sd_bus_message *m, uint32_t timeout_sec, bool 
         const char *objects[] = { vm->path, NULL };
         if (job_new(vm->daemon, "shutdown", objects, uid, false, NULL, NULL, &w->job) < 0)
                 w->job = NULL; /* the wait itself does not depend on the job */
+        log_event(LOG_INFO, NULL, vm->name, "shutdown", w->job ? w->job->path : NULL, uid, NULL,
+                  "VM %s: shutdown requested (waiting up to %u s%s)", vm->name, timeout_sec,
+                  force_after ? ", then forcing it off" : "");
         w->next = vm->waits;
         vm->waits = w;
         daemon_busy_inc(vm->daemon);

@@ -240,6 +240,15 @@ assert_contains() {
     fi
 }
 
+# assert_not_contains HAYSTACK NEEDLE DESCRIPTION
+assert_not_contains() {
+    if [[ $1 != *"$2"* ]]; then
+        ok "$3"
+    else
+        fail "$3" "expected not to contain: '$2'" "actual: '$1'"
+    fi
+}
+
 # summary: print "N passed, N failed"; non-zero when anything failed.
 summary() {
     printf '%d passed, %d failed\n' "$SB_PASSED" "$SB_FAILED"

@@ -28,6 +28,7 @@ static const struct {
         { WINVM_ERROR_NO_SPACE,         ENOSPC },
         { WINVM_ERROR_FAILED,           EIO },
         { WINVM_ERROR_NOT_FOUND,        ENOPKG },
+        { WINVM_ERROR_NOT_CONFIGURED,   ENOKEY },
 };
 
 static int expected_errno(const char *name) {

@@ -1,0 +1,33 @@
+// A yes/no question in a Shell modal dialog.
+
+import * as Dialog from 'resource:///org/gnome/shell/ui/dialog.js';
+import * as ModalDialog from 'resource:///org/gnome/shell/ui/modalDialog.js';
+
+// Clutter.KEY_Escape. Not imported from gi://Clutter, which plain gjs (the tests) lacks.
+const KEY_ESCAPE = 0xff1b;
+
+/**
+ * @param {object} params
+ * @param {string} params.title
+ * @param {string} params.description
+ * @param {string} params.confirmLabel  the button that says yes
+ * @returns {Promise<boolean>} true when confirmed; false when cancelled or closed
+ */
+export function confirm({title, description, confirmLabel}) {
+    return new Promise(resolve => {
+        const dialog = new ModalDialog.ModalDialog({destroyOnClose: true});
+        dialog.contentLayout.add_child(new Dialog.MessageDialogContent({title, description}));
+        let answered = false;
+        const answer = (/** @type {boolean} */ yes) => {
+            if (answered)
+                return;
+            answered = true;
+            resolve(yes);
+            dialog.close();
+        };
+        dialog.addButton({label: 'Cancel', action: () => answer(false), key: KEY_ESCAPE});
+        dialog.addButton({label: confirmLabel, action: () => answer(true)});
+        dialog.connect('closed', () => answer(false));
+        dialog.open();
+    });
+}

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# The bash completion (shell-completion/bash/winvmctl) against the running service, as
+# jarrett types: the commands at position 1 are those of 'winvmctl --help'; `winvmctl
+# snapshot revert <TAB>` offers exactly the snapshots there are (two made here, then one
+# after a delete), also after --vm NAME and --vm=NAME and for a prefix; --vm offers the
+# managed VMs and 'scrub start' the filesystems. mallory, outside the winvm group, gets
+# the same names (reads are open). With winvmd gone the completion offers nothing, says
+# nothing and returns at once. Also 'winvmctl list', which the completion asks.
+set -uo pipefail
+# shellcheck source=tests/sandbox/sandbox-lib.sh
+. "$WINVM_SRC/tests/sandbox/sandbox-lib.sh"
+# shellcheck source=tests/integration/lib.sh
+. "$WINVM_SRC/tests/integration/lib.sh"
+
+# A copy the test users can read wherever the source tree is.
+COMPLETION=$WINVM_SANDBOX/winvmctl.bash-completion
+install -m 0644 "$WINVM_SRC/shell-completion/bash/winvmctl" "$COMPLETION"
+
+# complete_as USER WORD...: what the completion offers for the command line WORD... (the
+# last word is the one under the cursor, "" for a fresh one), one per line, sorted. The
+# completion's stderr goes to $WINVM_SANDBOX/completion.err.
+complete_as() {
+    local user=$1
+    shift
+    # shellcheck disable=SC2016  # expanded by the inner bash
+    run_as "$user" bash -c '
+        . "$1"
+        shift
+        COMP_WORDS=("$@")
+        COMP_CWORD=$(($# - 1))
+        COMP_LINE="$*"
+        COMP_POINT=${#COMP_LINE}
+        _winvmctl
+        printf "%s\n" "${COMPREPLY[@]}"' bash "$COMPLETION" "$@" 2>"$WINVM_SANDBOX/completion.err" |
+        sed '/^$/d' | sort
+}
+
+# lines WORD...: the words one per line, sorted (what complete_as prints).
+lines() { printf '%s\n' "$@" | sed '/^$/d' | sort; }
+
+# The top-level commands of winvmctl --help: the first word of each entry of "Commands:".
+help_commands() {
+    winvmctl --help | awk '/^Commands:/ { on = 1; next } on && /^$/ { exit } on && /^  [a-z]/ { print $1 }' |
+        sort -u
+}
+
+test_commands() {
+    local want
+    want=$(help_commands)
+    assert_eq "$want" "$(complete_as jarrett winvmctl '')" "winvmctl <TAB>: the commands of winvmctl --help"
+    assert_eq "$(lines snapshot shares shutdown start status storage scrub)" "$(complete_as jarrett winvmctl s)" \
+        "winvmctl s<TAB>: the commands starting with s"
+    assert_eq "$(lines create delete list revert)" "$(complete_as jarrett winvmctl snapshot '')" \
+        "winvmctl snapshot <TAB>: its subcommands"
+    assert_eq "$(lines --discard-current)" "$(complete_as jarrett winvmctl snapshot revert --disc)" \
+        "winvmctl snapshot revert --disc<TAB>: the option"
+}
+
+test_setup_snapshots() {
+    snap_create jarrett before-update "before the update"
+    assert_call_ok "jarrett creates snapshot before-update"
+    snap_create jarrett gpu-drivers "GPU drivers"
+    assert_call_ok "jarrett creates snapshot gpu-drivers"
+    assert_eq "before-update gpu-drivers" "$(snap_prop root)" "two snapshots exist"
+}
+
+test_list_command() {
+    ctl jarrett list snapshots
+    assert_ctl 0 "winvmctl list snapshots exits 0"
+    assert_eq "$(printf 'before-update\ngpu-drivers')" "$CTL_OUT" "winvmctl list snapshots: the names, oldest first"
+    ctl jarrett --json list snapshots
+    assert_eq '["before-update", "gpu-drivers"]' "$(json_field "$CTL_OUT" 'json.dumps(d)')" \
+        "winvmctl --json list snapshots: a JSON array of the names"
+    ctl jarrett list vms
+    assert_eq "$GUEST" "$CTL_OUT" "winvmctl list vms: the managed VM"
+    ctl jarrett list
+    assert_eq "$GUEST" "$CTL_OUT" "winvmctl list: the VMs"
+    ctl jarrett list filesystems
+    assert_eq images "$CTL_OUT" "winvmctl list filesystems: the configured filesystem"
+    ctl jarrett list nonsense
+    assert_ctl 2 "winvmctl list nonsense: bad usage"
+    ctl jarrett --vm nope list snapshots
+    assert_ctl 4 "winvmctl --vm nope list snapshots: no such VM"
+}
+
+test_snapshot_names() {
+    local both
+    both=$(lines before-update gpu-drivers)
+    assert_eq "$both" "$(complete_as jarrett winvmctl snapshot revert '')" \
+        "winvmctl snapshot revert <TAB>: exactly the existing snapshots"
+    assert_eq "" "$(cat "$WINVM_SANDBOX/completion.err")" "the completion prints nothing on stderr"
+    assert_eq "gpu-drivers" "$(complete_as jarrett winvmctl snapshot revert gp)" \
+        "winvmctl snapshot revert gp<TAB>: gpu-drivers"
+    assert_eq "$both" "$(complete_as jarrett winvmctl snapshot delete '')" \
+        "winvmctl snapshot delete <TAB>: the snapshots"
+    assert_eq "$both" "$(complete_as jarrett winvmctl --vm "$GUEST" snapshot revert '')" \
+        "winvmctl --vm $GUEST snapshot revert <TAB>: the snapshots"
+    # bash splits --vm=NAME at '=' (COMP_WORDBREAKS).
+    assert_eq "$both" "$(complete_as jarrett winvmctl --vm = "$GUEST" snapshot revert '')" \
+        "winvmctl --vm=$GUEST snapshot revert <TAB>: the snapshots"
+    assert_eq "$both" "$(complete_as jarrett winvmctl snapshot revert --shutdown '')" \
+        "winvmctl snapshot revert --shutdown <TAB>: the snapshots"
+    assert_eq "" "$(complete_as jarrett winvmctl --vm nope snapshot revert '')" \
+        "winvmctl --vm nope snapshot revert <TAB>: nothing for a VM that is not managed"
+    assert_eq "" "$(complete_as jarrett winvmctl snapshot create '')" \
+        "winvmctl snapshot create <TAB>: no existing names offered for a new one"
+    assert_eq "$both" "$(complete_as mallory winvmctl snapshot revert '')" \
+        "mallory: snapshot revert <TAB> offers the same names"
+}
+
+test_vm_and_fs_names() {
+    assert_eq "$GUEST" "$(complete_as jarrett winvmctl --vm '')" "winvmctl --vm <TAB>: the managed VM"
+    assert_eq "$GUEST" "$(complete_as jarrett winvmctl --vm W)" "winvmctl --vm W<TAB>: the managed VM"
+    assert_eq "$GUEST" "$(complete_as jarrett winvmctl snapshot list --vm '')" \
+        "winvmctl snapshot list --vm <TAB>: the managed VM"
+    assert_eq "$GUEST" "$(complete_as jarrett winvmctl --vm = '')" "winvmctl --vm=<TAB>: the managed VM"
+    assert_eq "" "$(complete_as jarrett winvmctl --vm X)" "winvmctl --vm X<TAB>: nothing"
+    assert_eq "$GUEST" "$(complete_as jarrett snapshot-win-vm --vm '')" "snapshot-win-vm --vm <TAB>: the VM"
+    assert_eq images "$(complete_as jarrett winvmctl scrub start '')" "winvmctl scrub start <TAB>: the filesystem"
+}
+
+test_follows_service() {
+    snap_delete jarrett before-update
+    assert_call_ok "jarrett deletes before-update"
+    assert_eq "gpu-drivers" "$(complete_as jarrett winvmctl snapshot revert '')" \
+        "after the delete, snapshot revert <TAB> offers only gpu-drivers"
+}
+
+test_without_service() {
+    local start end out
+    # shellcheck disable=SC2119  # default signal
+    stop_winvmd
+    sb_now_ms start
+    out=$(complete_as jarrett winvmctl snapshot revert '')
+    sb_now_ms end
+    assert_eq "" "$out" "winvmd gone: snapshot revert <TAB> offers nothing"
+    assert_eq "" "$(cat "$WINVM_SANDBOX/completion.err")" "winvmd gone: and prints nothing"
+    if ((end - start < 3000)); then
+        ok "winvmd gone: the completion returns at once ($((end - start)) ms)"
+    else
+        fail "winvmd gone: the completion returns at once" "took $((end - start)) ms"
+    fi
+    assert_eq "$(help_commands)" "$(complete_as jarrett winvmctl '')" "winvmd gone: the commands still complete"
+    start_winvmd
+}
+
+# USB ids come from the service's [Usb] Devices (the defaults here).
+test_usb_ids() {
+    assert_eq "$(lines 256c:006d 256f:c635)" "$(complete_as jarrett winvmctl usb attach '')" \
+        "winvmctl usb attach <TAB>: the configured USB ids"
+    assert_eq "256f:c635" "$(complete_as jarrett winvmctl usb detach 256f)" "winvmctl usb detach 256f<TAB>"
+}
+
+test_commands
+test_usb_ids
+test_setup_snapshots
+test_list_command
+test_snapshot_names
+test_vm_and_fs_names
+test_follows_service
+test_without_service
+summary

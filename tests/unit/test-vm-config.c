@@ -1,0 +1,292 @@
+/* Unit tests of the pure parts of the VM's configuration: USB ids, devices in the fixture
+ * hosts' sysfs and <hostdev> edits (service/usb-devices.c), virtiofs shares and their checks
+ * (service/virtiofs-shares.c), XML normalising and parse errors (service/xml-doc.c), and the
+ * winvm.conf keys [Cpu], [Usb], [Virtiofs] and [Definitions] (service/config.c). */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "host-fixtures.h"
+#include "usb-devices.h"
+#include "util.h"
+#include "virtiofs-shares.h"
+#include "xml-doc.h"
+
+static const char *const minimal_domain =
+        "<domain type='kvm'><name>Windows11</name><devices>"
+        "<hostdev mode='subsystem' type='pci' managed='yes'><source><address bus='1'/></source></hostdev>"
+        "</devices></domain>";
+
+/* --- USB ------------------------------------------------------------------------------------ */
+
+START_TEST(test_usb_id_parse) {
+        UsbId id;
+        char buf[10];
+        ck_assert_int_eq(usb_id_parse("256c:006d", &id), 0);
+        ck_assert_uint_eq(id.vendor, 0x256c);
+        ck_assert_uint_eq(id.product, 0x006d);
+        ck_assert_int_eq(usb_id_parse("256F:C635", &id), 0);
+        usb_id_format(id, buf);
+        ck_assert_str_eq(buf, "256f:c635");
+        static const char *const bad[] = { "", "256c", "256c:06d", "256c:006dd", "256c-006d", "g56c:006d",
+                                           "256c:006d ", " 256c:006d", "256c::06d", "0x25:006d", NULL };
+        for (const char *const *b = bad; *b; b++)
+                ck_assert_msg(usb_id_parse(*b, &id) == -EINVAL, "'%s' was taken for an id", *b);
+        ck_assert_int_eq(usb_id_parse(NULL, &id), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_usb_host_find) {
+        UsbHostDevice d = { 0 };
+        UsbId tablet = { 0x256c, 0x006d }, spacemouse = { 0x256f, 0xc635 };
+        ck_assert_int_eq(usb_host_find(host_root("intel-seed"), tablet, &d), 1);
+        ck_assert_str_eq(d.sysfs_name, "1-4");
+        ck_assert_uint_eq(d.bus, 1);
+        ck_assert_uint_eq(d.devnum, 5);
+        ck_assert_str_eq(d.manufacturer, "HUION");
+        ck_assert_str_eq(d.product, "Kamvas 16");
+        usb_host_device_clear(&d);
+        ck_assert_int_eq(usb_host_find(host_root("intel-seed"), spacemouse, &d), 0);
+        /* A host without USB devices in sysfs at all: unplugged, not an error. */
+        ck_assert_int_eq(usb_host_find(host_root("amd"), tablet, &d), 0);
+}
+END_TEST
+
+START_TEST(test_usb_hostdev_round_trip) {
+        UsbId tablet = { 0x256c, 0x006d }, other = { 0x256c, 0x006e };
+        _cleanup_free_ char *hostdev = NULL, *with = NULL, *without = NULL;
+        ck_assert_int_eq(usb_hostdev_xml(tablet, &hostdev), 0);
+        ck_assert_ptr_nonnull(strstr(hostdev, "startupPolicy='optional'"));
+        ck_assert_ptr_nonnull(strstr(hostdev, "<vendor id='0x256c'/>"));
+        ck_assert_ptr_nonnull(strstr(hostdev, "<product id='0x006d'/>"));
+        ck_assert_int_eq(usb_domain_has(minimal_domain, tablet), 0);
+
+        /* The domain with the hostdev added where libvirt puts it. */
+        const char *devices = strstr(minimal_domain, "<devices>") + strlen("<devices>");
+        ck_assert_int_ge(asprintf(&with, "%.*s%s%s", (int) (devices - minimal_domain), minimal_domain, hostdev, devices),
+                         0);
+        ck_assert_int_eq(usb_domain_has(with, tablet), 1);
+        ck_assert_int_eq(usb_domain_has(with, other), 0);
+        ck_assert_int_eq(usb_domain_remove(with, tablet, &without), 0);
+        ck_assert_int_eq(usb_domain_has(without, tablet), 0);
+        /* The PCI hostdev stays. */
+        ck_assert_ptr_nonnull(strstr(without, "type=\"pci\""));
+        _cleanup_free_ char *again = NULL;
+        ck_assert_int_eq(usb_domain_remove(without, tablet, &again), -ENOENT);
+        ck_assert_int_eq(usb_domain_has("<domain", tablet), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_usb_id_case_in_xml) {
+        /* Hand-written definitions may spell ids in upper case or without leading zeros. */
+        const char *xml = "<domain><devices><hostdev mode='subsystem' type='usb'><source>"
+                          "<vendor id='0x256C'/><product id='0x6d'/></source></hostdev></devices></domain>";
+        ck_assert_int_eq(usb_domain_has(xml, (UsbId) { 0x256c, 0x006d }), 1);
+        const char *bad = "<domain><devices><hostdev mode='subsystem' type='usb'><source>"
+                          "<vendor id='0x256c junk'/><product id='0x006d'/></source></hostdev></devices></domain>";
+        ck_assert_int_eq(usb_domain_has(bad, (UsbId) { 0x256c, 0x006d }), 0);
+}
+END_TEST
+
+/* --- virtiofs ------------------------------------------------------------------------------- */
+
+START_TEST(test_virtiofs_seed) {
+        _cleanup_free_ char *xml = fixture_text("domains/windows11-seed.xml");
+        VirtiofsShares s;
+        ck_assert_int_eq(virtiofs_shares_from_xml(xml, &s), 0);
+        ck_assert_uint_eq(s.n, 1);
+        ck_assert_str_eq(s.items[0].source, "/home/jarrett/windows-shared");
+        ck_assert_str_eq(s.items[0].tag, "shared");
+        ck_assert_str_eq(s.items[0].binary,
+                         "/nix/store/vw6vbapxh9dwaw8mhs3pyzlbr7bks6kk-virtiofsd-1.13.2-looking-glass/bin/virtiofsd");
+        ck_assert(s.shared_memory);
+
+        char *allowed[] = { "/run/current-system/sw/bin/virtiofsd", "/usr/libexec/virtiofsd", NULL };
+        CheckList l = CHECK_LIST_INIT;
+        ck_assert_int_eq(virtiofs_checks(host_root("intel-seed"), &s, allowed, &l), 0);
+        assert_check(&l, "virtiofs.shared-memory", CHECK_OK, "shared", NULL);
+        /* The seed's Nix store path is not on the allow-list: a rebuild may remove it. */
+        assert_check(&l, "virtiofs.binary.shared", CHECK_WARN, "AllowedBinaries", "--set-virtiofsd");
+        check_list_clear(&l);
+
+        _cleanup_free_ char *edited = NULL;
+        ck_assert_int_eq(virtiofs_set_binary(xml, allowed[0], &edited), 0);
+        VirtiofsShares e;
+        ck_assert_int_eq(virtiofs_shares_from_xml(edited, &e), 0);
+        ck_assert_str_eq(e.items[0].binary, allowed[0]);
+        ck_assert_int_eq(virtiofs_checks(host_root("intel-seed"), &e, allowed, &l), 0);
+        assert_check(&l, "virtiofs.binary.shared", CHECK_OK, allowed[0], NULL);
+        check_list_clear(&l);
+        /* On a host without that binary, the allowed path fails. */
+        ck_assert_int_eq(virtiofs_checks(host_root("amd"), &e, allowed, &l), 0);
+        assert_check(&l, "virtiofs.binary.shared", CHECK_FAIL, "not an executable", NULL);
+        check_list_clear(&l);
+        virtiofs_shares_clear(&e);
+        virtiofs_shares_clear(&s);
+}
+END_TEST
+
+START_TEST(test_virtiofs_without_shared_memory) {
+        const char *xml = "<domain><devices><filesystem type='mount'><driver type='virtiofs'/>"
+                          "<source dir='/srv/a'/><target dir='a'/></filesystem>"
+                          "<filesystem type='mount'><driver type='path'/><source dir='/srv/b'/><target dir='b'/>"
+                          "</filesystem></devices></domain>";
+        VirtiofsShares s;
+        ck_assert_int_eq(virtiofs_shares_from_xml(xml, &s), 0);
+        ck_assert_uint_eq(s.n, 1);   /* the 9p share is not virtiofs */
+        ck_assert(!s.shared_memory);
+        ck_assert_ptr_null(s.items[0].binary);
+        CheckList l = CHECK_LIST_INIT;
+        ck_assert_int_eq(virtiofs_check_shared_memory(&s, &l), 0);
+        assert_check(&l, "virtiofs.shared-memory", CHECK_FAIL, "will not start", "memfd");
+        check_list_clear(&l);
+        virtiofs_shares_clear(&s);
+
+        _cleanup_free_ char *edited = NULL;
+        ck_assert_int_eq(virtiofs_set_binary(minimal_domain, "/usr/libexec/virtiofsd", &edited), -ENOENT);
+        ck_assert_int_eq(virtiofs_shares_from_xml(minimal_domain, &s), 0);
+        ck_assert_uint_eq(s.n, 0);
+        ck_assert_int_eq(virtiofs_check_shared_memory(&s, &l), 0);
+        ck_assert_uint_eq(l.n, 0);
+        virtiofs_shares_clear(&s);
+}
+END_TEST
+
+START_TEST(test_virtiofs_allowed) {
+        char *allowed[] = { "/usr/libexec/virtiofsd", NULL };
+        ck_assert(virtiofs_binary_allowed(allowed, "/usr/libexec/virtiofsd"));
+        ck_assert(!virtiofs_binary_allowed(allowed, "/usr/libexec/virtiofsd/"));
+        ck_assert(!virtiofs_binary_allowed(allowed, "/usr/libexec/../libexec/virtiofsd"));
+        ck_assert(!virtiofs_binary_allowed(NULL, "/usr/libexec/virtiofsd"));
+}
+END_TEST
+
+/* --- XML ------------------------------------------------------------------------------------ */
+
+START_TEST(test_xml_normalize) {
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL;
+        ck_assert_int_eq(xml_normalize("<domain><name>x</name>\n\n   <vcpu>1</vcpu></domain>", &a), 0);
+        ck_assert_int_eq(xml_normalize("<domain>\n  <name>x</name>\n  <vcpu>1</vcpu>\n</domain>\n", &b), 0);
+        ck_assert_str_eq(a, b);
+        ck_assert_int_eq(xml_normalize("<domain><name>x</name><vcpu>2</vcpu></domain>", &c), 0);
+        ck_assert_str_ne(a, c);
+        ck_assert_int_eq(xml_normalize("<domain>", &c), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_xml_verbose_error) {
+        XmlDoc x;
+        _cleanup_free_ char *why = NULL;
+        ck_assert_int_eq(xml_doc_open_verbose("<domain>\n<name>x</nom>\n</domain>", &x, &why), -EINVAL);
+        ck_assert_ptr_nonnull(why);
+        ck_assert_msg(strstr(why, "line 2") != NULL, "no line in '%s'", why);
+        ck_assert_ptr_null(strchr(why, '\n'));
+        free(why);
+        why = NULL;
+        ck_assert_int_eq(xml_doc_open_verbose(minimal_domain, &x, &why), 0);
+        ck_assert_ptr_null(why);
+        xml_doc_close(&x);
+}
+END_TEST
+
+/* --- winvm.conf ----------------------------------------------------------------------------- */
+
+static WinvmConfig *load(const char *text, char **error, char ***warnings) {
+        WinvmConfig *c = NULL;
+        *error = NULL;
+        if (config_load_from_data(text, "winvm.conf", &c, error, warnings) < 0)
+                return NULL;
+        return c;
+}
+
+START_TEST(test_config_defaults) {
+        WinvmConfig *c = config_new_default();
+        ck_assert_str_eq(c->usb_ids[0], "256c:006d");
+        ck_assert_str_eq(c->usb_ids[1], "256f:c635");
+        ck_assert_ptr_null(c->usb_ids[2]);
+        ck_assert_str_eq(c->virtiofsd_allowed[0], "/run/current-system/sw/bin/virtiofsd");
+        ck_assert_str_eq(c->virtiofsd_allowed[1], "/usr/libexec/virtiofsd");
+        ck_assert_str_eq(c->virtiofsd_allowed[2], "/usr/lib/qemu/virtiofsd");
+        ck_assert_ptr_null(c->cpu_host_cpus);
+        ck_assert_ptr_null(config_definition_file(c, "Windows11"));
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_config_keys) {
+        char *error = NULL;
+        char **warnings = NULL;
+        WinvmConfig *c = load("[Service]\nVMs=Windows11 Linux\n[Cpu]\nHostCPUs=0-3,16\n[Usb]\nDevices=046d:c52b\n"
+                              "[Virtiofs]\nAllowedBinaries=/opt/virtiofsd\n[Definitions]\nWindows11=/etc/nixos/vm/windows11.xml\n"
+                              "Gone=/etc/gone.xml\n",
+                              &error, &warnings);
+        ck_assert_msg(c != NULL, "%s", error);
+        ck_assert_str_eq(c->cpu_host_cpus, "0-3,16");
+        ck_assert_str_eq(c->usb_ids[0], "046d:c52b");
+        ck_assert_ptr_null(c->usb_ids[1]);
+        ck_assert_str_eq(c->virtiofsd_allowed[0], "/opt/virtiofsd");
+        ck_assert_str_eq(config_definition_file(c, "Windows11"), "/etc/nixos/vm/windows11.xml");
+        ck_assert_ptr_null(config_definition_file(c, "Linux"));
+        /* A definition for a VM winvm does not manage is a warning, not an error. */
+        ck_assert_ptr_nonnull(warnings);
+        ck_assert_ptr_nonnull(strstr(warnings[0], "[Definitions] Gone"));
+        strv_free(warnings);
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_config_bad_values) {
+        static const char *const bad[] = {
+                "[Cpu]\nHostCPUs=0-3;rm\n",
+                "[Usb]\nDevices=256c-006d\n",
+                "[Usb]\nDevices=256C:006D\n",
+                "[Virtiofs]\nAllowedBinaries=virtiofsd\n",
+                "[Virtiofs]\nAllowedBinaries=/usr/../tmp/virtiofsd\n",
+                "[Definitions]\nWindows11=relative.xml\n",
+                "[Definitions]\n-bad=/etc/x.xml\n",
+                NULL,
+        };
+        for (const char *const *b = bad; *b; b++) {
+                char *error = NULL;
+                WinvmConfig *c = load(*b, &error, NULL);
+                ck_assert_msg(c == NULL, "accepted: %s", *b);
+                ck_assert_msg(error && strstr(error, "winvm.conf: ["), "no file and group in '%s'", error);
+                free(error);
+        }
+}
+END_TEST
+
+static Suite *vm_config_suite(void) {
+        Suite *s = suite_create("vm-config");
+        TCase *tc = tcase_create("usb");
+        tcase_add_test(tc, test_usb_id_parse);
+        tcase_add_test(tc, test_usb_host_find);
+        tcase_add_test(tc, test_usb_hostdev_round_trip);
+        tcase_add_test(tc, test_usb_id_case_in_xml);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("virtiofs");
+        tcase_add_test(tc, test_virtiofs_seed);
+        tcase_add_test(tc, test_virtiofs_without_shared_memory);
+        tcase_add_test(tc, test_virtiofs_allowed);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("xml");
+        tcase_add_test(tc, test_xml_normalize);
+        tcase_add_test(tc, test_xml_verbose_error);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("config");
+        tcase_add_test(tc, test_config_defaults);
+        tcase_add_test(tc, test_config_keys);
+        tcase_add_test(tc, test_config_bad_values);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void) {
+        SRunner *sr = srunner_create(vm_config_suite());
+        srunner_set_fork_status(sr, CK_FORK_GETENV); /* forks unless CK_FORK=no */
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
