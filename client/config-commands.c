@@ -23,6 +23,13 @@ static void print_clean(const char *s) {
                 putchar(*p == '\n' || *p == '\t' || (*p >= 0x20 && *p != 0x7f) ? *p : '?');
 }
 
+/* print_clean, then spaces up to width columns (bytes, as the names are ASCII in practice). */
+static void print_clean_padded(const char *s, int width) {
+        print_clean(s);
+        for (int n = (int) strlen(s); n < width; n++)
+                putchar(' ');
+}
+
 /* --json: objects with named members, documented in winvmctl(1) and kept stable. */
 static void json_str(JsonBuilder *b, const char *name, const char *value) {
         json_builder_set_member_name(b, name);
@@ -269,7 +276,13 @@ int cmd_shares(sd_bus *bus, const ClientOptions *o) {
         }
         printf("%-12s %-8s %-40s %s\n", "TAG", "RUNNING", "FOLDER", "VIRTIOFSD");
         while ((r = sd_bus_message_read(reply, "(sssb)", &source, &tag, &binary, &running)) > 0) {
-                printf("%-12s %-8s %-40s %s\n", tag, running ? "yes" : "no", source, binary[0] ? binary : "(libvirt's default)");
+                /* Tag, folder and binary come from a definition a user may have written. */
+                print_clean_padded(tag, 12);
+                printf(" %-8s ", running ? "yes" : "no");
+                print_clean_padded(source, 40);
+                putchar(' ');
+                print_clean(binary[0] ? binary : "(libvirt's default)");
+                putchar('\n');
                 n++;
         }
         if (r < 0 || (r = sd_bus_message_exit_container(reply)) < 0 || (r = sd_bus_message_read(reply, "b", &shared)) < 0)

@@ -11,12 +11,14 @@
 #include "errors.h"
 #include "log.h"
 #include "names.h"
-#include "snapshot-meta.h"
 #include "util.h"
 #include "vm-config-ops.h"
 
 /* Keeps a plan request to what a host can have: more is refused before any work. */
 #define CORES_MAX 1024u
+/* Calls queued on the snapshot worker at once: any local user may read, and each read waits
+ * behind snapshot operations, so a flood is refused instead of queued without end. */
+#define CONFIG_QUEUED_MAX 32u
 
 typedef struct ConfigCall {
         Daemon *daemon;
@@ -132,9 +134,10 @@ static void config_done(void *userdata) {
         if (op->error_name && change)
                 log_operation_failed(vm, change, NULL, c->caller_uid, op->error_name,
                                      op->error_message ? op->error_message : "failed");
-        if (op->error_name)
-                (void) sd_bus_reply_method_errorf(c->message, op->error_name, "%s",
-                                                  op->error_message ? op->error_message : "failed");
+        /* A message the bus refuses (not UTF-8, from libvirt or a file) still gets an answer. */
+        if (op->error_name && sd_bus_reply_method_errorf(c->message, op->error_name, "%s",
+                                                         op->error_message ? op->error_message : "failed") < 0)
+                (void) sd_bus_reply_method_errorf(c->message, op->error_name, "the operation failed");
         else {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
                 int r = sd_bus_message_new_method_return(c->message, &reply);
@@ -151,6 +154,7 @@ static void config_done(void *userdata) {
                           op->result ? op->result : "done");
                 vm_refresh(c->vm);
         }
+        c->daemon->n_config_queued--;
         daemon_busy_dec(c->daemon);
         sd_bus_message_unref(c->message);
         vm_config_op_free(op);
@@ -160,6 +164,11 @@ static void config_done(void *userdata) {
 static int submit_as(Daemon *d, Vm *vm, sd_bus_message *m, VmConfigOp *op, uid_t caller_uid) {
         if (!op)
                 return -ENOMEM;
+        if (d->n_config_queued >= CONFIG_QUEUED_MAX) {
+                vm_config_op_free(op);
+                return sd_bus_reply_method_errorf(m, WINVM_ERROR_BUSY,
+                                                  "too many configuration calls are waiting; try again when they are done");
+        }
         ConfigCall *c = calloc(1, sizeof(*c));
         if (!c) {
                 vm_config_op_free(op);
@@ -173,6 +182,7 @@ static int submit_as(Daemon *d, Vm *vm, sd_bus_message *m, VmConfigOp *op, uid_t
                 free(c);
                 return sd_bus_reply_method_errorf(m, WINVM_ERROR_FAILED, "winvmd is shutting down");
         }
+        d->n_config_queued++;
         daemon_busy_inc(d);
         return 1;
 }
@@ -434,7 +444,10 @@ static int method_definition_read(sd_bus_message *m, void *userdata, sd_bus_erro
                 if (r < 0)
                         return r;
         }
-        int r = verify_read(d, m, "org.winvm1.vm.read", vm->name, error);
+        /* The diff shows the file's text, which may be private: only to who may define. */
+        uid_t uid;
+        int r = with_diff ? verify_change(d, m, "org.winvm1.vm.define", vm->name, "diff", &uid, error) :
+                            verify_read(d, m, "org.winvm1.vm.read", vm->name, error);
         VERIFIED(r);
         VmConfigOp *op = new_op(d, drift ? VMCFG_DRIFT : VMCFG_HISTORY, vm);
         if (op)
@@ -452,10 +465,7 @@ static int method_definition_change(sd_bus_message *m, void *userdata, sd_bus_er
         int r = verify_change(d, m, "org.winvm1.vm.define", vm->name,
                               kind == VMCFG_EXPORT ? "export" : kind == VMCFG_DEFINE ? "define" : "undo", &uid, error);
         VERIFIED(r);
-        VmConfigOp *op = new_op(d, kind, vm);
-        if (op)
-                op->has_snapshots = vm->snapshots && vm->snapshots->n > 0;
-        return submit_as(d, vm, m, op, uid);
+        return submit_as(d, vm, m, new_op(d, kind, vm), uid);
 }
 
 static int property_definition_file(sd_bus *bus, const char *path, const char *interface, const char *property,

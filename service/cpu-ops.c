@@ -75,7 +75,7 @@ static void apply(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
                 vm_config_failf(op, WINVM_ERROR_FAILED, "cannot write the plan into the definition: %s", strerror(-r));
                 return;
         }
-        if (vm_config_redefine(op, conn, dom, "pinning", edited) < 0)
+        if (vm_config_redefine(op, conn, dom, "pinning", edited, 0) < 0)
                 return;
         unsigned live = pin_live(op, dom);
         bool active = virDomainIsActive(dom) == 1;

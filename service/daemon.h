@@ -65,6 +65,7 @@ struct Daemon {
         size_t n_vms;
 
         HostCache *host_cache;  /* Kvmfr's properties, read on the storage worker */
+        unsigned n_config_queued; /* config-dbus.c calls on the snapshot worker, capped */
 
         bool connected;
         unsigned gen;           /* generation of the current libvirt connection */

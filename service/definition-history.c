@@ -23,13 +23,17 @@ static char *folder_of(const char *state_dir, const char *vm, bool undone) {
         return asprintf(&p, "%s/definitions/%s%s", state_dir, vm, undone ? "/undone" : "") < 0 ? NULL : p;
 }
 
-/* "<20 digits>-<what>.xml" -> usec and what; false for anything else. */
-static bool parse_name(const char *name, uint64_t *usec, char **what) {
+/* "<10-digit sequence>-<20-digit usec>-<what>.xml" -> seq, usec and what; false for anything
+ * else. The order is the sequence's, not the clock's: a clock stepped back must not make the
+ * newest version look oldest (undo and pruning go by it). */
+static bool parse_name(const char *name, uint64_t *seq, uint64_t *usec, char **what) {
         size_t len = strlen(name);
-        if (len < 26 || strspn(name, "0123456789") != 20 || name[20] != '-' || strcmp(name + len - 4, ".xml") != 0)
+        if (len < 37 || strspn(name, "0123456789") != 10 || name[10] != '-' || strspn(name + 11, "0123456789") != 20 ||
+            name[31] != '-' || strcmp(name + len - 4, ".xml") != 0)
                 return false;
-        *usec = strtoull(name, NULL, 10);
-        *what = strndup(name + 21, len - 25);
+        *seq = strtoull(name, NULL, 10);
+        *usec = strtoull(name + 11, NULL, 10);
+        *what = strndup(name + 32, len - 36);
         return *what != NULL;
 }
 
@@ -55,7 +59,8 @@ static int list_folder(const char *folder, DefinitionVersion **ret, size_t *ret_
         size_t n = 0;
         for (char **name = names; v && *name; name++) {   /* sorted by name, so oldest first */
                 DefinitionVersion d = { 0 };
-                if (!parse_name(*name, &d.usec, &d.what))
+                uint64_t seq;
+                if (!parse_name(*name, &seq, &d.usec, &d.what))
                         continue;
                 if (asprintf(&d.path, "%s/%s", folder, *name) < 0) {
                         free(d.what);
@@ -89,19 +94,25 @@ static int keep(const char *folder, const char *what, const char *xml, char **re
         int r = mkdir_parents(folder);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *path = NULL;
-        /* Two changes in the same microsecond still get distinct, ordered names. */
-        for (uint64_t usec = realtime_usec();; usec++) {
-                free(path);
-                if (asprintf(&path, "%s/%020" PRIu64 "-%s.xml", folder, usec, what) < 0)
-                        return -ENOMEM;
-                if (!path_exists(path))
-                        break;
+        DefinitionVersion *v = NULL;
+        size_t n = 0;
+        r = list_folder(folder, &v, &n);
+        if (r < 0)
+                return r;
+        /* The next sequence number: one past the newest kept. */
+        uint64_t seq = 0;
+        if (n > 0) {
+                const char *base = strrchr(v[n - 1].path, '/');
+                seq = strtoull(base ? base + 1 : v[n - 1].path, NULL, 10) + 1;
         }
+        definition_versions_free(v, n);
+        _cleanup_free_ char *path = NULL;
+        if (asprintf(&path, "%s/%010" PRIu64 "-%020" PRIu64 "-%s.xml", folder, seq % 10000000000u, realtime_usec(),
+                     what) < 0)
+                return -ENOMEM;
         r = write_file_atomic(path, xml, strlen(xml), 0600);
         if (r < 0)
                 return r;
-        prune(folder);
         if (ret_path)
                 *ret_path = TAKE_PTR(path);
         return 0;
@@ -115,7 +126,16 @@ int definition_history_keep(const char *state_dir, const char *vm, const char *w
 
 int definition_history_keep_undone(const char *state_dir, const char *vm, const char *xml) {
         _cleanup_free_ char *folder = folder_of(state_dir, vm, true);
-        return keep(folder, "undone", xml, NULL);
+        int r = keep(folder, "undone", xml, NULL);
+        if (r == 0)
+                prune(folder);
+        return r;
+}
+
+void definition_history_prune(const char *state_dir, const char *vm) {
+        _cleanup_free_ char *folder = folder_of(state_dir, vm, false);
+        if (folder)
+                prune(folder);
 }
 
 int definition_history_list(const char *state_dir, const char *vm, DefinitionVersion **ret, size_t *ret_n) {

@@ -1,6 +1,7 @@
 /* The definitions a VM had before winvm changed them, so every change can be undone:
- * <state_dir>/definitions/<vm>/<usec>-<what>.xml, newest last, and what an undo replaced in
- * <...>/undone/. Each folder keeps the newest DEFINITION_HISTORY_MAX. Blocking: worker only. */
+ * <state_dir>/definitions/<vm>/<sequence>-<usec>-<what>.xml, newest last, and what an undo
+ * replaced in <...>/undone/. Each folder keeps the newest DEFINITION_HISTORY_MAX, pruned only
+ * after a change succeeded. Blocking: worker only. */
 #pragma once
 
 #include <stddef.h>
@@ -23,6 +24,9 @@ int definition_history_keep_undone(const char *state_dir, const char *vm, const 
 /* Every kept version, oldest first. */
 int definition_history_list(const char *state_dir, const char *vm, DefinitionVersion **ret, size_t *ret_n);
 void definition_versions_free(DefinitionVersion *v, size_t n);
+
+/* Drops the oldest kept versions beyond DEFINITION_HISTORY_MAX: after a change succeeded. */
+void definition_history_prune(const char *state_dir, const char *vm);
 
 /* Removes one kept version (after an undo restored it, or when the change failed). */
 int definition_history_drop(const char *path);

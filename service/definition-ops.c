@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "definition-file.h"
 #include "definition-history.h"
 #include "domain-xml.h"
 #include "errors.h"
@@ -17,8 +18,6 @@
 #include "util.h"
 #include "vm-config-ops.h"
 #include "xml-doc.h"
-
-#define DEFINITION_FILE_MAX (1024u * 1024u)
 
 static const char *definition_file(VmConfigOp *op) {
         const char *file = config_definition_file(op->config, op->vm);
@@ -44,92 +43,33 @@ static void export(VmConfigOp *op, virDomainPtr dom) {
                 vm_config_fail_libvirt(op, NULL, "cannot read the definition");
                 return;
         }
-        struct stat st;
-        bool existed = lstat(file, &st) == 0;
-        if (existed && !S_ISREG(st.st_mode)) {
-                vm_config_failf(op, WINVM_ERROR_FAILED, "%s is not a regular file; not replacing it", file);
-                return;
-        }
-        if (!existed) {
-                /* A new file belongs to whoever owns its folder (a configuration repository). */
-                _cleanup_free_ char *dir = strdup(file);
-                char *slash = dir ? strrchr(dir, '/') : NULL;
-                if (slash)
-                        *(slash == dir ? slash + 1 : slash) = '\0';
-                if (!dir || stat(dir, &st) < 0) {
-                        fail_file(op, file, "write", -ENOENT);
-                        return;
-                }
-                st.st_mode = 0644;
-        }
-        _cleanup_free_ char *previous = NULL;
-        if (asprintf(&previous, "%s.previous", file) < 0) {
-                vm_config_fail(op, WINVM_ERROR_FAILED, NULL);
-                return;
-        }
-        int r = existed ? copy_file_atomic(file, previous, false) : 0;
-        if (r < 0) {
-                fail_file(op, previous, "write", r);
-                return;
-        }
-        r = write_file_atomic(file, xml, strlen(xml), st.st_mode & 07777);
-        if (r < 0) {
+        int r = definition_file_write(file, xml);
+        if (r == -ELOOP || r == -EINVAL)
+                vm_config_failf(op, WINVM_ERROR_FAILED, "%s is a link or not a regular file; not replacing it", file);
+        else if (r == -EFBIG)
+                vm_config_failf(op, WINVM_ERROR_FAILED, "%s is bigger than a definition (%u bytes); not replacing it",
+                                file, DEFINITION_FILE_MAX);
+        else if (r < 0)
                 fail_file(op, file, "write", r);
-                return;
-        }
-        (void) chown(file, st.st_uid, st.st_gid);
-        op->result = strdup(file);
+        else
+                op->result = strdup(file);
 }
 
 static int read_definition(VmConfigOp *op, const char *file, char **ret) {
-        struct stat st;
-        if (stat(file, &st) < 0) {
-                int r = -errno;
-                if (r == -ENOENT)
-                        vm_config_failf(op, WINVM_ERROR_NOT_FOUND, "%s does not exist; `winvmctl export` writes it", file);
-                else
-                        fail_file(op, file, "read", r);
-                return r;
-        }
-        if (!S_ISREG(st.st_mode) || (uint64_t) st.st_size > DEFINITION_FILE_MAX) {
-                vm_config_failf(op, WINVM_ERROR_INVALID_ARGUMENT, "%s is not a regular file of at most %u bytes", file,
-                                DEFINITION_FILE_MAX);
-                return -EINVAL;
-        }
-        int r = read_file(file, ret);
-        if (r < 0)
+        int r = definition_file_read(file, ret);
+        if (r == -ENOENT)
+                vm_config_failf(op, WINVM_ERROR_NOT_FOUND, "%s does not exist; `winvmctl export` writes it", file);
+        else if (r == -ELOOP || r == -EINVAL || r == -EFBIG)
+                vm_config_failf(op, WINVM_ERROR_INVALID_ARGUMENT, "%s is not a regular file of at most %u bytes (links are not followed)",
+                                file, DEFINITION_FILE_MAX);
+        else if (r < 0)
                 fail_file(op, file, "read", r);
         return r;
 }
 
-/* Snapshots own the disk sources (each one moves the disks to a new overlay): a file from
- * before a snapshot would point the guest back at an image others now back onto. */
-static bool disks_kept(VmConfigOp *op, const char *file, const char *new_xml, const char *current) {
-        DomainDisk *want = NULL, *have = NULL;
-        size_t nw = 0, nh = 0;
-        bool ok = true;
-        if (domain_xml_snapshot_disks(new_xml, &want, &nw) < 0 || domain_xml_snapshot_disks(current, &have, &nh) < 0)
-                return true;    /* the parse errors are reported by the define itself */
-        for (size_t i = 0; ok && i < nh; i++) {
-                const char *in_file = NULL;
-                for (size_t k = 0; k < nw; k++)
-                        if (strcmp(want[k].target, have[i].target) == 0)
-                                in_file = want[k].file;
-                if (in_file && strcmp(in_file, have[i].file) != 0) {
-                        vm_config_failf(op, WINVM_ERROR_INVALID_ARGUMENT,
-                                        "%s points disk %s at %s, but VM %s has snapshots and uses %s now: run `winvmctl export`, edit the new file, and define again",
-                                        file, have[i].target, in_file, op->vm, have[i].file);
-                        ok = false;
-                }
-        }
-        domain_disks_free(want, nw);
-        domain_disks_free(have, nh);
-        return ok;
-}
-
 static void define(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
         const char *file = definition_file(op);
-        _cleanup_free_ char *xml = NULL, *why = NULL, *current = NULL;
+        _cleanup_free_ char *xml = NULL, *why = NULL;
         if (!file || read_definition(op, file, &xml) < 0)
                 return;
         XmlDoc x;
@@ -139,10 +79,7 @@ static void define(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
                 return;
         }
         xml_doc_close(&x);
-        current = vm_config_domain_xml(dom, false, false);
-        if (op->has_snapshots && current && !disks_kept(op, file, xml, current))
-                return;
-        if (vm_config_redefine(op, conn, dom, "define", xml) == 0 &&
+        if (vm_config_redefine(op, conn, dom, "define", xml, 0) == 0 &&
             asprintf(&op->result, "VM %s defined from %s%s", op->vm, file,
                      virDomainIsActive(dom) == 1 ? "; the running guest keeps its old definition until it is shut down" : "") < 0)
                 op->result = NULL;
@@ -207,35 +144,23 @@ static void undo(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
                 return;
         }
         const DefinitionVersion *last = &v[n - 1];
-        _cleanup_free_ char *previous = NULL, *current = vm_config_domain_xml(dom, false, true);
+        _cleanup_free_ char *previous = NULL;
         r = read_file(last->path, &previous);
-        if (r < 0 || !current) {
-                vm_config_failf(op, WINVM_ERROR_FAILED, "cannot read %s", r < 0 ? last->path : "the current definition");
-                definition_versions_free(v, n);
-                return;
+        if (r < 0)
+                vm_config_failf(op, WINVM_ERROR_FAILED, "cannot read %s: %s", last->path, strerror(-r));
+        /* What the undo replaces is kept too (undone/): nothing is lost, even by an undo. */
+        else if (vm_config_redefine(op, conn, dom, "undo", previous, REDEFINE_UNDO) == 0) {
+                (void) definition_history_drop(last->path);
+                time_t t = (time_t) (last->usec / 1000000u);
+                struct tm tm;
+                char when[32] = "";
+                if (localtime_r(&t, &tm))
+                        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+                if (asprintf(&op->result, "VM %s has its definition from before the %s change of %s again%s", op->vm,
+                             last->what, when,
+                             virDomainIsActive(dom) == 1 ? " (the running guest uses it from its next start)" : "") < 0)
+                        op->result = NULL;
         }
-        /* What the undo replaces is kept too: nothing is lost, even by an undo. */
-        r = definition_history_keep_undone(op->config->state_dir, op->vm, current);
-        virDomainPtr nd = r < 0 ? NULL : virDomainDefineXMLFlags(conn, previous, VIR_DOMAIN_DEFINE_VALIDATE);
-        if (!nd) {
-                if (r < 0)
-                        vm_config_failf(op, WINVM_ERROR_FAILED, "cannot keep the current definition: %s", strerror(-r));
-                else
-                        vm_config_fail_libvirt(op, WINVM_ERROR_LIBVIRT, "libvirt refused the kept definition");
-                definition_versions_free(v, n);
-                return;
-        }
-        virDomainFree(nd);
-        op->definition_changed = true;
-        (void) definition_history_drop(last->path);
-        time_t t = (time_t) (last->usec / 1000000u);
-        struct tm tm;
-        char when[32] = "";
-        if (localtime_r(&t, &tm))
-                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-        if (asprintf(&op->result, "VM %s has its definition from before the %s change of %s again%s", op->vm, last->what, when,
-                     virDomainIsActive(dom) == 1 ? " (the running guest uses it from its next start)" : "") < 0)
-                op->result = NULL;
         definition_versions_free(v, n);
 }
 

@@ -58,7 +58,7 @@ static void set_virtiofsd(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) 
                 vm_config_fail(op, WINVM_ERROR_FAILED, strdup("the definition could not be edited"));
                 return;
         }
-        if (same || vm_config_redefine(op, conn, dom, "virtiofsd", edited) == 0)
+        if (same || vm_config_redefine(op, conn, dom, "virtiofsd", edited, 0) == 0)
                 if (asprintf(&op->result, "every virtiofs share of %s uses %s%s", op->vm, op->path,
                              virDomainIsActive(dom) == 1 ? " from the next start" : "") < 0)
                         op->result = NULL;

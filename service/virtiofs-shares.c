@@ -60,13 +60,15 @@ static bool cmdline_serves(const char *cmdline, size_t len, const char *source) 
         if (!strstr(slash ? slash + 1 : argv0, "virtiofsd"))
                 return false;
         size_t slen = strlen(source);
-        for (const char *a = cmdline + strlen(cmdline) + 1; a < cmdline + len; a += strlen(a) + 1) {
-                /* --shared-dir=DIR, --shared-dir DIR, -o source=DIR (older virtiofsd) */
-                const char *eq = strrchr(a, '=');
-                const char *val = eq ? eq + 1 : a;
-                if (strncmp(val, source, slen) == 0 && (val[slen] == '\0' || val[slen] == ','))
-                        return true;
-        }
+        /* --shared-dir=DIR, --shared-dir DIR, -o source=DIR,cache=auto (older virtiofsd) */
+        for (const char *a = cmdline + strlen(cmdline) + 1; a < cmdline + len; a += strlen(a) + 1)
+                for (const char *tok = a; *tok; tok += strcspn(tok, ",") + (tok[strcspn(tok, ",")] == ',')) {
+                        size_t tlen = strcspn(tok, ",");
+                        const char *eq = memchr(tok, '=', tlen);
+                        const char *val = eq ? eq + 1 : tok;
+                        if ((size_t) (tok + tlen - val) == slen && strncmp(val, source, slen) == 0)
+                                return true;
+                }
         return false;
 }
 

@@ -8,8 +8,12 @@
 #include <string.h>
 
 #include "definition-history.h"
+#include "definition-guard.h"
 #include "domain-xml.h"
 #include "errors.h"
+#include "host-files.h"
+#include "safe-files.h"
+#include "snapshot-meta.h"
 #include "util.h"
 #include "xml-doc.h"
 
@@ -91,13 +95,149 @@ static bool identity(const char *xml, char **name, char **uuid) {
         return is_domain;
 }
 
-int vm_config_redefine(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom, const char *what, const char *new_xml) {
+/* A uuid's 16 bytes from its text, whatever its case and dashes (libvirt accepts both). */
+static bool uuid_parse_hex(const char *s, unsigned char out[16]) {
+        size_t k = 0;
+        for (const char *p = s; *p; p++) {
+                if (*p == '-')
+                        continue;
+                int v = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 :
+                        *p >= 'A' && *p <= 'F' ? *p - 'A' + 10 : -1;
+                if (v < 0 || k >= 32)
+                        return false;
+                out[k / 2] = (unsigned char) (k % 2 ? (out[k / 2] | v) : v << 4);
+                k++;
+        }
+        return k == 32;
+}
+
+static bool same_uuid(const char *a, const char *b) {
+        unsigned char ua[16], ub[16];
+        return a && b && uuid_parse_hex(a, ua) && uuid_parse_hex(b, ub) && memcmp(ua, ub, 16) == 0;
+}
+
+/* Whether the VM has snapshots, from winvm's own records: read here, on the worker that also
+ * runs the snapshot operations, so it cannot be stale. */
+static bool has_snapshots(const VmConfigOp *op) {
+        _cleanup_free_ char *path = NULL, *data = NULL, *why = NULL;
+        SnapshotSet *set = NULL;
+        if (asprintf(&path, "%s/snapshots/%s/snapshots.ini", op->config->state_dir, op->vm) < 0)
+                return true;    /* when in doubt, protect the disks */
+        int r = read_file(path, &data);
+        if (r == -ENOENT)
+                return false;
+        if (r < 0 || snapshot_set_parse(data, &set, &why) < 0)
+                return true;
+        bool any = set->n > 0;
+        snapshot_set_free(set);
+        return any;
+}
+
+/* Snapshots own the disk sources: each one moves the disks to a new overlay, and the images
+ * before it are frozen. A definition from before a snapshot would point the guest back at an
+ * image others back onto. With carry (undo), new_xml gets the current sources; otherwise it
+ * must have them. */
+static int protect_snapshot_disks(VmConfigOp *op, const char *current, const char *new_xml, bool carry,
+                                  char **ret_xml) {
+        DomainDisk *have = NULL, *want = NULL;
+        size_t nh = 0, nw = 0;
+        int r = 0;
+        *ret_xml = NULL;
+        if (!has_snapshots(op) || domain_xml_snapshot_disks(current, &have, &nh) < 0)
+                return 0;
+        if (domain_xml_snapshot_disks(new_xml, &want, &nw) < 0) {
+                domain_disks_free(have, nh);
+                return 0;       /* the define reports what does not parse */
+        }
+        char **targets = calloc(nh + 1, sizeof(char *)), **files = calloc(nh + 1, sizeof(char *));
+        size_t n = 0;
+        for (size_t i = 0; targets && files && r == 0 && i < nh; i++) {
+                const char *in_new = NULL;
+                for (size_t k = 0; k < nw; k++)
+                        if (strcmp(want[k].target, have[i].target) == 0)
+                                in_new = want[k].file;
+                if (in_new && strcmp(in_new, have[i].file) == 0)
+                        continue;
+                if (!carry || !in_new) {
+                        vm_config_failf(op, WINVM_ERROR_INVALID_ARGUMENT,
+                                        in_new ? "the definition points disk %s at %s, but VM %s has snapshots and uses %s now: export the definition, edit that, and define again" :
+                                                 "the definition has no disk %s%s, but VM %s has snapshots of it (it uses %s now)",
+                                        have[i].target, in_new ? in_new : "", op->vm, have[i].file);
+                        r = -EINVAL;
+                        break;
+                }
+                targets[n] = have[i].target;
+                files[n++] = have[i].file;
+        }
+        if (!targets || !files)
+                r = -ENOMEM;
+        if (r == 0 && n > 0 && domain_xml_set_disk_sources(new_xml, targets, files, n, ret_xml) < 0) {
+                vm_config_failf(op, WINVM_ERROR_FAILED, "cannot keep the snapshots' disk sources in the definition");
+                r = -EINVAL;
+        }
+        free(targets);
+        free(files);
+        domain_disks_free(have, nh);
+        domain_disks_free(want, nw);
+        return r;
+}
+
+/* What the definition may introduce (definition-guard.h), from winvm.conf and the host. */
+static int guard(VmConfigOp *op, const char *current, const char *new_xml) {
+        const WinvmConfig *cfg = op->config;
+        _cleanup_(strv_freep) char **shares = calloc(2, sizeof(char *));
+        HostUser u = { 0 };
+        if (shares && cfg->desktop_user && host_user_by_name(cfg->host_root, cfg->desktop_user, &u) == 0 && u.home &&
+            strcmp(u.home, "/") != 0)
+                shares[0] = strdup(u.home);
+        host_user_clear(&u);
+        DefinitionPolicy policy = {
+                .virtiofsd_allowed = cfg->virtiofsd_allowed,
+                .usb_ids = cfg->usb_ids,
+                .storage_dirs = cfg->fs_paths,
+                .share_dirs = shares,
+        };
+        _cleanup_free_ char *what = NULL;
+        int r = definition_guard_check(current, new_xml, &policy, &what);
+        if (r == -EPERM)
+                vm_config_failf(op, WINVM_ERROR_INVALID_ARGUMENT,
+                                "the definition introduces %s, which a definition file may not bring in (it names a program, file or device on the host that libvirt would use as root); an administrator can make that change with virsh",
+                                what ? what : "?");
+        else if (r < 0)
+                vm_config_failf(op, WINVM_ERROR_INVALID_ARGUMENT, "the definition cannot be checked: it does not parse");
+        return r;
+}
+
+/* libvirt's refusals of the definition itself are the caller's to fix; anything else (the
+ * connection, an internal error) keeps libvirt's own error name. */
+static const char *refusal_name(void) {
+        virErrorPtr e = virGetLastError();
+        int code = e ? e->code : VIR_ERR_INTERNAL_ERROR;
+        switch (code) {
+        case VIR_ERR_XML_ERROR:
+        case VIR_ERR_XML_DETAIL:
+        case VIR_ERR_XML_INVALID_SCHEMA:
+        case VIR_ERR_CONFIG_UNSUPPORTED:
+        case VIR_ERR_INVALID_ARG:
+        case VIR_ERR_OPERATION_INVALID:
+        case VIR_ERR_OPERATION_UNSUPPORTED:
+        case VIR_ERR_NO_SUPPORT:
+        case VIR_ERR_INTERNAL_ERROR:
+                return WINVM_ERROR_INVALID_ARGUMENT;
+        default:
+                return winvm_error_name_from_libvirt(code);
+        }
+}
+
+int vm_config_redefine(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom, const char *what, const char *new_xml,
+                       unsigned flags) {
+        bool undo = flags & REDEFINE_UNDO;
         _cleanup_free_ char *current = vm_config_domain_xml(dom, false, true);
         if (!current) {
                 vm_config_fail_libvirt(op, NULL, "cannot read the current definition");
                 return -EIO;
         }
-        _cleanup_free_ char *name = NULL, *uuid = NULL, *cur_name = NULL, *cur_uuid = NULL;
+        _cleanup_free_ char *name = NULL, *uuid = NULL, *cur_name = NULL, *cur_uuid = NULL, *fixed = NULL;
         if (!identity(new_xml, &name, &uuid)) {
                 vm_config_failf(op, WINVM_ERROR_INVALID_ARGUMENT, "the new definition is not a libvirt <domain> XML document");
                 return -EINVAL;
@@ -109,14 +249,23 @@ int vm_config_redefine(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom, con
                                 name ? name : "", op->vm);
                 return -EINVAL;
         }
-        if (!uuid || !streq_ptr(uuid, cur_uuid)) {
+        if (!same_uuid(uuid, cur_uuid)) {
                 vm_config_failf(op, WINVM_ERROR_INVALID_ARGUMENT,
                                 "the definition's <uuid> is %s, but VM %s has %s: a different uuid would define a second VM",
                                 uuid ? uuid : "missing", op->vm, cur_uuid ? cur_uuid : "?");
                 return -EINVAL;
         }
+        /* What winvmd kept itself was libvirt's definition once: only a new one is checked. */
+        if (!undo && guard(op, current, new_xml) < 0)
+                return -EPERM;
+        if (protect_snapshot_disks(op, current, new_xml, undo, &fixed) < 0)
+                return -EINVAL;
+        if (fixed)
+                new_xml = fixed;
+
         _cleanup_free_ char *kept = NULL;
-        int r = definition_history_keep(op->config->state_dir, op->vm, what, current, &kept);
+        int r = undo ? definition_history_keep_undone(op->config->state_dir, op->vm, current) :
+                       definition_history_keep(op->config->state_dir, op->vm, what, current, &kept);
         if (r < 0) {
                 vm_config_failf(op, r == -ENOSPC ? WINVM_ERROR_NO_SPACE : WINVM_ERROR_FAILED,
                                 "cannot keep the current definition for undo: %s", strerror(-r));
@@ -124,11 +273,14 @@ int vm_config_redefine(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom, con
         }
         virDomainPtr nd = virDomainDefineXMLFlags(conn, new_xml, VIR_DOMAIN_DEFINE_VALIDATE);
         if (!nd) {
-                vm_config_fail_libvirt(op, WINVM_ERROR_INVALID_ARGUMENT, "libvirt refused the definition");
-                (void) definition_history_drop(kept);
+                vm_config_fail_libvirt(op, refusal_name(), "libvirt refused the definition");
+                if (kept)
+                        (void) definition_history_drop(kept);
                 return -EINVAL;
         }
         virDomainFree(nd);
+        if (!undo)
+                definition_history_prune(op->config->state_dir, op->vm);
         op->definition_changed = true;
         return 0;
 }

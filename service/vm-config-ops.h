@@ -56,7 +56,6 @@ typedef struct VmConfigOp {
         uint32_t flags;
         char *path;                     /* SetVirtiofsdPath */
         bool with_diff;
-        bool has_snapshots;             /* Define keeps the disk sources snapshots own */
 
         /* outputs */
         CheckList checks;
@@ -94,10 +93,17 @@ void vm_config_fail_libvirt(VmConfigOp *op, const char *name, const char *what);
 /* The persistent definition (secure: with secrets, for redefining) or the live one. */
 char *vm_config_domain_xml(virDomainPtr dom, bool live, bool secure);
 
-/* Replaces the persistent definition with new_xml: checks name and uuid, keeps the current
- * definition in the history under what, defines with libvirt's validation. On failure the
- * kept version is dropped again and op carries the error. */
-int vm_config_redefine(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom, const char *what, const char *new_xml);
+/* An undo: the current definition goes to the undone folder instead of the history, the
+ * new one (a kept version) is not checked against definition-guard.h, and the disk sources
+ * snapshots moved since are carried into it. */
+#define REDEFINE_UNDO 1u
+
+/* Replaces the persistent definition with new_xml: checks name and uuid, what it may bring
+ * in (definition-guard.h) and the disks snapshots own, keeps the current definition in the
+ * history under what, defines with libvirt's validation. On failure the kept version is
+ * dropped again and op carries the error. */
+int vm_config_redefine(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom, const char *what, const char *new_xml,
+                       unsigned flags);
 
 void cpu_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
 void usb_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);

@@ -7,10 +7,14 @@
  *
  * Checks: the readers agree on whether the XML parses; removing a device the XML has leaves
  * XML without it, and removing one it lacks is -ENOENT; pointing the shares at a binary leaves
- * every share with that binary and the same sources and tags; normalising is idempotent. */
+ * every share with that binary and the same sources and tags; normalising is idempotent; the
+ * definition guard lets any definition through against itself and against its normalised
+ * form (layout is no change), and lets nothing through against an empty domain but what
+ * its policy allows. */
 #include <errno.h>
 #include <glib.h>
 
+#include "definition-guard.h"
 #include "fuzz-common.h"
 #include "usb-devices.h"
 #include "util.h"
@@ -77,10 +81,25 @@ static void check_virtiofs(const char *xml, const char *binary) {
         virtiofs_shares_clear(&s);
 }
 
+static void check_guard(const char *xml, const char *normalized) {
+        char *allowed[] = { (char *) "/run/current-system/sw/bin/virtiofsd", NULL };
+        char *usb[] = { (char *) "256c:006d", NULL };
+        DefinitionPolicy p = { .virtiofsd_allowed = allowed, .usb_ids = usb };
+        char *what = NULL;
+        int r = definition_guard_check(xml, xml, &p, &what);
+        fuzz_check(r == 0, "a definition introduces %s against itself", fuzz_str(what));
+        r = definition_guard_check(xml, normalized, &p, &what);
+        fuzz_check(r == 0, "its normalised form introduces %s", fuzz_str(what));
+        r = definition_guard_check("<domain/>", xml, &p, &what);
+        fuzz_check(r == 0 || r == -EPERM, "against an empty domain: %d", r);
+        free(what);
+}
+
 static void check_normalize(const char *xml) {
         char *a = NULL, *b = NULL;
         if (xml_normalize(xml, &a) < 0)
                 return;
+        check_guard(xml, a);
         fuzz_check(xml_normalize(a, &b) == 0, "normalised XML does not parse:\n%s", a);
         fuzz_check(strcmp(a, b) == 0, "normalising twice changed it:\n%s\n---\n%s", a, b);
         free(a);

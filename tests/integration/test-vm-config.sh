@@ -35,6 +35,7 @@ setup() {
     cat >>"$WINVM_CONF" <<EOT
 [Host]
 Root=$R
+DesktopUser=jarrett
 
 [Cpu]
 HostCPUs=0-3
@@ -264,14 +265,14 @@ test_virtiofs() {
     call jarrett "$VM_PATH" org.winvm1.Shares.SetVirtiofsdPath "'/usr/libexec/virtiofsd'"
     assert_call_error org.winvm1.Error.NotFound "an allowed path that is not on the host is refused"
 
-    # A share as the seed has it, with the nix store binary.
+    # The seed's share, with the NixOS path (the seed's own Nix store path is not allowed).
     python3 - "$FILE" <<'PY'
 import sys
 p = sys.argv[1]
 s = open(p).read()
 s = s.replace("<devices>", "<devices>\n    <filesystem type='mount' accessmode='passthrough'>"
               "<driver type='virtiofs'/>"
-              "<binary path='/nix/store/vw6vbapxh9dwaw8mhs3pyzlbr7bks6kk-virtiofsd-1.13.2-looking-glass/bin/virtiofsd'/>"
+              "<binary path='/run/current-system/sw/bin/virtiofsd'/>"
               "<source dir='/home/jarrett/windows-shared'/><target dir='shared'/></filesystem>", 1)
 s = s.replace("</currentMemory>", "</currentMemory>\n  <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>", 1)
 open(p, "w").write(s)
@@ -283,16 +284,71 @@ PY
     assert_contains "$CALL_OUT" "'/home/jarrett/windows-shared', 'shared'" "GetShares lists the folder and tag"
     assert_contains "$CALL_OUT" "], true)" "shared memory backing is reported"
 
+    # Debian's path, installed on the stand-in host now.
+    mkdir -p "$R/usr/libexec"
+    printf '#!/bin/sh\nexit 0\n' >"$R/usr/libexec/virtiofsd"
+    chmod 0755 "$R/usr/libexec/virtiofsd"
     before=$(definition | xml_norm)
-    call mallory "$VM_PATH" org.winvm1.Shares.SetVirtiofsdPath "'$NIX_VIRTIOFSD'"
+    call mallory "$VM_PATH" org.winvm1.Shares.SetVirtiofsdPath "'/usr/libexec/virtiofsd'"
     assert_call_error org.freedesktop.DBus.Error.AccessDenied "mallory is refused SetVirtiofsdPath"
     assert_eq "$before" "$(definition | xml_norm)" "mallory's SetVirtiofsdPath changed nothing"
-    ctl jarrett shares --set-virtiofsd "$NIX_VIRTIOFSD"
-    assert_ctl 0 "winvmctl shares --set-virtiofsd to the allowed NixOS path"
-    assert_contains "$(definition)" "<binary path='$NIX_VIRTIOFSD'" "libvirt's definition uses it"
+    ctl jarrett shares --set-virtiofsd /usr/libexec/virtiofsd
+    assert_ctl 0 "winvmctl shares --set-virtiofsd to the allowed Debian path"
+    assert_contains "$(definition)" "<binary path='/usr/libexec/virtiofsd'" "libvirt's definition uses it"
     call jarrett "$VM_PATH" org.winvm1.Definition.UndoChange
     assert_call_ok "undo the virtiofsd change"
-    assert_eq "$before" "$(definition | xml_norm)" "the undo restores the nix store path"
+    assert_eq "$before" "$(definition | xml_norm)" "the undo restores the NixOS path"
+}
+
+# A definition file is a user's, a definition as strong as root: what it may bring in.
+test_define_guard() {
+    local good=$WINVM_SANDBOX/guard-good.xml before edit
+    ctl jarrett export
+    cp "$FILE" "$good"
+    before=$(definition | xml_norm)
+    local -a edits=(
+        "s|<binary path='[^']*'|<binary path='/home/jarrett/evil'|"
+        "s|<devices>|<devices><disk type='block' device='disk'><source dev='/dev/sda'/><target dev='vdz' bus='virtio'/></disk>|"
+        "s|<source dir='/home/jarrett/windows-shared'/>|<source dir='/root'/>|"
+        "s|</devices>|</devices><qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><qemu:arg value='-S'/></qemu:commandline>|"
+    )
+    for edit in "${edits[@]}"; do
+        sed "$edit" "$good" >"$FILE"
+        call jarrett "$VM_PATH" org.winvm1.Definition.Define
+        assert_call_error org.winvm1.Error.InvalidArgument "Define refuses a file that brings in a host path ($edit)"
+        assert_contains "$CALL_MSG" "may not bring in" "the refusal says why"
+    done
+    assert_eq "$before" "$(definition | xml_norm)" "no refused file changed the definition"
+    cp "$good" "$FILE"
+
+    # The diff shows the file's text: only to who may define.
+    call mallory "$VM_PATH" org.winvm1.Definition.DefinitionDrift true
+    assert_call_error org.freedesktop.DBus.Error.AccessDenied "mallory is refused the diff"
+    call mallory "$VM_PATH" org.winvm1.Definition.DefinitionDrift false
+    assert_call_ok "mallory may ask whether it drifted"
+}
+
+# Snapshots own the disks: an undo keeps the disk a snapshot moved since, and a file from
+# before the snapshot is refused.
+test_undo_after_snapshot() {
+    local disk_before disk_after
+    ctl jarrett export
+    disk_before=$(current_disk)
+    assert_contains "$(definition)" "0x256c" "(the tablet is in the definition, from the undone detach)"
+    ctl jarrett usb detach "$TABLET"
+    assert_ctl 0 "detach the tablet (a change to undo)"
+    snap_create jarrett after-detach
+    assert_call_ok "a snapshot moves the disk to an overlay"
+    disk_after=$(current_disk)
+    [[ $disk_after != "$disk_before" ]] && ok "the disk moved to $disk_after" || fail "the snapshot moved the disk"
+    call jarrett "$VM_PATH" org.winvm1.Definition.Define
+    assert_call_error org.winvm1.Error.InvalidArgument "a file from before the snapshot is refused"
+    assert_contains "$CALL_MSG" "has snapshots" "the refusal names the snapshots"
+    call jarrett "$VM_PATH" org.winvm1.Definition.UndoChange
+    assert_call_ok "undo the detach after the snapshot"
+    assert_eq "$disk_after" "$(current_disk)" "the undo keeps the snapshot's overlay as the disk"
+    assert_contains "$(definition)" "0x256c" "and brings the tablet back"
+    assert_img_check "$disk_after" "qemu-img check of the overlay"
 }
 
 test_usb() {
@@ -363,6 +419,8 @@ test_check_seed_like_pinning
 test_apply_and_undo_pinning
 test_export_drift_define
 test_virtiofs
+test_define_guard
 test_usb
 test_mallory_undo
+test_undo_after_snapshot
 summary

@@ -3,10 +3,15 @@
  * (service/virtiofs-shares.c), XML normalising and parse errors (service/xml-doc.c), and the
  * winvm.conf keys [Cpu], [Usb], [Virtiofs] and [Definitions] (service/config.c). */
 #include <check.h>
+#include <glib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "definition-file.h"
+#include "definition-guard.h"
 #include "host-fixtures.h"
 #include "usb-devices.h"
 #include "util.h"
@@ -190,6 +195,152 @@ START_TEST(test_xml_verbose_error) {
 }
 END_TEST
 
+/* --- what a definition file may bring in ---------------------------------------------------- */
+
+static const char *const guarded_current =
+        "<domain type='kvm'><name>Windows11</name><os><loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader>"
+        "<nvram>/var/lib/libvirt/qemu/nvram/Windows11_VARS.fd</nvram></os><devices>"
+        "<emulator>/usr/bin/qemu-system-x86_64</emulator>"
+        "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/vm-storage/images/win.qcow2'/>"
+        "<target dev='vda' bus='virtio'/></disk>"
+        "<filesystem type='mount'><driver type='virtiofs'/><binary path='/nix/store/abc-virtiofsd/bin/virtiofsd'/>"
+        "<source dir='/home/jarrett/windows-shared'/><target dir='shared'/></filesystem>"
+        "</devices></domain>";
+
+static int guard(const char *from, const char *to, char **what) {
+        char *allowed[] = { "/run/current-system/sw/bin/virtiofsd", NULL };
+        char *usb[] = { "256c:006d", NULL };
+        char *storage[] = { "/vm-storage/images", NULL };
+        char *shares[] = { "/home/jarrett", NULL };
+        DefinitionPolicy p = { .virtiofsd_allowed = allowed, .usb_ids = usb, .storage_dirs = storage, .share_dirs = shares };
+        *what = NULL;
+        return definition_guard_check(from, to, &p, what);
+}
+
+/* guarded_current with one substring replaced (or, with from NULL, to inserted before </devices>). */
+static char *edit(const char *from, const char *to) {
+        GString *s = g_string_new(guarded_current);
+        if (from) {
+                char *at = strstr(s->str, from);
+                ck_assert_msg(at != NULL, "no '%s' in the test domain", from);
+                gssize pos = at - s->str;
+                g_string_erase(s, pos, (gssize) strlen(from));
+                g_string_insert(s, pos, to);
+        } else {
+                char *at = strstr(s->str, "</devices>");
+                g_string_insert(s, at - s->str, to);
+        }
+        return g_string_free(s, false);
+}
+
+START_TEST(test_guard_allows) {
+        char *what = NULL;
+        /* The same definition, reformatted or with harmless edits. */
+        ck_assert_int_eq(guard(guarded_current, guarded_current, &what), 0);
+        static const char *const ok[][2] = {
+                { "<name>Windows11</name>", "<name>Windows11</name><description>edited</description><memory unit='GiB'>32</memory>" },
+                { "/nix/store/abc-virtiofsd/bin/virtiofsd", "/run/current-system/sw/bin/virtiofsd" },
+                { "/vm-storage/images/win.qcow2", "/vm-storage/images/win.overlay" },
+                { "/home/jarrett/windows-shared", "/home/jarrett/other" },
+                { NULL, "<hostdev mode='subsystem' type='usb' managed='yes'><source startupPolicy='optional'>"
+                        "<vendor id='0x256c'/><product id='0x006d'/></source></hostdev>" },
+                { NULL, "<controller type='usb' model='qemu-xhci'/>" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                g_autofree char *x = edit(ok[i][0], ok[i][1]);
+                int r = guard(guarded_current, x, &what);
+                ck_assert_msg(r == 0, "edit %zu refused: %s", i, what);
+                free(what);
+        }
+}
+END_TEST
+
+START_TEST(test_guard_refuses) {
+        static const char *const bad[][3] = {
+                { "/nix/store/abc-virtiofsd/bin/virtiofsd", "/home/jarrett/evil", "<binary> path" },
+                { "/usr/bin/qemu-system-x86_64", "/home/jarrett/qemu", "<emulator>" },
+                { "/vm-storage/images/win.qcow2", "/etc/shadow", "<source> file" },
+                { "/vm-storage/images/win.qcow2", "/vm-storage/images/../../etc/shadow", "<source> file" },
+                { "/home/jarrett/windows-shared", "/root", "<source> dir" },
+                { "/home/jarrett/windows-shared", "/home/jarrett2", "<source> dir" },
+                { "_VARS.fd</nvram>", "_VARS.fd</nvram><kernel>/boot/vmlinuz</kernel>", "<kernel>" },
+                { "Windows11_VARS.fd</nvram>", "x.fd</nvram>", "<nvram>" },
+                { NULL, "<disk type='block' device='disk'><source dev='/dev/sda'/><target dev='vdb'/></disk>", "dev" },
+                { NULL, "<hostdev mode='subsystem' type='usb'><source><vendor id='0x046d'/><product id='0xc52b'/></source></hostdev>", "<hostdev>" },
+                { NULL, "<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x02' slot='0x00' function='0x0'/></source></hostdev>", "<hostdev>" },
+                { NULL, "<serial type='file'><source path='/etc/passwd'/><target port='0'/></serial>", "path" },
+                { NULL, "<interface type='ethernet'><script path='/home/jarrett/up.sh'/></interface>", "path" },
+                { NULL, "<input type='evdev'><source dev='/dev/input/event3'/></input>", "dev" },
+                { "</domain>", "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><qemu:arg value='-evil'/></qemu:commandline></domain>", "commandline" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                g_autofree char *x = edit(bad[i][0], bad[i][1]);
+                char *what = NULL;
+                int r = guard(guarded_current, x, &what);
+                ck_assert_msg(r == -EPERM, "edit %zu (%s) allowed", i, bad[i][1]);
+                ck_assert_msg(what && strstr(what, bad[i][2]), "edit %zu: '%s' does not name %s", i, what, bad[i][2]);
+                free(what);
+        }
+        /* What the current definition already has stays allowed, allow-list or not. */
+        char *what = NULL;
+        g_autofree char *with_cmdline = edit("</domain>", "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+                                                          "<qemu:arg value='-device'/></qemu:commandline></domain>");
+        ck_assert_int_eq(guard(with_cmdline, with_cmdline, &what), 0);
+        ck_assert_int_eq(guard(guarded_current, "<domain", &what), -EINVAL);
+}
+END_TEST
+
+/* --- the definition file ----------------------------------------------------------------- */
+
+START_TEST(test_definition_file) {
+        char dir[] = "/tmp/winvm-test-XXXXXX";
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        g_autofree char *file = g_strdup_printf("%s/Windows11.xml", dir);
+        g_autofree char *previous = g_strdup_printf("%s.previous", file);
+        char *text = NULL;
+        ck_assert_int_eq(definition_file_read(file, &text), -ENOENT);
+        ck_assert_int_eq(definition_file_write(file, "<domain>one</domain>"), 0);
+        ck_assert_int_eq(access(previous, F_OK), -1);
+        ck_assert_int_eq(chmod(file, 06755), 0);
+        ck_assert_int_eq(definition_file_write(file, "<domain>two</domain>"), 0);
+        ck_assert_int_eq(definition_file_read(file, &text), 0);
+        ck_assert_str_eq(text, "<domain>two</domain>");
+        free(text);
+        ck_assert_int_eq(definition_file_read(previous, &text), 0);
+        ck_assert_str_eq(text, "<domain>one</domain>");
+        free(text);
+        struct stat st;
+        ck_assert_int_eq(stat(file, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0644);    /* permission bits kept, setuid and setgid not */
+
+        /* A link in the file's place is neither followed for reading nor written through. */
+        g_autofree char *target = g_strdup_printf("%s/target", dir);
+        ck_assert_int_eq(definition_file_write(target, "secret"), 0);
+        ck_assert_int_eq(unlink(file), 0);
+        ck_assert_int_eq(symlink(target, file), 0);
+        ck_assert_int_eq(definition_file_read(file, &text), -ELOOP);
+        ck_assert_int_eq(definition_file_write(file, "<domain>three</domain>"), -ELOOP);
+        ck_assert_int_eq(definition_file_read(target, &text), 0);
+        ck_assert_str_eq(text, "secret");
+        free(text);
+
+        /* Neither is a FIFO (which would block) nor anything too big. */
+        ck_assert_int_eq(unlink(file), 0);
+        ck_assert_int_eq(mkfifo(file, 0600), 0);
+        ck_assert_int_eq(definition_file_read(file, &text), -EINVAL);
+        ck_assert_int_eq(unlink(file), 0);
+        FILE *f = fopen(file, "we");
+        ck_assert_int_eq(fseek(f, DEFINITION_FILE_MAX + 1, SEEK_SET), 0);
+        fputc('x', f);
+        fclose(f);
+        ck_assert_int_eq(definition_file_read(file, &text), -EFBIG);
+        ck_assert_int_eq(definition_file_read("relative.xml", &text), -EINVAL);
+
+        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+        ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 /* --- winvm.conf ----------------------------------------------------------------------------- */
 
 static WinvmConfig *load(const char *text, char **error, char ***warnings) {
@@ -273,6 +424,11 @@ static Suite *vm_config_suite(void) {
         tc = tcase_create("xml");
         tcase_add_test(tc, test_xml_normalize);
         tcase_add_test(tc, test_xml_verbose_error);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("definition");
+        tcase_add_test(tc, test_guard_allows);
+        tcase_add_test(tc, test_guard_refuses);
+        tcase_add_test(tc, test_definition_file);
         suite_add_tcase(s, tc);
         tc = tcase_create("config");
         tcase_add_test(tc, test_config_defaults);
