@@ -15,7 +15,7 @@
  * file, -EFBIG above DEFINITION_FILE_MAX, -errno. */
 int definition_file_read(const char *path, char **ret);
 
-/* Replaces the file with data atomically; the file it replaces, if any, becomes
- * "<name>.previous" beside it (the same way). The new file keeps the old one's owner and
- * permission bits (without setuid, setgid or sticky), or gets the folder's owner and 0644. */
-int definition_file_write(const char *path, const char *data);
+/* Replaces the file with data atomically; with keep_previous, the file it replaces, if any,
+ * becomes "<name>.previous" beside it (the same way). The new file keeps the old one's owner
+ * and permission bits (without setuid, setgid or sticky), or gets the folder's owner and 0644. */
+int definition_file_write(const char *path, const char *data, bool keep_previous);

@@ -43,7 +43,12 @@ static void export(VmConfigOp *op, virDomainPtr dom) {
                 vm_config_fail_libvirt(op, NULL, "cannot read the definition");
                 return;
         }
-        int r = definition_file_write(file, xml);
+        /* The version before is kept only when it says something else: two exports in a row
+         * must not push a person's edit out of .previous. */
+        _cleanup_free_ char *old = NULL, *a = NULL, *b = NULL;
+        bool same = definition_file_read(file, &old) == 0 && xml_normalize(old, &a) == 0 && xml_normalize(xml, &b) == 0 &&
+                    strcmp(a, b) == 0;
+        int r = definition_file_write(file, xml, !same);
         if (r == -ELOOP || r == -EINVAL)
                 vm_config_failf(op, WINVM_ERROR_FAILED, "%s is a link or not a regular file; not replacing it", file);
         else if (r == -EFBIG)

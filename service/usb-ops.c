@@ -97,9 +97,12 @@ static void attach(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom, const c
                         }
                         if (virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_CONFIG) < 0) {
                                 (void) definition_history_drop(kept);
-                                vm_config_fail_libvirt(op, WINVM_ERROR_LIBVIRT, "libvirt could not add the device to the definition");
+                                vm_config_fail_libvirt(op, WINVM_ERROR_LIBVIRT,
+                                                       live_done ? "the device is attached to the running guest, but libvirt could not add it to the definition" :
+                                                                   "libvirt could not add the device to the definition");
                                 return;
                         }
+                        definition_history_prune(op->config->state_dir, op->vm);
                         op->definition_changed = true;
                         config_done = true;
                 }
@@ -142,6 +145,7 @@ static void detach(VmConfigOp *op, virDomainPtr dom, const char *id, const char 
                         vm_config_fail_libvirt(op, WINVM_ERROR_LIBVIRT, "libvirt could not remove the device from the definition");
                         return;
                 }
+                definition_history_prune(op->config->state_dir, op->vm);
                 op->definition_changed = true;
         }
         if (asprintf(&op->result, "%s: detached%s%s%s", id, in_live ? " from the running guest" : "",
