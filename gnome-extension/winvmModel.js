@@ -25,7 +25,8 @@ const MIN_OWNER_LIFETIME = 5 * GLib.USEC_PER_SEC;
  * @property {string} name      libvirt domain name
  * @property {string} state     running, shutoff, ..., or unknown
  * @property {string[]} snapshots
- * @property {boolean} [stale]  winvmd left the bus; the next one decides whether it stays
+ * @property {boolean} [stale]  winvmd left the bus (state is the last it reported); the next
+ *                              winvmd decides whether the VM stays
  */
 
 /** A failed call, with the service's error name and its message without the GDBus prefix. */
@@ -198,9 +199,9 @@ export class WinvmModel {
         if (!vm)
             return;
         // The client drops every object when winvmd leaves the bus (idle exit, restart).
-        // Keep them, as 'unknown', until the next winvmd says whether they still exist.
+        // Keep them with their last state, marked stale, until the next winvmd says whether
+        // they still exist.
         if (!this._manager?.name_owner) {
-            vm.state = 'unknown';
             vm.stale = true;
             this._emit('vm-changed', vm);
             return;
@@ -247,8 +248,12 @@ export class WinvmModel {
             }
             return;
         }
-        // winvmd left (it exits when idle). Without it nobody reports the guest's state
-        // changes, so activate it again, unless it keeps dying.
+        // winvmd left. It exits on idle only while every guest is off (it stays while one
+        // runs), and then there is nothing to follow: the next call starts it again. Any
+        // other exit (a crash, a restart) is followed by activating it again at once,
+        // unless it keeps dying.
+        if (this.vms.every(vm => vm.state === 'shutoff' || vm.state === 'undefined'))
+            return;
         const lived = GLib.get_monotonic_time() - this._ownerSince;
         if (this._ownerSince && lived >= MIN_OWNER_LIFETIME)
             this._activate();

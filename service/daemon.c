@@ -5,6 +5,8 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include <libvirt/libvirt.h>
+
 #include "daemon.h"
 #include "daemon-setup.h"
 #include "errors.h"
@@ -62,10 +64,21 @@ static int on_any_message(sd_bus_message *m, void *userdata, sd_bus_error *error
         return 0;
 }
 
+/* A guest that runs (or is paused) will change state, and desktop clients follow it through
+ * our signals: while one does, winvmd stays, so they need not start it again and again. */
+static bool a_guest_runs(Daemon *d) {
+        for (size_t i = 0; i < d->n_vms; i++)
+                if (d->vms[i]->info_valid &&
+                    (d->vms[i]->info.state == VIR_DOMAIN_RUNNING || d->vms[i]->info.state == VIR_DOMAIN_PAUSED ||
+                     d->vms[i]->info.state == VIR_DOMAIN_BLOCKED || d->vms[i]->info.state == VIR_DOMAIN_SHUTDOWN))
+                        return true;
+        return false;
+}
+
 static int on_idle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Daemon *d = userdata;
         uint64_t timeout = (uint64_t) d->config->idle_timeout_sec * 1000000ULL;
-        bool busy = d->n_busy > 0 || bus_polkit_pending(d->polkit) > 0;
+        bool busy = d->n_busy > 0 || bus_polkit_pending(d->polkit) > 0 || a_guest_runs(d);
 
         if (!busy && usec >= d->last_activity + timeout) {
                 log_info("Idle for %u s; exiting", d->config->idle_timeout_sec);

@@ -93,10 +93,11 @@ run(async () => {
     } else if (mode === 'restart') {
         const from = events.length;
         print('# ready');
-        check(await until(() => vm()?.state === 'unknown', 30), 'winvmd gone: the VM reads unknown',
-            `state: ${vm()?.state}`);
-        check(await until(() => vm()?.state === 'shutoff', 60), 'winvmd back: the VM reads shutoff again',
-            `state: ${vm()?.state}`);
+        check(await until(() => vm()?.stale === true, 30), 'winvmd gone: the VM is marked stale',
+            `stale: ${vm()?.stale}`);
+        checkEq('shutoff', vm()?.state, 'it keeps its last state (an idle exit with the guest off)');
+        check(await until(() => vm()?.stale === undefined && vm()?.state === 'shutoff', 60),
+            'winvmd back: the VM reads shutoff and is current again', `state: ${vm()?.state}, stale: ${vm()?.stale}`);
         check(!events.slice(from).some(e => e.event !== 'vm-changed'),
             'the VM was kept, not removed and added again', JSON.stringify(events.slice(from)));
         checkEq(path, vm()?.path, 'under the same object path');

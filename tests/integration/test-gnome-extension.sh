@@ -68,7 +68,8 @@ test_extension_enable() {
     assert_eq "shut off" "$(virsh_state "$GUEST")" "the guest is off after the extension tests"
 }
 
-# winvmd leaves the bus (as on its idle exit) and comes back: the model keeps the VM.
+# winvmd leaves the bus (as on its idle exit, the guest off) and comes back: the model keeps
+# the VM with its last state, and does not start winvmd again by itself (the test does).
 test_model_restart() {
     local out=$WINVM_SANDBOX/ext-restart.out pid rc=0 line
     as_user jarrett gjs -m "$EXT/tests/modelTest.js" restart "$GUEST" >"$out" 2>&1 &

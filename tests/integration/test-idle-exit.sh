@@ -38,6 +38,19 @@ timeout 15 tail --pid="$child" -f /dev/null
 wait "$child"
 assert_eq 0 "$?" "winvmd exits once the wait is over"
 
+# 2b. A running guest keeps winvmd (desktop clients follow its state); once it is off, the
+# idle exit comes.
+start_child_winvmd 1
+as_user jarrett winvmctl start
+assert_eq running "$(virsh_state Windows11)" "guest started for the running-guest test"
+sleep 3 # three idle timeouts: a wait for nothing to happen
+busctl --system status org.winvm1 >/dev/null 2>&1 && ok "winvmd stays 3 s past IdleTimeoutSec=1 while the guest runs" \
+    || fail "winvmd exited on idle while the guest runs"
+as_user jarrett winvmctl force-stop
+timeout 15 tail --pid="$child" -f /dev/null
+wait "$child"
+assert_eq 0 "$?" "winvmd exits on idle once the guest is off"
+
 # 3. sd_notify: READY=1 once the name is owned, and a STATUS line for systemctl status.
 notify_sock=$WINVM_SANDBOX/notify.sock
 python3 - "$notify_sock" > "$WINVM_SANDBOX/notify.out" <<'PY' &
