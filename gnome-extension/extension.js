@@ -7,6 +7,9 @@ import {Extension} from 'resource:///org/gnome/shell/extensions/extension.js';
 import {WinvmIndicator} from './indicator.js';
 import {WinvmModel} from './winvmModel.js';
 
+// Module state lives as long as the Shell: enable() runs again at each unlock.
+let unavailableReported = false;
+
 export default class WinvmExtension extends Extension {
     enable() {
         this._settings = this.getSettings();
@@ -15,8 +18,15 @@ export default class WinvmExtension extends Extension {
         // toggles once, when it is added); state changes go to the existing toggles.
         for (const event of /** @type {const} */ (['vm-added', 'vm-removed']))
             this._model.connect(event, () => this._rebuild());
-        this._model.connect('error', (/** @type {any} */ e) =>
-            Main.notifyError('winvm', e instanceof Error ? e.message : String(e)));
+        this._model.connect('error', (/** @type {any} */ e) => {
+            // A missing service is said once per Shell session, not at every unlock.
+            if (e?.unavailable) {
+                if (unavailableReported)
+                    return;
+                unavailableReported = true;
+            }
+            Main.notifyError('winvm', e instanceof Error ? e.message : String(e));
+        });
         this._rebuild();
         this._model.init();
     }

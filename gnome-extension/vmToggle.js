@@ -10,6 +10,7 @@ import * as PopupMenu from 'resource:///org/gnome/shell/ui/popupMenu.js';
 import * as QuickSettings from 'resource:///org/gnome/shell/ui/quickSettings.js';
 
 import {confirm} from './confirmDialog.js';
+import {WinvmCallError} from './winvmModel.js';
 
 export const ICON_NAME = 'computer-symbolic';
 
@@ -103,6 +104,9 @@ class VmToggle extends QuickSettings.QuickMenuToggle {
             await call;
             return true;
         } catch (e) {
+            // Disabling the extension cancels what is pending; the guest is not told to stop.
+            if (e instanceof WinvmCallError && e.cancelled)
+                return false;
             Main.notifyError(`${this._vm.name}: ${what} failed`,
                 e instanceof Error ? e.message : String(e));
             return false;

@@ -39,6 +39,10 @@ export class WinvmCallError extends Error {
         super(message);
         this.name = 'WinvmCallError';
         this.remoteName = remoteName;
+        /** The call was cancelled (the extension was disabled): nothing to tell the user. */
+        this.cancelled = false;
+        /** winvmd is not there and could not be started. */
+        this.unavailable = false;
     }
 
     /**
@@ -49,7 +53,9 @@ export class WinvmCallError extends Error {
         if (e instanceof GLib.Error) {
             const remoteName = Gio.DBusError.get_remote_error(e) ?? '';
             Gio.DBusError.strip_remote_error(e);
-            return new WinvmCallError(remoteName, e.message);
+            const err = new WinvmCallError(remoteName, e.message);
+            err.cancelled = e.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED);
+            return err;
         }
         return new WinvmCallError('', String(e));
     }
@@ -164,10 +170,13 @@ export class WinvmModel {
             m.connect('notify::name-owner', () => this._ownerChanged()),
         ];
         // Without an owner here, activation failed; a later winvmd is picked up all the same.
-        if (m.name_owner)
+        if (m.name_owner) {
             this._ownerSince = GLib.get_monotonic_time();
-        else
-            this._emit('error', new WinvmCallError('', 'The winvm service is not running and could not be started'));
+        } else {
+            const err = new WinvmCallError('', 'The winvm service is not running and could not be started');
+            err.unavailable = true;
+            this._emit('error', err);
+        }
         for (const obj of m.get_objects())
             this._objectAdded(obj);
     }
@@ -248,11 +257,13 @@ export class WinvmModel {
             }
             return;
         }
-        // winvmd left. It exits on idle only while every guest is off (it stays while one
-        // runs), and then there is nothing to follow: the next call starts it again. Any
-        // other exit (a crash, a restart) is followed by activating it again at once,
-        // unless it keeps dying.
-        if (this.vms.every(vm => vm.state === 'shutoff' || vm.state === 'undefined'))
+        // winvmd left. It exits on idle only while no guest runs (it stays while one does),
+        // and then there is nothing to follow: the next call starts it again. Any other exit
+        // (a crash, a restart) is followed by activating it again at once, unless it keeps
+        // dying.
+        // The same states winvmd stays for (running, paused, shutting down): any other
+        // exit with them is a crash or a restart.
+        if (!this.vms.some(vm => ['running', 'paused', 'shutting-down'].includes(vm.state)))
             return;
         const lived = GLib.get_monotonic_time() - this._ownerSince;
         if (this._ownerSince && lived >= MIN_OWNER_LIFETIME)

@@ -134,11 +134,12 @@ static void config_done(void *userdata) {
         if (op->error_name && change)
                 log_operation_failed(vm, change, NULL, c->caller_uid, op->error_name,
                                      op->error_message ? op->error_message : "failed");
-        /* A message the bus refuses (not UTF-8, from libvirt or a file) still gets an answer. */
-        if (op->error_name && sd_bus_reply_method_errorf(c->message, op->error_name, "%s",
-                                                         op->error_message ? op->error_message : "failed") < 0)
-                (void) sd_bus_reply_method_errorf(c->message, op->error_name, "the operation failed");
-        else {
+        if (op->error_name) {
+                /* A message the bus refuses (not UTF-8, from libvirt or a file) still gets an answer. */
+                if (sd_bus_reply_method_errorf(c->message, op->error_name, "%s",
+                                               op->error_message ? op->error_message : "failed") < 0)
+                        (void) sd_bus_reply_method_errorf(c->message, op->error_name, "the operation failed");
+        } else {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
                 int r = sd_bus_message_new_method_return(c->message, &reply);
                 if (r >= 0)

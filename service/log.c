@@ -95,9 +95,15 @@ static int send_to_journal(const char *file, int line, const char *func, int pri
         add(iov, &n, MAX, "CODE_LINE", code_line);
         add(iov, &n, MAX, "CODE_FUNC", func);
         owned = n;
-        /* The extra fields are already "KEY=value": sent as they are. */
-        for (size_t i = 0; extra && extra[i] && n < MAX; i++)
+        /* The extra fields are already "KEY=value": sent as they are, at most LOG_EXTRA_MAX of
+         * them, and only with a valid KEY (one bad field would make journald drop the entry). */
+        for (size_t i = 0, taken = 0; extra && extra[i] && taken < LOG_EXTRA_MAX && n < MAX; i++) {
+                size_t k = strspn(extra[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+                if (k == 0 || k > 64 || extra[i][k] != '=' || extra[i][0] == '_' || (extra[i][0] >= '0' && extra[i][0] <= '9'))
+                        continue;
                 iov[n++] = (struct iovec) { .iov_base = (void *) extra[i], .iov_len = strlen(extra[i]) };
+                taken++;
+        }
 
         int r = complete ? sd_journal_sendv(iov, (int) n) : -ENOMEM;
         for (size_t i = 0; i < owned; i++)

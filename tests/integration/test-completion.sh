@@ -35,6 +35,24 @@ complete_as() {
         sed '/^$/d' | sort
 }
 
+# complete_line USER LINE WORD...: the same with the command line as typed (COMP_LINE) and
+# the words as bash splits it (COMP_WORDBREAKS: "256f:c" is "256f" ":" "c").
+complete_line() {
+    local user=$1 line=$2
+    shift 2
+    # shellcheck disable=SC2016  # expanded by the inner bash
+    run_as "$user" bash -c '
+        . "$1"
+        COMP_LINE=$2
+        shift 2
+        COMP_WORDS=("$@")
+        COMP_CWORD=$(($# - 1))
+        COMP_POINT=${#COMP_LINE}
+        _winvmctl
+        printf "%s\n" "${COMPREPLY[@]}"' bash "$COMPLETION" "$line" "$@" 2>"$WINVM_SANDBOX/completion.err" |
+        sed '/^$/d' | sort
+}
+
 # lines WORD...: the words one per line, sorted (what complete_as prints).
 lines() { printf '%s\n' "$@" | sed '/^$/d' | sort; }
 
@@ -149,6 +167,11 @@ test_usb_ids() {
     assert_eq "$(lines 256c:006d 256f:c635)" "$(complete_as jarrett winvmctl usb attach '')" \
         "winvmctl usb attach <TAB>: the configured USB ids"
     assert_eq "256f:c635" "$(complete_as jarrett winvmctl usb detach 256f)" "winvmctl usb detach 256f<TAB>"
+    # bash splits "256f:c" at the ':'; the reply is what follows it.
+    assert_eq "c635" "$(complete_line jarrett "winvmctl usb attach 256f:c" winvmctl usb attach 256f : c)" \
+        "winvmctl usb attach 256f:c<TAB>: c635 (after the ':' bash split at)"
+    assert_eq "$(lines 256c:006d 256f:c635)" "$(complete_as jarrett winvmctl --vm "$GUEST" usb attach '')" \
+        "winvmctl --vm $GUEST usb attach <TAB>: the ids"
 }
 
 test_commands
