@@ -188,6 +188,9 @@ export class WinvmModel {
             for (const id of this._managerHandlers)
                 this._manager.disconnect(id);
             this._managerHandlers = [];
+            // Its match rules and name watch go now, not whenever the GC gets to it: a
+            // dropped client would still fetch every object each time winvmd appears.
+            this._manager.run_dispose();
             this._manager = null;
         }
         this._vms.clear();

@@ -134,7 +134,7 @@ void daemon_on_lifecycle(void *userdata, char *name);
 void daemon_on_closed(void *userdata, unsigned gen);
 
 /* Forces the VM off for a Shutdown call whose wait ran out; replies to m when done. */
-int vm_force_stop_after_timeout(Vm *vm, sd_bus_message *m, struct Job *job);
+int vm_force_stop_after_timeout(Vm *vm, sd_bus_message *m, struct Job *job, uid_t uid);
 
 void daemon_busy_inc(Daemon *d);
 void daemon_busy_dec(Daemon *d);

@@ -189,8 +189,8 @@ static int submit(Vm *vm, sd_bus_message *m, LvAction action, uint32_t timeout_s
         return 1;
 }
 
-int vm_force_stop_after_timeout(Vm *vm, sd_bus_message *m, Job *job) {
-        return submit(vm, m, LV_FORCE_STOP, 0, false, true, job ? job->started_by_uid : LOG_NO_UID, job);
+int vm_force_stop_after_timeout(Vm *vm, sd_bus_message *m, Job *job, uid_t uid) {
+        return submit(vm, m, LV_FORCE_STOP, 0, false, true, uid, job);
 }
 
 /* Also gives the caller's uid (as polkit's check saw it) for the journal. */

@@ -285,7 +285,7 @@ static int on_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata
         if (w->force_after) {
                 /* The force-stop call replies to the caller and ends the job; it was authorized
                  * with force-stop up front. */
-                if (vm_force_stop_after_timeout(vm, w->message, w->job) < 0) {
+                if (vm_force_stop_after_timeout(vm, w->message, w->job, w->uid) < 0) {
                         (void) sd_bus_reply_method_errorf(w->message, WINVM_ERROR_LIBVIRT,
                                                           "Could not force off VM %s", vm->name);
                         if (w->job)
