@@ -2,8 +2,8 @@
 
 #include <errno.h>
 #include <glib.h>
-#include <libxml/xmlsave.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "usb-devices.h"
@@ -49,36 +49,58 @@ static char *where(xmlNodePtr n) {
         return g_string_free(s, false);
 }
 
-/* The value of a reference: an attribute's text, an element's text when it has no element
- * children, else the element serialised (a hostdev <source>, qemu:commandline). */
-static char *value_of(xmlDocPtr doc, xmlNodePtr n) {
+/* An element as text that depends on its content only, not on how a document was encoded
+ * or laid out: {namespace}name, attributes as name="value", children, trimmed text. */
+static void canonical(GString *out, xmlNodePtr n) {
+        for (; n; n = n->next) {
+                if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+                        xmlChar *v = xmlNodeGetContent(n);
+                        g_autofree char *t = g_strstrip(g_strdup(v ? (const char *) v : ""));
+                        xmlFree(v);
+                        if (*t)
+                                g_string_append_printf(out, "\"%s\"", t);
+                        continue;
+                }
+                if (n->type != XML_ELEMENT_NODE)
+                        continue;
+                g_string_append_c(out, '<');
+                if (n->ns && n->ns->href)
+                        g_string_append_printf(out, "{%s}", (const char *) n->ns->href);
+                g_string_append(out, (const char *) n->name);
+                for (xmlAttrPtr a = n->properties; a; a = a->next) {
+                        xmlChar *v = xmlNodeListGetString(n->doc, a->children, 1);
+                        g_string_append_printf(out, " %s=\"%s\"", (const char *) a->name, v ? (const char *) v : "");
+                        xmlFree(v);
+                }
+                g_string_append_c(out, '>');
+                canonical(out, n->children);
+                g_string_append(out, "</>");
+        }
+}
+
+/* The value of a reference: an attribute's text, an element's text when it is a plain text
+ * element, else the element in canonical form (a hostdev <source>, qemu:commandline). */
+static char *value_of(xmlNodePtr n) {
         bool has_children = false;
         for (xmlNodePtr c = n->type == XML_ELEMENT_NODE ? n->children : NULL; c; c = c->next)
                 has_children = has_children || c->type == XML_ELEMENT_NODE;
         if (n->type == XML_ELEMENT_NODE && (has_children || n->properties)) {
-                xmlBufferPtr buf = xmlBufferCreate();
-                xmlSaveCtxtPtr save = buf ? xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_NO_DECL) : NULL;
-                char *out = NULL;
-                if (save) {
-                        xmlSaveTree(save, n);
-                        xmlSaveClose(save);
-                        /* Layout is not a change: drop the whitespace between elements. */
-                        g_autoptr(GRegex) re = g_regex_new(">\\s+<", 0, 0, NULL);
-                        out = re ? g_regex_replace_literal(re, (const char *) xmlBufferContent(buf), -1, 0, "><", 0, NULL)
-                                 : NULL;
-                }
-                xmlBufferFree(buf);
-                return out;
+                GString *out = g_string_new(NULL);
+                xmlNodePtr next = n->next;
+                n->next = NULL; /* this element alone, not its following siblings */
+                canonical(out, n);
+                n->next = next;
+                return g_string_free(out, false);
         }
         xmlChar *v = xmlNodeGetContent(n);
         char *s = g_strstrip(g_strdup(v ? (const char *) v : ""));
         xmlFree(v);
-        (void) doc;
         return s;
 }
 
 typedef struct Ref {
         char *where, *value;
+        char usb_id[10];        /* a USB hostdev's vendor:product, "" otherwise */
 } Ref;
 
 static void ref_free(gpointer p) {
@@ -86,6 +108,24 @@ static void ref_free(gpointer p) {
         g_free(r->where);
         g_free(r->value);
         g_free(r);
+}
+
+/* The vendor:product of a USB hostdev's <source>, as libvirt reads its hex ids. */
+static void usb_id_of(XmlDoc *x, xmlNodePtr n, char out[static 10]) {
+        out[0] = '\0';
+        if (n->type != XML_ELEMENT_NODE || xmlStrcmp(n->name, BAD_CAST "source") != 0 || !n->parent ||
+            xmlStrcmp(n->parent->name, BAD_CAST "hostdev") != 0)
+                return;
+        g_autofree char *type = xml_doc_string(x, n->parent, "string(@type)");
+        g_autofree char *vendor = xml_doc_string(x, n, "string(vendor/@id)");
+        g_autofree char *product = xml_doc_string(x, n, "string(product/@id)");
+        if (!type || strcmp(type, "usb") != 0 || !vendor || !product)
+                return;
+        char *end_v = NULL, *end_p = NULL;
+        unsigned long v = strtoul(vendor, &end_v, 16), p = strtoul(product, &end_p, 16);
+        if (*end_v || *end_p || v > 0xffff || p > 0xffff)
+                return;
+        usb_id_format((UsbId) { (uint16_t) v, (uint16_t) p }, out);
 }
 
 static int collect(const char *xml, GPtrArray *refs) {
@@ -99,9 +139,10 @@ static int collect(const char *xml, GPtrArray *refs) {
                 for (int k = 0; k < n; k++) {
                         Ref *ref = g_new0(Ref, 1);
                         ref->where = where(o->nodesetval->nodeTab[k]);
-                        ref->value = value_of(x.doc, o->nodesetval->nodeTab[k]);
+                        ref->value = value_of(o->nodesetval->nodeTab[k]);
                         if (!ref->value)
                                 ref->value = g_strdup("");
+                        usb_id_of(&x, o->nodesetval->nodeTab[k], ref->usb_id);
                         g_ptr_array_add(refs, ref);
                 }
                 xmlXPathFreeObject(o);
@@ -160,14 +201,10 @@ static bool share_allowed(const DefinitionPolicy *p, const char *dir) {
 }
 
 /* A USB <source> for a configured vendor:product. */
-static bool usb_source_allowed(const DefinitionPolicy *p, const char *value) {
-        g_autofree char *doc = g_strdup_printf("<domain><devices><hostdev mode='subsystem' type='usb'>%s</hostdev></devices></domain>",
-                                               value);
-        for (char *const *id = p->usb_ids; id && *id; id++) {
-                UsbId u;
-                if (usb_id_parse(*id, &u) == 0 && usb_domain_has(doc, u) == 1)
+static bool usb_source_allowed(const DefinitionPolicy *p, const Ref *ref) {
+        for (char *const *id = p->usb_ids; ref->usb_id[0] && id && *id; id++)
+                if (strcmp(*id, ref->usb_id) == 0)
                         return true;
-        }
         return false;
 }
 
@@ -177,7 +214,7 @@ static bool allowed(GPtrArray *current, const DefinitionPolicy *p, const Ref *re
         if (strcmp(ref->where, "<disk><source> file") == 0)
                 return image_allowed(current, p, ref->value);
         if (strcmp(ref->where, "<hostdev><source>") == 0)
-                return usb_source_allowed(p, ref->value);
+                return usb_source_allowed(p, ref);
         if (strcmp(ref->where, "<filesystem><source> dir") == 0)
                 return share_allowed(p, ref->value);
         return false;

@@ -1,6 +1,7 @@
 #include "xml-doc.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,11 +102,38 @@ int xml_doc_open_verbose(const char *xml, XmlDoc *x, char **ret_error) {
         return 0;
 }
 
+static bool is_blank_text(xmlNodePtr n) {
+        if (n->type != XML_TEXT_NODE)
+                return false;
+        for (const xmlChar *c = n->content; c && *c; c++)
+                if (*c != ' ' && *c != '\t' && *c != '\n' && *c != '\r')
+                        return false;
+        return true;
+}
+
+/* Drops the whitespace-only text between elements (indentation), whether it was written
+ * out or as character references, so layout never counts; other text stays as it is. */
+static void drop_layout(xmlNodePtr parent) {
+        bool has_elements = false;
+        for (xmlNodePtr c = parent->children; c; c = c->next)
+                has_elements = has_elements || c->type == XML_ELEMENT_NODE;
+        for (xmlNodePtr c = parent->children, next; c; c = next) {
+                next = c->next;
+                if (has_elements && is_blank_text(c)) {
+                        xmlUnlinkNode(c);
+                        xmlFreeNode(c);
+                } else if (c->type == XML_ELEMENT_NODE)
+                        drop_layout(c);
+        }
+}
+
 int xml_normalize(const char *xml, char **ret) {
         xmlDocPtr doc = xmlReadMemory(xml, (int) strlen(xml), "domain.xml", NULL,
-                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS);
+                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
         if (!doc)
                 return -EINVAL;
+        if (xmlDocGetRootElement(doc))
+                drop_layout(xmlDocGetRootElement(doc));
         XmlDoc x = { .doc = doc };
         int r = xml_doc_dump(&x, 1, ret);
         xmlFreeDoc(doc);
