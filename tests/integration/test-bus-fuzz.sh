@@ -102,6 +102,12 @@ chmod 0755 "$LOGS"
 conf_set ShutdownTimeoutSec 2
 # shellcheck disable=SC2119  # no arguments for winvmd
 restart_winvmd || exit 1
+# winvmd owns its name before its libvirt connection and its first polkit answer: wait for
+# both, so that the fuzzer's 10 s per call measure winvmd, not a start-up under load.
+libvirt_connected() { [[ $(prop root "$MANAGER_PATH" org.winvm1.Manager LibvirtConnected) == true ]]; }
+wait_until 30 libvirt_connected || fail "warm-up: winvmd connects to libvirt"
+call mallory "$VM_PATH" org.winvm1.VM.ForceStop
+assert_call_error org.freedesktop.DBus.Error.AccessDenied "warm-up: polkit answers for mallory"
 pid=$WINVMD_PID
 log_from=$(($(wc -l <"$WINVM_SANDBOX/winvmd.log") + 1))
 
