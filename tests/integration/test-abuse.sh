@@ -28,6 +28,14 @@ log_from=$(($(wc -l <"$WINVM_SANDBOX/winvmd.log") + 1))
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status"; }
 # Under AddressSanitizer the quarantine, not winvmd, decides the RSS.
 sanitized() { grep -q 'libasan' "/proc/$pid/maps" 2>/dev/null; }
+# A fresh connection's read waits for polkitd, which the floods keep busy: its time is
+# polkitd's queue more than winvmd's. Under ASan (winvmd 2-5 times slower on the same two
+# CPUs) that queue drains slower; seen up to 16 s. The long-lived connection, whose verdict
+# is cached, keeps the 5 s bound in every build: that is winvmd's own responsiveness.
+FRESH_MAX_LATENCY=$MAX_LATENCY
+if sanitized; then
+    FRESH_MAX_LATENCY=45
+fi
 
 # reply_count FILE "FROM NAME": the count bus-abuse printed for it (0 when none).
 reply_count() {
@@ -61,14 +69,14 @@ assert_fresh_reads() {
     local n bad slow max lines
     n=$(wc -l <"$1")
     bad=$(awk '$2 != 0' "$1" | wc -l)
-    slow=$(awk -v l=$((MAX_LATENCY * 1000)) '$1 > l' "$1" | wc -l)
+    slow=$(awk -v l=$((FRESH_MAX_LATENCY * 1000)) '$1 > l' "$1" | wc -l)
     max=$(awk 'BEGIN { m = 0 } $1 > m { m = $1 } END { print m }' "$1")
     if ((n > 0 && bad == 0 && slow == 0)); then
         ok "$2: jarrett's $n fresh reads (gdbus, winvmctl status) all answered, slowest ${max} ms"
     else
-        mapfile -t lines < <(awk -v l=$((MAX_LATENCY * 1000)) '$2 != 0 || $1 > l' "$1" | sort | uniq -c | sort -rn | head -n 6)
-        fail "$2: jarrett's fresh reads all answered within ${MAX_LATENCY} s" \
-            "$n reads, $bad failed, $slow slower than ${MAX_LATENCY} s, slowest ${max} ms; failures (ms rc output):" \
+        mapfile -t lines < <(awk -v l=$((FRESH_MAX_LATENCY * 1000)) '$2 != 0 || $1 > l' "$1" | sort | uniq -c | sort -rn | head -n 6)
+        fail "$2: jarrett's fresh reads all answered within ${FRESH_MAX_LATENCY} s" \
+            "$n reads, $bad failed, $slow slower than ${FRESH_MAX_LATENCY} s, slowest ${max} ms; failures (ms rc output):" \
             "${lines[@]}"
     fi
 }
