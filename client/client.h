@@ -2,6 +2,7 @@
 #pragma once
 
 #include <json-glib/json-glib.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 
@@ -64,6 +65,8 @@ int cmd_snapshot_check(const ClientOptions *o, const char *action, const char *n
  * bus default). 0, or minus winvmctl's exit code after printing why. */
 int client_call(sd_bus *bus, const ClientOptions *o, const char *path, const char *interface, const char *member,
                 uint64_t timeout_usec, sd_bus_message **ret_reply, const char *types, ...);
+int client_callv(sd_bus *bus, const ClientOptions *o, const char *path, const char *interface, const char *member,
+                 uint64_t timeout_usec, sd_bus_message **ret_reply, const char *types, va_list ap);
 /* Prints the a(ssss) checks the reader is at, as a checklist or (--json) an object with
  * "checks" and "summary". The exit code: 1 when a check failed, else 0. */
 int client_print_checks(sd_bus_message *reply, const ClientOptions *o);

@@ -55,27 +55,18 @@ static int json_done(JsonBuilder *b, int r) {
         return EXIT_OK;
 }
 
-/* A method on the VM's object (--vm, or the only VM). */
+/* A method on the VM's object (--vm, or the only VM), as client_call() makes it. */
 static int vm_call(sd_bus *bus, const ClientOptions *o, const char *interface, const char *member, uint64_t timeout,
                    sd_bus_message **ret_reply, const char *types, ...) {
         _cleanup_free_ char *path = NULL;
         int r = client_resolve_vm(bus, o, &path);
         if (r < 0)
                 return r;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        r = sd_bus_message_new_method_call(bus, &m, WINVM_BUS_NAME, path, interface, member);
-        if (r >= 0 && types) {
-                va_list ap;
-                va_start(ap, types);
-                r = sd_bus_message_appendv(m, types, ap);
-                va_end(ap);
-        }
-        if (r >= 0)
-                r = sd_bus_message_set_allow_interactive_authorization(m, o->ask_password);
-        if (r >= 0)
-                r = sd_bus_call(bus, m, timeout, &error, ret_reply);
-        return r >= 0 ? 0 : -client_fail(&error, r);
+        va_list ap;
+        va_start(ap, types);
+        r = client_callv(bus, o, path, interface, member, timeout, ret_reply, types, ap);
+        va_end(ap);
+        return r;
 }
 
 /* Prints the single string of a reply (a result message) and a newline. */

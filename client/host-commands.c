@@ -254,16 +254,21 @@ static void summary_to_json(const CheckRows *c, JsonBuilder *b) {
  * the exit code after printing why. */
 int client_call(sd_bus *bus, const ClientOptions *o, const char *path, const char *interface, const char *member,
                 uint64_t timeout_usec, sd_bus_message **ret_reply, const char *types, ...) {
+        va_list ap;
+        va_start(ap, types);
+        int r = client_callv(bus, o, path, interface, member, timeout_usec, ret_reply, types, ap);
+        va_end(ap);
+        return r;
+}
+
+int client_callv(sd_bus *bus, const ClientOptions *o, const char *path, const char *interface, const char *member,
+                 uint64_t timeout_usec, sd_bus_message **ret_reply, const char *types, va_list ap) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
 
         int r = sd_bus_message_new_method_call(bus, &m, WINVM_BUS_NAME, path, interface, member);
-        if (r >= 0 && types) {
-                va_list ap;
-                va_start(ap, types);
+        if (r >= 0 && types)
                 r = sd_bus_message_appendv(m, types, ap);
-                va_end(ap);
-        }
         if (r >= 0)
                 r = sd_bus_message_set_allow_interactive_authorization(m, o->ask_password);
         if (r >= 0)
@@ -370,34 +375,8 @@ int cmd_doctor(sd_bus *bus, const ClientOptions *o) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r = client_call(bus, o, "/org/winvm1", "org.winvm1.Manager", "Doctor", HOST_READ_TIMEOUT, &reply, "s",
                           o->vm ? o->vm : "");
-        if (r < 0)
-                return -r;
-        CheckRows c = { 0 };
-        if ((r = read_checks(reply, &c)) < 0)
-                return -r;
-
-        int code;
-        if (o->json) {
-                JsonNode *summary = NULL;
-                if ((r = reply_to_json(reply, "the summary", &summary)) < 0) {
-                        check_rows_clear(&c);
-                        return -r;
-                }
-                g_autoptr(JsonBuilder) b = json_builder_new();
-                json_builder_begin_object(b);
-                json_builder_set_member_name(b, "checks");
-                checks_to_json(&c, b);
-                json_builder_set_member_name(b, "summary");
-                json_builder_add_value(b, summary);
-                json_builder_end_object(b);
-                client_print_json(json_builder_get_root(b));
-                code = count_status(&c, ROW_FAIL) > 0 ? EXIT_FAILED : EXIT_OK;
-        } else {
-                Style st = style_for_stdout();
-                code = print_checks(&c, &st);
-        }
-        check_rows_clear(&c);
-        return code;
+        /* The reply's summary counts the same checks; client_print_checks() counts them itself. */
+        return r < 0 ? -r : client_print_checks(reply, o);
 }
 
 /* ---- kvmfr ---- */

@@ -59,31 +59,18 @@ static int list_vms(sd_bus *bus, const ClientOptions *o) {
         return print_names(o, names);
 }
 
-static int list_snapshots(sd_bus *bus, const ClientOptions *o) {
+/* A string-list property of the VM's object, one name per line. */
+static int list_vm_property(sd_bus *bus, const ClientOptions *o, const char *interface, const char *property) {
         _cleanup_free_ char *path = NULL;
         _cleanup_(strv_freep) char **names = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
         int r = client_resolve_vm(bus, o, &path);
         if (r < 0)
                 return -r;
-        r = sd_bus_get_property_strv(bus, WINVM_BUS_NAME, path, "org.winvm1.VM", "Snapshots", &error, &names);
+        r = sd_bus_get_property_strv(bus, WINVM_BUS_NAME, path, interface, property, &error, &names);
         if (r < 0)
                 return client_fail(&error, r);
         return print_names(o, names);
-}
-
-/* The USB ids the VM may have passed through ([Usb] Devices). */
-static int list_usb(sd_bus *bus, const ClientOptions *o) {
-        _cleanup_free_ char *path = NULL;
-        _cleanup_(strv_freep) char **ids = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r = client_resolve_vm(bus, o, &path);
-        if (r < 0)
-                return -r;
-        r = sd_bus_get_property_strv(bus, WINVM_BUS_NAME, path, "org.winvm1.Usb", "ConfiguredDevices", &error, &ids);
-        if (r < 0)
-                return client_fail(&error, r);
-        return print_names(o, ids);
 }
 
 static int list_filesystems(sd_bus *bus, const ClientOptions *o) {
@@ -114,8 +101,9 @@ int cmd_list(sd_bus *bus, const ClientOptions *o, const char *what) {
         if (!what || strcmp(what, "vms") == 0)
                 return list_vms(bus, o);
         if (strcmp(what, "snapshots") == 0)
-                return list_snapshots(bus, o);
+                return list_vm_property(bus, o, "org.winvm1.VM", "Snapshots");
         if (strcmp(what, "usb") == 0)
-                return list_usb(bus, o);
+                /* The USB ids the VM may have passed through ([Usb] Devices). */
+                return list_vm_property(bus, o, "org.winvm1.Usb", "ConfiguredDevices");
         return list_filesystems(bus, o);
 }
