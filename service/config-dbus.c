@@ -3,6 +3,7 @@
  * validate their arguments, ask polkit, and hand the work to the snapshot worker
  * (vm-config-ops.h), so definition changes and snapshot operations never interleave. */
 #include <errno.h>
+#include <glib.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,14 +49,6 @@ static const char *change_name(VmConfigOpKind k) {
         default:
                 return NULL;
         }
-}
-
-static int append_checks(sd_bus_message *m, const CheckList *l) {
-        int r = sd_bus_message_open_container(m, 'a', "(ssss)");
-        for (size_t i = 0; r >= 0 && i < l->n; i++)
-                r = sd_bus_message_append(m, "(ssss)", l->items[i].id, check_status_to_string(l->items[i].status),
-                                          l->items[i].message, l->items[i].remedy);
-        return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
 static int append_topology(sd_bus_message *m, const CpuTopology *t) {
@@ -104,7 +97,7 @@ static int append_result(sd_bus_message *m, const VmConfigOp *op) {
                 return append_topology(m, &op->topology);
         case VMCFG_PIN_CHECK:
         case VMCFG_SHARES_CHECK:
-                return append_checks(m, &op->checks);
+                return bus_append_checks(m, &op->checks);
         case VMCFG_PIN_PLAN:
                 return sd_bus_message_append(m, "sss", op->plan.cputune_xml, op->plan.topology_xml, op->plan.table);
         case VMCFG_PIN_APPLY:
@@ -340,10 +333,7 @@ static int method_usb_change(sd_bus_message *m, void *userdata, sd_bus_error *er
                                          flags & ~USB_FLAGS_ALL);
         char canonical[10];
         usb_id_format(id, canonical);
-        bool configured = false;
-        for (char **c = d->config->usb_ids; c && *c; c++)
-                configured = configured || strcmp(*c, canonical) == 0;
-        if (!configured)
+        if (!strv_contains(d->config->usb_ids, canonical))
                 return sd_bus_error_setf(error, WINVM_ERROR_NOT_CONFIGURED,
                                          "USB device %s is not configured for passthrough; add it to [Usb] Devices in winvm.conf",
                                          canonical);
@@ -394,16 +384,11 @@ static int method_set_virtiofsd(sd_bus_message *m, void *userdata, sd_bus_error 
                 return r;
         /* Only a binary the administrator listed: a caller never picks what QEMU's helper runs. */
         if (!virtiofs_binary_allowed(d->config->virtiofsd_allowed, path)) {
-                _cleanup_free_ char *list = NULL;
-                size_t n = 0;
-                for (char **a = d->config->virtiofsd_allowed; a && *a; a++)
-                        n += strlen(*a) + 2;
-                list = calloc(n + 1, 1);
-                for (char **a = d->config->virtiofsd_allowed; list && a && *a; a++)
-                        strcat(strcat(list, a == d->config->virtiofsd_allowed ? "" : ", "), *a);
+                g_autofree char *list = g_strjoinv(", ", d->config->virtiofsd_allowed ? d->config->virtiofsd_allowed :
+                                                                                         (char *[]) { NULL });
                 return sd_bus_error_setf(error, WINVM_ERROR_INVALID_ARGUMENT,
                                          "'%s' is not an allowed virtiofsd; [Virtiofs] AllowedBinaries lists: %s", path,
-                                         list && *list ? list : "nothing");
+                                         *list ? list : "nothing");
         }
         uid_t uid;
         r = verify_change(d, m, "org.winvm1.vm.configure", vm->name, "virtiofsd", &uid, error);

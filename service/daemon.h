@@ -7,6 +7,7 @@
 
 #include "authz.h"
 #include "bus-polkit.h"
+#include "checks.h"
 #include "config.h"
 #include "lv.h"
 #include "mailbox.h"
@@ -117,6 +118,8 @@ extern const sd_bus_vtable vfio_vtable[];
 int host_init(Daemon *d);
 void host_done_all(Daemon *d);
 int manager_method_doctor(sd_bus_message *m, void *userdata, sd_bus_error *error);
+/* Appends checks as the a(ssss) every Check method and Doctor return. */
+int bus_append_checks(sd_bus_message *reply, const CheckList *l);
 
 /* config-dbus.c */
 extern const sd_bus_vtable cpu_vtable[];

@@ -160,13 +160,6 @@ static bool known(GPtrArray *refs, const Ref *ref) {
         return false;
 }
 
-static bool in_list(char *const *l, const char *s) {
-        for (; l && *l; l++)
-                if (strcmp(*l, s) == 0)
-                        return true;
-        return false;
-}
-
 static bool under(const char *dir, const char *path) {
         size_t n = strlen(dir);
         while (n > 1 && dir[n - 1] == '/')
@@ -202,15 +195,12 @@ static bool share_allowed(const DefinitionPolicy *p, const char *dir) {
 
 /* A USB <source> for a configured vendor:product. */
 static bool usb_source_allowed(const DefinitionPolicy *p, const Ref *ref) {
-        for (char *const *id = p->usb_ids; ref->usb_id[0] && id && *id; id++)
-                if (strcmp(*id, ref->usb_id) == 0)
-                        return true;
-        return false;
+        return ref->usb_id[0] && strv_contains(p->usb_ids, ref->usb_id);
 }
 
 static bool allowed(GPtrArray *current, const DefinitionPolicy *p, const Ref *ref) {
         if (strcmp(ref->where, "<filesystem><binary> path") == 0)
-                return in_list(p->virtiofsd_allowed, ref->value);
+                return strv_contains(p->virtiofsd_allowed, ref->value);
         if (strcmp(ref->where, "<disk><source> file") == 0)
                 return image_allowed(current, p, ref->value);
         if (strcmp(ref->where, "<hostdev><source>") == 0)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "xml-doc.h"
 #include "vfio-checks.h"
 
 #define NIX_STORE "/nix/store/"
@@ -17,28 +18,18 @@
 /* What each vm.* check gets: the input and the parsed domain (doc NULL when there is none). */
 typedef struct DoctorContext {
         const DoctorInput *in;
-        xmlDocPtr doc;
-        xmlXPathContextPtr xp;
+        XmlDoc x;               /* the parsed domain; x.doc NULL when there is none */
         char *vm;               /* <name>, or "the VM" */
         const char *no_xml;     /* why there is no document */
 } DoctorContext;
 
 /* The string value of an XPath expression, NULL when empty. */
 static char *xstr(DoctorContext *c, const char *expr) {
-        xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *) expr, c->xp);
-        char *s = NULL;
-        if (o) {
-                xmlChar *v = xmlXPathCastToString(o);
-                if (v && *v)
-                        s = strdup((const char *) v);
-                xmlFree(v);
-                xmlXPathFreeObject(o);
-        }
-        return s;
+        return xml_doc_string(&c->x, NULL, expr);
 }
 
 static bool xbool(DoctorContext *c, const char *expr) {
-        xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *) expr, c->xp);
+        xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *) expr, c->x.ctx);
         bool b = o && xmlXPathCastToBoolean(o);
         xmlXPathFreeObject(o);
         return b;
@@ -46,7 +37,7 @@ static bool xbool(DoctorContext *c, const char *expr) {
 
 /* For the checks that need the XML: adds a skipped check and returns 1 when there is none. */
 static int need_xml(DoctorContext *c, const char *id, CheckList *l, int *r) {
-        if (c->doc)
+        if (c->x.doc)
                 return 0;
         *r = check_list_add(l, id, CHECK_SKIPPED, NULL, "%s", c->no_xml);
         return 1;
@@ -292,18 +283,13 @@ static const DoctorCheckFunc vm_checks[] = {
 int doctor_vm_checks(const DoctorInput *in, CheckList *l) {
         DoctorContext c = { .in = in, .no_xml = "No domain XML to check" };
         if (in->domain_xml) {
-                c.doc = xmlReadMemory(in->domain_xml, (int) strlen(in->domain_xml), "domain.xml", NULL,
-                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-                if (!c.doc)
+                int r = xml_doc_open(in->domain_xml, &c.x);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
                         c.no_xml = "The domain XML does not parse";
-        }
-        if (c.doc) {
-                c.xp = xmlXPathNewContext(c.doc);
-                if (!c.xp) {
-                        xmlFreeDoc(c.doc);
-                        return -ENOMEM;
-                }
-                c.vm = xstr(&c, "normalize-space(/domain/name)");
+                else
+                        c.vm = xstr(&c, "normalize-space(/domain/name)");
         }
         if (!c.vm)
                 c.vm = strdup("the VM");
@@ -311,8 +297,8 @@ int doctor_vm_checks(const DoctorInput *in, CheckList *l) {
         for (size_t i = 0; r == 0 && i < ELEMENTSOF(vm_checks); i++)
                 r = vm_checks[i](&c, l);
         free(c.vm);
-        xmlXPathFreeContext(c.xp);
-        xmlFreeDoc(c.doc);
+        if (c.x.doc)
+                xml_doc_close(&c.x);
         return r;
 }
 

@@ -9,24 +9,21 @@
 #include "xml-doc.h"
 
 int domain_xml_disk_files(const char *xml, char ***ret_files) {
-        xmlDocPtr doc = xmlReadMemory(xml, (int) strlen(xml), "domain.xml", NULL,
-                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-        if (!doc)
-                return -EINVAL;
-        xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
-        xmlXPathObjectPtr res = xmlXPathEvalExpression(
-                (const xmlChar *) "/domain/devices/disk[@type='file' and @device='disk']/source/@file", ctx);
-        int n = res && res->nodesetval ? res->nodesetval->nodeNr : 0;
+        XmlDoc x;
+        int n = 0, r = xml_doc_open(xml, &x);
+        if (r < 0)
+                return r;
+        xmlXPathObjectPtr res = xml_doc_nodes(&x, NULL, "/domain/devices/disk[@type='file' and @device='disk']/source/@file",
+                                              &n);
         char **files = calloc(n + 1, sizeof(char *));
-        int r = files ? 0 : -ENOMEM;
+        r = files ? 0 : -ENOMEM;
         for (int i = 0; r == 0 && i < n; i++) {
                 xmlChar *v = xmlNodeGetContent(res->nodesetval->nodeTab[i]);
                 files[i] = strdup((const char *) v);
                 xmlFree(v);
         }
         xmlXPathFreeObject(res);
-        xmlXPathFreeContext(ctx);
-        xmlFreeDoc(doc);
+        xml_doc_close(&x);
         if (r < 0)
                 return r;
         *ret_files = files;
@@ -122,15 +119,8 @@ int domain_xml_set_disk_sources(const char *xml, char *const *targets, char *con
                 }
         }
         xmlXPathFreeObject(res);
-        if (r == 0) {
-                xmlChar *out = NULL;
-                int len = 0;
-                /* Always UTF-8, whatever encoding the input declared: libvirt and we read it. */
-                xmlDocDumpMemoryEnc(x.doc, &out, &len, "UTF-8");
-                *ret_xml = out ? strdup((const char *) out) : NULL;
-                xmlFree(out);
-                r = *ret_xml ? 0 : -ENOMEM;
-        }
+        if (r == 0)     /* always UTF-8, whatever encoding the input declared: libvirt and we read it */
+                r = xml_doc_dump(&x, 0, ret_xml);
         xml_doc_close(&x);
         return r;
 }

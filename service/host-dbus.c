@@ -299,7 +299,7 @@ static void cache_take(Daemon *d, HostCall *c) {
 
 /* --- replies ---------------------------------------------------------------------------------- */
 
-static int append_checks(sd_bus_message *reply, const CheckList *l) {
+int bus_append_checks(sd_bus_message *reply, const CheckList *l) {
         int r = sd_bus_message_open_container(reply, 'a', "(ssss)");
         for (size_t i = 0; r >= 0 && i < l->n; i++)
                 r = sd_bus_message_append(reply, "(ssss)", l->items[i].id, check_status_to_string(l->items[i].status),
@@ -358,10 +358,10 @@ static void reply(HostCall *c) {
                 switch (c->op) {
                 case HOST_KVMFR_CHECK:
                 case HOST_VFIO_CHECK:
-                        r = append_checks(m, &c->checks);
+                        r = bus_append_checks(m, &c->checks);
                         break;
                 case HOST_DOCTOR:
-                        r = append_checks(m, &c->checks);
+                        r = bus_append_checks(m, &c->checks);
                         if (r >= 0)
                                 r = append_summary(m, &c->checks);
                         break;

@@ -144,6 +144,11 @@ bool host_exists(const char *root, const char *path) {
         return host_stat(root, path, true, &st) == 0;
 }
 
+bool host_is_executable(const char *root, const char *path) {
+        struct stat st;
+        return host_stat(root, path, true, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+}
+
 int host_read_file(const char *root, const char *path, size_t max, char **ret) {
         _cleanup_free_ char *full = NULL;
         int r = host_resolve(root, path, true, &full);

@@ -30,6 +30,8 @@ int host_resolve(const char *root, const char *path, bool follow_last, char **re
 int host_stat(const char *root, const char *path, bool follow, struct stat *ret);
 /* 1 when path exists under the root (following links inside it), 0 when not. */
 bool host_exists(const char *root, const char *path);
+/* A regular file with an execute bit, under the root (links followed inside it). */
+bool host_is_executable(const char *root, const char *path);
 
 /* A small file's contents (at most max bytes, 0 meaning HOST_FILE_MAX; the rest is ignored).
  * -errno. */

@@ -26,15 +26,8 @@ static bool read_shares(VmConfigOp *op, virDomainPtr dom) {
         return true;
 }
 
-static bool executable(const char *root, const char *path) {
-        _cleanup_free_ char *real = NULL;
-        struct stat st;
-        return host_resolve(root, path, true, &real) == 0 && stat(real, &st) == 0 && S_ISREG(st.st_mode) &&
-               (st.st_mode & 0111);
-}
-
 static void set_virtiofsd(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
-        if (!executable(op->config->host_root, op->path)) {
+        if (!host_is_executable(op->config->host_root, op->path)) {
                 vm_config_failf(op, WINVM_ERROR_NOT_FOUND, "%s is not an executable file on this host", op->path);
                 return;
         }

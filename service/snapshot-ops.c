@@ -777,13 +777,6 @@ static char **chain_of(const char *top) {
         return l;
 }
 
-static bool strv_contains(char *const *l, const char *s) {
-        for (; l && *l; l++)
-                if (strcmp(*l, s) == 0)
-                        return true;
-        return false;
-}
-
 /* While the guest runs, QEMU has the disk's whole chain open: only the top may change, and
  * only through QEMU (a block pull). Images off the running chain are rebased as usual. */
 static int merge_dependents(Ctx *c, const IntentDisk *d, bool active, const char *top) {

@@ -43,13 +43,6 @@ static void list(VmConfigOp *op, virDomainPtr dom) {
         }
 }
 
-static bool configured(const VmConfigOp *op, char id[static 10]) {
-        for (char **c = op->config->usb_ids; c && *c; c++)
-                if (strcmp(*c, id) == 0)
-                        return true;
-        return false;
-}
-
 static void attach(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom, const char *id, const char *xml) {
         bool active = virDomainIsActive(dom) == 1;
         if (!active && (op->flags & USB_FLAG_IF_RUNNING)) {
@@ -160,11 +153,7 @@ void usb_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
         }
         char id[10];
         usb_id_format(op->usb, id);
-        if (!configured(op, id)) {
-                vm_config_failf(op, WINVM_ERROR_NOT_CONFIGURED,
-                                "USB device %s is not configured for passthrough; add it to [Usb] Devices in winvm.conf", id);
-                return;
-        }
+        /* The handler took only ids of [Usb] Devices (the configuration does not change). */
         _cleanup_free_ char *xml = NULL;
         if (usb_hostdev_xml(op->usb, &xml) < 0) {
                 vm_config_fail(op, WINVM_ERROR_FAILED, NULL);

@@ -46,6 +46,13 @@ static inline void strv_free(char **l) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 
+static inline bool strv_contains(char *const *l, const char *s) {
+        for (; l && *l; l++)
+                if (strcmp(*l, s) == 0)
+                        return true;
+        return false;
+}
+
 static inline size_t strv_length(char *const *l) {
         size_t n = 0;
         while (l && l[n])

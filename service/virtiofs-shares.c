@@ -100,10 +100,7 @@ int virtiofs_shares_mark_running(const char *root, VirtiofsShares *s) {
 }
 
 bool virtiofs_binary_allowed(char *const *allowed, const char *path) {
-        for (char *const *a = allowed; a && *a; a++)
-                if (strcmp(*a, path) == 0)
-                        return true;
-        return false;
+        return strv_contains(allowed, path);
 }
 
 int virtiofs_set_binary(const char *domain_xml, const char *binary, char **ret_xml) {
@@ -155,17 +152,12 @@ int virtiofs_checks(const char *root, const VirtiofsShares *s, char *const *allo
                         r = check_list_add(out, id, CHECK_WARN, "winvmctl shares --set-virtiofsd PATH",
                                            "share '%s' uses %s, which is not in [Virtiofs] AllowedBinaries (a path that a system rebuild may remove)",
                                            sh->tag ? sh->tag : "?", sh->binary);
-                else {
-                        _cleanup_free_ char *real = NULL;
-                        struct stat st;
-                        bool ok = host_resolve(root, sh->binary, true, &real) == 0 && stat(real, &st) == 0 &&
-                                  S_ISREG(st.st_mode) && (st.st_mode & 0111);
-                        r = ok ? check_list_add(out, id, CHECK_OK, NULL, "share '%s' uses %s", sh->tag ? sh->tag : "?",
+                else
+                        r = host_is_executable(root, sh->binary) ? check_list_add(out, id, CHECK_OK, NULL, "share '%s' uses %s", sh->tag ? sh->tag : "?",
                                                 sh->binary) :
                                  check_list_add(out, id, CHECK_FAIL, "install virtiofsd, or point the share at another allowed binary",
                                                 "share '%s' uses %s, which is not an executable file", sh->tag ? sh->tag : "?",
                                                 sh->binary);
-                }
         }
         return r;
 }
