@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 int xml_doc_open(const char *xml, XmlDoc *x) {
         x->doc = xmlReadMemory(xml, (int) strlen(xml), "domain.xml", NULL,
                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
@@ -127,7 +129,8 @@ static void drop_layout(xmlNodePtr parent) {
         }
 }
 
-int xml_normalize(const char *xml, char **ret) {
+/* One round: parse, drop the layout, dump indented. */
+static int normalize_once(const char *xml, char **ret) {
         xmlDocPtr doc = xmlReadMemory(xml, (int) strlen(xml), "domain.xml", NULL,
                                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
         if (!doc)
@@ -138,4 +141,12 @@ int xml_normalize(const char *xml, char **ret) {
         int r = xml_doc_dump(&x, 1, ret);
         xmlFreeDoc(doc);
         return r;
+}
+
+int xml_normalize(const char *xml, char **ret) {
+        /* libxml2 writes some values it read back otherwise (a newline in a namespace URI
+         * comes out raw and reads back as a space): a second round reaches the fixed point. */
+        _cleanup_free_ char *first = NULL;
+        int r = normalize_once(xml, &first);
+        return r < 0 ? r : normalize_once(first, ret);
 }
