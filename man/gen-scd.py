@@ -368,8 +368,10 @@ def bus_page(args, interfaces):
            "*winvmd*(8) owns the name *org.winvm1* on the system bus. Every object also has the "
            "standard interfaces *org.freedesktop.DBus.Properties*, *org.freedesktop.DBus.Introspectable* "
            "and *org.freedesktop.DBus.Peer*; */org/winvm1* has *org.freedesktop.DBus.ObjectManager*, "
-           "whose *GetManagedObjects* lists every VM and job with its properties and whose "
-           "*InterfacesAdded* and *InterfacesRemoved* signals announce objects that come and go. "
+           "whose *GetManagedObjects* lists the host, the storage, every VM and every job with the "
+           "properties of their *org.winvm1* interfaces (the standard interfaces, which have no "
+           "properties, are left out of it) and whose *InterfacesAdded* and *InterfacesRemoved* "
+           "signals announce jobs as they come and go. "
            "Properties that change are signalled with *PropertiesChanged*; nothing needs polling.",
            "",
            "Every method call and every read of VM data is checked by polkit, with the caller's bus "

@@ -459,7 +459,7 @@ static int property_definition_file(sd_bus *bus, const char *path, const char *i
         Vm *vm = userdata;
         (void) bus, (void) path, (void) interface, (void) property, (void) error;
         const char *file = config_definition_file(vm->daemon->config, vm->name);
-        return sd_bus_message_append(reply, "s", file ? file : "");
+        return sd_bus_message_append_basic(reply, 's', file ? file : "");
 }
 
 const sd_bus_vtable definition_vtable[] = {

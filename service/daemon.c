@@ -7,6 +7,7 @@
 
 #include <libvirt/libvirt.h>
 
+#include "bus-objects.h"
 #include "daemon.h"
 #include "daemon-setup.h"
 #include "errors.h"
@@ -53,6 +54,18 @@ void daemon_busy_dec(Daemon *d) {
         if (d->n_busy > 0)
                 d->n_busy--;
         d->last_activity = now_usec(d);
+}
+
+/* Registers each interface of a list on path; with find, as a fallback below path. */
+static int add_interfaces(sd_bus *bus, const char *path, const BusInterface *interfaces,
+                          sd_bus_object_find_t find, Daemon *d) {
+        for (const BusInterface *i = interfaces; i->name; i++) {
+                int r = find ? sd_bus_add_fallback_vtable(bus, NULL, path, i->name, i->vtable, find, d)
+                             : sd_bus_add_object_vtable(bus, NULL, path, i->name, i->vtable, d);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 static int on_any_message(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -104,22 +117,18 @@ static int setup_bus(Daemon *d) {
         (void) sd_bus_error_add_map(winvm_error_map);
         if ((r = sd_bus_add_filter(d->bus, NULL, on_any_message, d)) < 0 ||
             (r = sd_bus_add_object(d->bus, NULL, WINVM_OBJECT_ROOT, manager_read_gate, d)) < 0 ||
-            (r = sd_bus_add_fallback(d->bus, NULL, WINVM_VM_PREFIX, manager_read_gate, d)) < 0 ||
             (r = sd_bus_add_object_vtable(d->bus, NULL, WINVM_OBJECT_ROOT, "org.winvm1.Manager", manager_vtable, d)) < 0 ||
-            (r = sd_bus_add_fallback_vtable(d->bus, NULL, WINVM_VM_PREFIX, "org.winvm1.VM", vm_vtable, vm_object_find, d)) < 0 ||
-            (r = sd_bus_add_fallback_vtable(d->bus, NULL, WINVM_VM_PREFIX, "org.winvm1.Usb", usb_vtable, vm_object_find, d)) < 0 ||
-            (r = sd_bus_add_fallback_vtable(d->bus, NULL, WINVM_VM_PREFIX, "org.winvm1.Shares", shares_vtable, vm_object_find, d)) < 0 ||
-            (r = sd_bus_add_fallback_vtable(d->bus, NULL, WINVM_VM_PREFIX, "org.winvm1.Definition", definition_vtable, vm_object_find, d)) < 0 ||
-            (r = sd_bus_add_node_enumerator(d->bus, NULL, WINVM_VM_PREFIX, vm_node_enumerator, d)) < 0 ||
-            (r = sd_bus_add_object(d->bus, NULL, "/org/winvm1/storage", manager_read_gate, d)) < 0 ||
             (r = sd_bus_add_object(d->bus, NULL, HOST_PATH, manager_read_gate, d)) < 0 ||
-            (r = sd_bus_add_object_vtable(d->bus, NULL, HOST_PATH, "org.winvm1.Kvmfr", kvmfr_vtable, d)) < 0 ||
-            (r = sd_bus_add_object_vtable(d->bus, NULL, HOST_PATH, "org.winvm1.Vfio", vfio_vtable, d)) < 0 ||
-            (r = sd_bus_add_object_vtable(d->bus, NULL, HOST_PATH, "org.winvm1.Cpu", cpu_vtable, d)) < 0 ||
-            (r = sd_bus_add_object_vtable(d->bus, NULL, "/org/winvm1/storage", "org.winvm1.Storage", storage_vtable, d)) < 0 ||
+            (r = add_interfaces(d->bus, HOST_PATH, host_interfaces, NULL, d)) < 0 ||
+            (r = sd_bus_add_object(d->bus, NULL, STORAGE_PATH, manager_read_gate, d)) < 0 ||
+            (r = add_interfaces(d->bus, STORAGE_PATH, storage_interfaces, NULL, d)) < 0 ||
+            (r = sd_bus_add_fallback(d->bus, NULL, WINVM_VM_PREFIX, manager_read_gate, d)) < 0 ||
+            (r = add_interfaces(d->bus, WINVM_VM_PREFIX, vm_interfaces, vm_object_find, d)) < 0 ||
+            (r = sd_bus_add_node_enumerator(d->bus, NULL, WINVM_VM_PREFIX, vm_node_enumerator, d)) < 0 ||
             (r = sd_bus_add_fallback(d->bus, NULL, JOB_PREFIX, manager_read_gate, d)) < 0 ||
-            (r = sd_bus_add_fallback_vtable(d->bus, NULL, JOB_PREFIX, "org.winvm1.Job", job_vtable, job_object_find, d)) < 0 ||
+            (r = add_interfaces(d->bus, JOB_PREFIX, job_interfaces, job_object_find, d)) < 0 ||
             (r = sd_bus_add_node_enumerator(d->bus, NULL, JOB_PREFIX, job_node_enumerator, d)) < 0 ||
+            /* Signals InterfacesAdded/Removed; GetManagedObjects is answered by object-listing.c. */
             (r = sd_bus_add_object_manager(d->bus, NULL, WINVM_OBJECT_ROOT)) < 0)
                 return log_error("Cannot register bus objects: %s", strerror(-r)), r;
 

@@ -19,6 +19,7 @@ typedef struct ShutdownWait ShutdownWait;
 typedef struct HostCache HostCache;
 
 #define HOST_PATH "/org/winvm1/host"
+#define STORAGE_PATH "/org/winvm1/storage"
 
 /* What org.winvm1.VM last published, to signal only what changed. */
 typedef struct VmPublished {

@@ -523,9 +523,9 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         const HostCache *h = d->host_cache;
         const KvmfrState *s = h && h->valid ? &h->state : NULL;
         if (streq_ptr(property, "Loaded"))
-                return sd_bus_message_append(reply, "b", (int) (s && s->loaded));
+                return sd_bus_message_append_basic(reply, 'b', &(int) { s && s->loaded });
         if (streq_ptr(property, "RequiredSizeMiB"))
-                return sd_bus_message_append(reply, "u", required_size(d->config));
+                return sd_bus_message_append_basic(reply, 'u', &(uint32_t) { required_size(d->config) });
         if (streq_ptr(property, "StaticSizesMiB"))
                 return sd_bus_message_append_array(reply, 'u', s ? s->static_sizes_mib : NULL,
                                                    s ? s->n_static_sizes * sizeof(unsigned) : 0);

@@ -75,7 +75,7 @@ static int property_get_bool(sd_bus *bus, const char *path, const char *interfac
                : streq_ptr(property, "Cancelable")    ? job->cancelable
                : streq_ptr(property, "Finished")      ? job->finished
                                                       : job->success;
-        return sd_bus_message_append(reply, "b", (int) v);
+        return sd_bus_message_append_basic(reply, 'b', &(int) { v });
 }
 
 const sd_bus_vtable job_vtable[] = {

@@ -80,7 +80,7 @@ int job_new(Daemon *d, const char *operation, const char *const *objects, uid_t 
         d->jobs[d->n_jobs++] = job;
         daemon_busy_inc(d);
 
-        (void) sd_bus_emit_object_added(d->bus, job->path);
+        (void) sd_bus_emit_interfaces_added(d->bus, job->path, "org.winvm1.Job", NULL);
         emit_jobs_changed(d);
         *ret = job;
         return 0;
@@ -137,7 +137,7 @@ static int on_linger_over(sd_event_source *s, uint64_t usec, void *userdata) {
         Job *job = userdata;
         Daemon *d = job->daemon;
 
-        (void) sd_bus_emit_object_removed(d->bus, job->path);
+        (void) sd_bus_emit_interfaces_removed(d->bus, job->path, "org.winvm1.Job", NULL);
         job_unlink(job);
         emit_jobs_changed(d);
         job_free(job);

@@ -7,6 +7,7 @@
 #include "errors.h"
 #include "job.h"
 #include "names.h"
+#include "object-listing.h"
 #include "util.h"
 
 #ifndef WINVM_VERSION
@@ -104,8 +105,9 @@ static bool is_data_read(sd_bus_message *m) {
 }
 
 /* Runs before sd-bus dispatches a message to our objects. Property reads and the object
- * listing carry VM data, so they need org.winvm1.vm.read; the verdict is cached per caller
- * connection so a reader pays the polkit round trip once. Introspection stays open. */
+ * listing carry VM data, so they need org.winvm1.vm.read (the listing, which shows the storage
+ * and the host too, also their read actions); the verdict is cached per caller connection so
+ * a reader pays the polkit round trip once. Introspection stays open. */
 int manager_read_gate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = userdata;
         const char *path = sd_bus_message_get_path(m);
@@ -122,20 +124,29 @@ int manager_read_gate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         static const char *const vm_read[] = { "org.winvm1.vm.read", NULL };
         static const char *const storage_read[] = { "org.winvm1.storage.read", NULL };
         static const char *const kvmfr_read[] = { "org.winvm1.kvmfr.read", NULL };
+        /* The listing shows the storage and the host too. */
+        static const char *const all_read[] = { "org.winvm1.vm.read", "org.winvm1.storage.read",
+                                                "org.winvm1.kvmfr.read", NULL };
+        bool listing = strcmp(path, WINVM_OBJECT_ROOT) == 0 &&
+                       sd_bus_message_is_method_call(m, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects");
         const char *const *actions = vm_read;
         const char *vm_name = NULL;
         Vm *vm = daemon_find_vm_by_path(d, path);
         if (vm)
                 vm_name = vm->name;
-        else if (strcmp(path, "/org/winvm1/storage") == 0)
+        else if (strcmp(path, STORAGE_PATH) == 0)
                 actions = storage_read;
         else if (strcmp(path, HOST_PATH) == 0)
                 actions = kvmfr_read;
+        else if (listing)
+                actions = all_read;
 
         int r = bus_polkit_verify(d->polkit, m, actions, vm_name, "read", true, error);
         if (r < 0)
                 return r;
         if (r == 0)
                 return 1; /* held; dispatched again once polkit answers */
+        if (listing)
+                return object_listing_reply(d, m);
         return 0;
 }

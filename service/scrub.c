@@ -67,7 +67,7 @@ const char *scrub_job_path(const Scrub *s) {
 }
 
 static void emit_running_changed(Daemon *d) {
-        (void) sd_bus_emit_properties_changed(d->bus, "/org/winvm1/storage", "org.winvm1.Storage", "RunningScrubs", NULL);
+        (void) sd_bus_emit_properties_changed(d->bus, STORAGE_PATH, "org.winvm1.Storage", "RunningScrubs", NULL);
 }
 
 static uint64_t realtime_usec(void) {
@@ -146,7 +146,7 @@ static void finish(Scrub *s) {
                 log_warning("Cannot keep the scrub result of %s: %s", fs->name, strerror(-r));
         fs->last = s->result;
         fs->has_last = true;
-        (void) sd_bus_emit_properties_changed(d->bus, "/org/winvm1/storage", "org.winvm1.Storage", "LastScrub", NULL);
+        (void) sd_bus_emit_properties_changed(d->bus, STORAGE_PATH, "org.winvm1.Storage", "LastScrub", NULL);
 
         char message[512];
         if (s->cancelled)
@@ -316,7 +316,7 @@ static void prepare_done(void *userdata) {
         s->result.started_usec = realtime_usec();
         s->result.readonly = p->readonly;
 
-        const char *objects[] = { "/org/winvm1/storage", NULL };
+        const char *objects[] = { STORAGE_PATH, NULL };
         int r = job_new(d, "scrub", objects, p->uid, true, on_cancel, s, &s->job);
         if (r < 0) {
                 reply_failed(p->message, p->uid, NULL, WINVM_ERROR_BUSY,

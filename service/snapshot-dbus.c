@@ -316,7 +316,7 @@ int vm_property_get_snapshots(sd_bus *bus, const char *path, const char *interfa
         (void) interface;
         (void) error;
         if (strcmp(property, "CurrentSnapshot") == 0)
-                return sd_bus_message_append(reply, "s", vm->snapshots ? vm->snapshots->current : "");
+                return sd_bus_message_append_basic(reply, 's', vm->snapshots ? vm->snapshots->current : "");
         int r = sd_bus_message_open_container(reply, 'a', "s");
         for (size_t i = 0; r >= 0 && vm->snapshots && i < vm->snapshots->n; i++)
                 r = sd_bus_message_append(reply, "s", vm->snapshots->items[i]->name);

@@ -276,7 +276,7 @@ static int property_get_string(sd_bus *bus, const char *path, const char *interf
                 v = vm->published.state;
         else
                 v = vm->published.reason;
-        return sd_bus_message_append(reply, "s", v);
+        return sd_bus_message_append_basic(reply, 's', v);
 }
 
 static int property_get_autostart(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -287,7 +287,7 @@ static int property_get_autostart(sd_bus *bus, const char *path, const char *int
         (void) interface;
         (void) property;
         (void) error;
-        return sd_bus_message_append(reply, "b", (int) vm->published.autostart);
+        return sd_bus_message_append_basic(reply, 'b', &(int) { vm->published.autostart });
 }
 
 const sd_bus_vtable vm_vtable[] = {
