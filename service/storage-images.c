@@ -120,7 +120,7 @@ int storage_method_get_images(sd_bus_message *m, void *userdata, sd_bus_error *e
         c->message = sd_bus_message_ref(m);
         daemon_busy_inc(d);
         /* Without libvirt there is no definition to read: answer with what we know, nothing. */
-        if (!d->connected || worker_submit(d->worker, list_work, list_done, c) < 0)
+        if ((!d->connected && !d->connecting) || worker_submit(d->worker, list_work, list_done, c) < 0)
                 list_done(c);
         return 1;
 }

@@ -160,7 +160,9 @@ static void action_done(void *userdata) {
 
 static int submit(Vm *vm, sd_bus_message *m, LvAction action, uint32_t timeout_sec, bool force_after,
                   bool after_timeout, uid_t uid, Job *job) {
-        if (!vm->daemon->connected) {
+        /* While a connection attempt is in flight (right after bus activation, say) the call
+         * queues behind it on the same worker, and runs on the connection it makes. */
+        if (!vm->daemon->connected && !vm->daemon->connecting) {
                 if (job)
                         job_complete(job, false, "libvirtd is not reachable");
                 ActionCall what = { .action = action, .after_timeout = after_timeout };

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # libvirtd goes away under a running winvmd (crash, then a clean stop) and comes back. winvmd
 # must stay up (same pid), say "unknown" and refuse actions with Disconnected meanwhile,
-# reconnect on its own, and then report exactly what libvirt reports.
+# reconnect on its own, and then report exactly what libvirt reports. A call made while the
+# first connection is still being made waits for it instead.
 set -uo pipefail
 # shellcheck source=tests/sandbox/sandbox-lib.sh
 . "$WINVM_SRC/tests/sandbox/sandbox-lib.sh"
@@ -110,10 +111,43 @@ test_stop_and_guest_dies_meanwhile() {
     check_after_reconnect stop shutoff
 }
 
+# A call that arrives while winvmd's first connection to libvirtd is still being made (as
+# after bus activation, when the call that activated winvmd is its first) waits for that
+# connection and then runs on it, rather than failing with Disconnected. libvirtd is stopped
+# (SIGSTOP) while winvmd starts, so the connection hangs until it is let go.
+test_call_during_first_connect() {
+    local lv_pid out=$WINVM_SANDBOX/start-during-connect.out bg rc
+    lv_pid=$(pgrep -x libvirtd | head -n 1)
+    stop_winvmd
+    kill -STOP "$lv_pid"
+    if ! start_winvmd; then
+        kill -CONT "$lv_pid"
+        fail "winvmd starts while libvirtd is stopped"
+        return
+    fi
+    assert_eq false "$(prop jarrett "$MANAGER_PATH" org.winvm1.Manager LibvirtConnected)" \
+        "LibvirtConnected false while the first connection hangs"
+    run_as jarrett winvmctl start >"$out" 2>&1 &
+    bg=$!
+    sleep 1
+    if sb_pid_alive "$bg"; then
+        ok "Start waits while the first connection is being made"
+    else
+        fail "Start waits while the first connection is being made" "it returned: $(<"$out")"
+    fi
+    kill -CONT "$lv_pid"
+    wait "$bg"
+    rc=$?
+    assert_eq 0 "$rc" "Start made during the first connection succeeds once connected ($(<"$out"))"
+    if wait_until 30 guest_running; then ok "the guest runs after that Start"; else fail "the guest runs after that Start"; fi
+    guest_destroy
+}
+
 monitor_start || exit 1
 test_crash_with_guest_running
 test_stop_and_guest_dies_meanwhile
 guest_off
 assert_winvmd_alive "$PID" "winvmd never restarted"
 monitor_stop
+test_call_during_first_connect
 summary
