@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <glib.h>
 
+#include "log.h"
 #include "util.h"
 
 #define MAX_ACTIONS_PER_CALL 4
@@ -234,6 +235,13 @@ static int refuse(sd_bus_error *error, const char *action, const char *const *de
                                  WINVM_POLKIT_GROUP);
 }
 
+static void log_refusal(const char *action, const char *const *details, uid_t uid, const sd_bus_error *error) {
+        char field[160];
+        const char *extra[] = { log_field(field, sizeof(field), "WINVM_POLKIT_ACTION=%s", action), NULL };
+        log_event(LOG_NOTICE, NULL, detail(details, "vm"), NULL, NULL, uid == (uid_t) -1 ? LOG_NO_UID : uid, extra,
+                  "Refused %s to uid %d: %s", action, uid == (uid_t) -1 ? -1 : (int) uid, error->message);
+}
+
 static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *const *details,
                   bool cacheable, uid_t *ret_uid, sd_bus_error *error) {
         Query *q = g_hash_table_lookup(bp->queries, m);
@@ -293,10 +301,16 @@ static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, 
                 if (aq->verdict != AUTHZ_YES) {
                         AuthzVerdict v = aq->verdict;
                         g_autofree char *action = g_strdup(*a);
+                        uid_t uid = q->uid;
                         if (ret_uid)
-                                *ret_uid = q->uid;
+                                *ret_uid = uid;
                         query_forget(bp, q);
-                        return refuse(error, action, details, v);
+                        int r = refuse(error, action, details, v);
+                        /* A refused change is worth a line in the journal; refused reads are
+                         * not (a desktop applet of a user outside the group would fill it). */
+                        if (!cacheable && v != AUTHZ_UNANSWERED)
+                                log_refusal(action, details, uid, error);
+                        return r;
                 }
                 if (key) {
                         if (g_hash_table_size(bp->cache) >= MAX_CACHED_VERDICTS)

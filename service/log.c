@@ -2,39 +2,15 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
-#include <unistd.h>
-
-/* The location fields are the caller's, passed in by log_event(). */
-#define SD_JOURNAL_SUPPRESS_LOCATION
-#include <systemd/sd-journal.h>
 
 #include "errors.h"
+#include "log-writer.h"
 #include "util.h"
-
-#define JOURNAL_SOCKET "/run/systemd/journal/socket"
-
-static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
-static bool stderr_is_journal;
-
-/* systemd's convention: JOURNAL_STREAM=DEVICE:INODE of the stream it connected to stdout and
- * stderr. It is inherited, so it counts only when it still names our stderr. */
-static void detect(void) {
-        const char *e = getenv("JOURNAL_STREAM");
-        unsigned long long dev, ino;
-        char rest;
-        struct stat st;
-        if (!e || sscanf(e, "%llu:%llu%c", &dev, &ino, &rest) != 2 || fstat(STDERR_FILENO, &st) < 0)
-                return;
-        stderr_is_journal = (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
-}
 
 const char *log_field(char *buf, size_t size, const char *format, ...) {
         va_list ap;
@@ -66,56 +42,58 @@ static void add(struct iovec *iov, size_t *n, size_t max, const char *key, const
         iov[(*n)++] = (struct iovec) { .iov_base = s, .iov_len = strlen(s) };
 }
 
-static int send_to_journal(const char *file, int line, const char *func, int priority, const char *message_id,
-                           const char *vm, const char *operation, const char *job, uid_t caller_uid,
-                           const char *const *extra, const char *message) {
-        enum { MAX = 12 + LOG_EXTRA_MAX };
-        struct iovec iov[MAX];
-        size_t n = 0, owned;
+/* The journal fields of one entry, each allocated; 0 fields when even MESSAGE and PRIORITY
+ * could not be made (the entry then goes to stderr only). */
+static size_t build_fields(struct iovec *iov, size_t max, const char *file, int line, const char *func, int priority,
+                           const char *message_id, const char *vm, const char *operation, const char *job,
+                           uid_t caller_uid, const char *const *extra, const char *message) {
+        size_t n = 0;
         char prio[4], uid[16], code_line[16];
 
         snprintf(prio, sizeof(prio), "%d", priority & LOG_PRIMASK);
         snprintf(code_line, sizeof(code_line), "%d", line);
-        add(iov, &n, MAX, "MESSAGE", message);
-        add(iov, &n, MAX, "PRIORITY", prio);
-        bool complete = n == 2; /* MESSAGE and PRIORITY are the least an entry needs */
-        add(iov, &n, MAX, "SYSLOG_IDENTIFIER", "winvmd");
-        add(iov, &n, MAX, "MESSAGE_ID", message_id);
-        add(iov, &n, MAX, "WINVM_VM", vm);
-        add(iov, &n, MAX, "WINVM_OPERATION", operation);
-        add(iov, &n, MAX, "WINVM_JOB", job);
+        add(iov, &n, max, "MESSAGE", message);
+        add(iov, &n, max, "PRIORITY", prio);
+        if (n < 2) { /* MESSAGE and PRIORITY are the least an entry needs */
+                for (size_t i = 0; i < n; i++)
+                        free(iov[i].iov_base);
+                return 0;
+        }
+        add(iov, &n, max, "SYSLOG_IDENTIFIER", "winvmd");
+        add(iov, &n, max, "MESSAGE_ID", message_id);
+        add(iov, &n, max, "WINVM_VM", vm);
+        add(iov, &n, max, "WINVM_OPERATION", operation);
+        add(iov, &n, max, "WINVM_JOB", job);
         if (caller_uid != LOG_NO_UID) {
                 snprintf(uid, sizeof(uid), "%" PRIu32, (uint32_t) caller_uid);
-                add(iov, &n, MAX, "WINVM_CALLER_UID", uid);
+                add(iov, &n, max, "WINVM_CALLER_UID", uid);
         }
         /* Meson compiles from the build folder: "../service/vm.c" -> "service/vm.c". */
         while (strncmp(file, "../", 3) == 0)
                 file += 3;
-        add(iov, &n, MAX, "CODE_FILE", file);
-        add(iov, &n, MAX, "CODE_LINE", code_line);
-        add(iov, &n, MAX, "CODE_FUNC", func);
-        owned = n;
+        add(iov, &n, max, "CODE_FILE", file);
+        add(iov, &n, max, "CODE_LINE", code_line);
+        add(iov, &n, max, "CODE_FUNC", func);
         /* The extra fields are already "KEY=value": sent as they are, at most LOG_EXTRA_MAX of
          * them, and only with a valid KEY (one bad field would make journald drop the entry). */
-        for (size_t i = 0, taken = 0; extra && extra[i] && taken < LOG_EXTRA_MAX && n < MAX; i++) {
+        for (size_t i = 0, taken = 0; extra && extra[i] && taken < LOG_EXTRA_MAX && n < max; i++) {
                 size_t k = strspn(extra[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
                 if (k == 0 || k > 64 || extra[i][k] != '=' || extra[i][0] == '_' || (extra[i][0] >= '0' && extra[i][0] <= '9'))
                         continue;
-                iov[n++] = (struct iovec) { .iov_base = (void *) extra[i], .iov_len = strlen(extra[i]) };
+                char *copy = strdup(extra[i]);
+                if (!copy)
+                        continue;
+                iov[n++] = (struct iovec) { .iov_base = copy, .iov_len = strlen(copy) };
                 taken++;
         }
-
-        int r = complete ? sd_journal_sendv(iov, (int) n) : -ENOMEM;
-        for (size_t i = 0; i < owned; i++)
-                free(iov[i].iov_base);
-        return r;
+        return n;
 }
 
 void winvm_log_full(const char *file, int line, const char *func, int priority, const char *message_id,
                     const char *vm, const char *operation, const char *job, uid_t caller_uid,
                     const char *const *extra, const char *format, ...) {
+        enum { MAX = 12 + LOG_EXTRA_MAX };
         int saved_errno = errno;
-        (void) pthread_once(&detect_once, detect);
 
         char *message = NULL;
         va_list ap;
@@ -123,18 +101,16 @@ void winvm_log_full(const char *file, int line, const char *func, int priority, 
         if (vasprintf(&message, format, ap) < 0)
                 message = NULL;
         va_end(ap);
-        const char *text = message ? message : format;
+        if (!message)
+                message = strdup(format);
 
-        /* Checked each time: journald may come and go while winvmd runs. */
-        bool journal = access(JOURNAL_SOCKET, F_OK) == 0;
-        int r = journal ? send_to_journal(file, line, func, priority, message_id, vm, operation, job, caller_uid,
-                                          extra, text)
-                        : -ENOENT;
-        /* When stderr is the journal, the entry already says it all; the line is the way
-         * in only without the socket or when sending failed. */
-        if (!stderr_is_journal || r < 0)
-                fprintf(stderr, "%s\n", text);
-        free(message);
+        struct iovec *fields = calloc(MAX, sizeof(struct iovec));
+        size_t n = fields && message ? build_fields(fields, MAX, file, line, func, priority, message_id, vm,
+                                                    operation, job, caller_uid, extra, message)
+                                     : 0;
+        /* Written by log-writer.c's thread, in order, so that a stalled journal never stalls
+         * the caller (the event loop, usually). */
+        log_writer_submit(fields, n, message);
         errno = saved_errno;
 }
 

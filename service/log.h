@@ -14,8 +14,8 @@
  * Where it goes: the entry to the journal whenever its socket (/run/systemd/journal/socket)
  * exists, and the line to stderr unless stderr is the journal itself (JOURNAL_STREAM names
  * stderr's device and inode, as systemd sets it for StandardError=journal) and the entry was
- * sent. Sending is one datagram on a Unix socket, never waiting for journald to answer; safe
- * from any thread. */
+ * sent. A thread writes both (log-writer.c), in order, so that a log call never waits for
+ * journald or for a stderr reader; safe from any thread. */
 #pragma once
 
 #include <stddef.h>

@@ -205,6 +205,50 @@ test_failed_call() {
         "MESSAGE~is not running"
 }
 
+# A change polkit refuses is journalled (notice, with the action and the caller); a refused
+# read is not.
+test_refusal() {
+    mark
+    ctl mallory start
+    assert_ctl 3 "winvmctl start as mallory is refused (exit 3)"
+    expect_entry "a refused change is journalled with the action, the VM and the caller" \
+        "WINVM_POLKIT_ACTION=org.winvm1.vm.start" "WINVM_VM=$GUEST" "WINVM_CALLER_UID=$(id -u mallory)" \
+        PRIORITY=5 "MESSAGE~Refused org.winvm1.vm.start"
+    ctl mallory status
+    sleep 1
+    if journal_match "WINVM_CALLER_UID=$(id -u mallory)" "MESSAGE~Refused org[.]winvm1[.][a-z]+[.]read" >/dev/null; then
+        fail "a refused read is not journalled" "$(journal_match "WINVM_CALLER_UID=$(id -u mallory)" "MESSAGE~Refused")"
+    else
+        ok "a refused read is not journalled"
+    fi
+}
+
+# A journal that stops reading (a hung journald) must not stall winvmd: its log thread waits
+# for the socket, the event loop does not. The listener is stopped; the socket's queue (10
+# datagrams in a fresh network namespace) fills after a few entries, and every call after
+# that must still be answered at once. The entries arrive once the listener reads again.
+test_stalled_journal() {
+    local i answered=0 n out
+    mark
+    kill -STOP "$CAPTURE_PID"
+    for ((i = 0; i < 40; i++)); do
+        out=$(run_as jarrett timeout 5 gdbus call --system --timeout 3 --dest org.winvm1 --object-path "$VM_PATH" \
+            --method org.winvm1.VM.ForceStop 2>&1)
+        [[ $out == *org.winvm1.Error.NotRunning* ]] && answered=$((answered + 1))
+    done
+    kill -CONT "$CAPTURE_PID"
+    assert_eq 40 "$answered" "40 calls answered (NotRunning) while the journal did not read"
+    count_force_stop_failures() {
+        n=$(journal_count "MESSAGE_ID=$OPERATION_FAILED" WINVM_OPERATION=force-stop)
+        ((n >= 40))
+    }
+    if wait_until 10 count_force_stop_failures; then
+        ok "all 40 entries reach the journal once it reads again"
+    else
+        fail "all 40 entries reach the journal once it reads again" "got $n"
+    fi
+}
+
 test_shutdown_job() {
     guest_start jarrett
     mark
@@ -417,6 +461,8 @@ monitor_start || exit 1
 test_start
 test_force_stop
 test_failed_call
+test_refusal
+test_stalled_journal
 test_shutdown_job
 test_external_stop
 test_snapshots
