@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fair-queue.h"
+
 struct Authz {
         Mailbox *mailbox;
         mailbox_fn on_changed;
@@ -19,10 +21,14 @@ struct Authz {
         PolkitAuthority *authority;
         GDBusConnection *system_bus;
 
-        /* Checks sent to polkit and not yet answered, and those waiting for a slot: the bus
-         * limits how many calls one connection may have pending (128 by default). */
+        /* Checks sent to polkit and not yet answered, in all and per caller uid, and those
+         * waiting for a slot: the bus limits how many calls one connection may have pending
+         * (128 by default), and polkitd answers one check after the other, so a check sent
+         * behind a user's flood would wait for all of it. Waiting checks are served
+         * round-robin by uid (fair-queue.c). */
         unsigned in_flight;
-        GQueue waiting;
+        GHashTable *in_flight_by_uid; /* uid -> count */
+        FairQueue *waiting;
 
         pthread_mutex_t ready_lock;
         pthread_cond_t ready_cond;
@@ -42,8 +48,9 @@ typedef struct Request {
 } Request;
 
 #define MAX_CHECKS_IN_FLIGHT 64
+#define MAX_CHECKS_IN_FLIGHT_PER_UID 8
 
-static gboolean start_check(gpointer userdata);
+static void dispatch(Request *req);
 
 static void request_free(Request *req) {
         g_free(req->sender);
@@ -84,6 +91,12 @@ static void finish_without_polkit(Request *req) {
         finish(req, req->uid == 0 ? AUTHZ_YES : AUTHZ_NO_POLKIT);
 }
 
+static bool uid_may_start(unsigned uid, void *userdata) {
+        Authz *a = userdata;
+        return GPOINTER_TO_UINT(g_hash_table_lookup(a->in_flight_by_uid, GUINT_TO_POINTER(uid))) <
+               MAX_CHECKS_IN_FLIGHT_PER_UID;
+}
+
 static void on_checked(GObject *source, GAsyncResult *res, gpointer userdata) {
         Request *req = userdata;
         Authz *a = req->authz;
@@ -92,9 +105,14 @@ static void on_checked(GObject *source, GAsyncResult *res, gpointer userdata) {
                 polkit_authority_check_authorization_finish(POLKIT_AUTHORITY(source), res, &err);
 
         a->in_flight--;
-        Request *next = g_queue_pop_head(&a->waiting);
-        if (next)
-                start_check(next);
+        unsigned n = GPOINTER_TO_UINT(g_hash_table_lookup(a->in_flight_by_uid, GUINT_TO_POINTER(req->uid)));
+        if (n <= 1)
+                g_hash_table_remove(a->in_flight_by_uid, GUINT_TO_POINTER(req->uid));
+        else
+                g_hash_table_insert(a->in_flight_by_uid, GUINT_TO_POINTER(req->uid), GUINT_TO_POINTER(n - 1));
+        Request *next;
+        while (a->in_flight < MAX_CHECKS_IN_FLIGHT && (next = fair_queue_pop(a->waiting, uid_may_start, a)))
+                dispatch(next);
 
         if (!result) {
                 /* Only a polkit that is gone means "no polkit"; an overloaded bus or a timeout
@@ -125,18 +143,24 @@ static gboolean start_check(gpointer userdata) {
                 finish_without_polkit(req);
                 return G_SOURCE_REMOVE;
         }
-        if (a->in_flight >= MAX_CHECKS_IN_FLIGHT) {
-                g_queue_push_tail(&a->waiting, req);
-                return G_SOURCE_REMOVE;
-        }
+        if (a->in_flight >= MAX_CHECKS_IN_FLIGHT || !uid_may_start(req->uid, a))
+                fair_queue_push(a->waiting, req->uid, req);
+        else
+                dispatch(req);
+        return G_SOURCE_REMOVE;
+}
+
+static void dispatch(Request *req) {
+        Authz *a = req->authz;
         a->in_flight++;
+        unsigned n = GPOINTER_TO_UINT(g_hash_table_lookup(a->in_flight_by_uid, GUINT_TO_POINTER(req->uid)));
+        g_hash_table_insert(a->in_flight_by_uid, GUINT_TO_POINTER(req->uid), GUINT_TO_POINTER(n + 1));
         g_autoptr(PolkitSubject) subject = polkit_system_bus_name_new(req->sender);
         polkit_authority_check_authorization(
                 a->authority, subject, req->action, req->details,
                 req->interactive ? POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION
                                  : POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE,
                 NULL, on_checked, req);
-        return G_SOURCE_REMOVE;
 }
 
 static void on_authority_changed(PolkitAuthority *authority, gpointer userdata) {
@@ -163,7 +187,7 @@ static void *authz_main(void *arg) {
 
         /* Checks still waiting for a slot are answered, so their callers' memory is released. */
         Request *req;
-        while ((req = g_queue_pop_head(&a->waiting)))
+        while ((req = fair_queue_pop(a->waiting, NULL, NULL)))
                 finish(req, AUTHZ_UNANSWERED);
 
         if (a->authority)
@@ -183,6 +207,8 @@ int authz_new(Mailbox *mb, mailbox_fn on_changed, void *changed_userdata, Authz 
         a->on_changed = on_changed;
         a->changed_userdata = changed_userdata;
         a->context = g_main_context_new();
+        a->in_flight_by_uid = g_hash_table_new(g_direct_hash, g_direct_equal);
+        a->waiting = fair_queue_new();
         a->loop = g_main_loop_new(a->context, false);
         pthread_mutex_init(&a->ready_lock, NULL);
         pthread_cond_init(&a->ready_cond, NULL);
@@ -191,6 +217,8 @@ int authz_new(Mailbox *mb, mailbox_fn on_changed, void *changed_userdata, Authz 
         if (r != 0) {
                 g_main_loop_unref(a->loop);
                 g_main_context_unref(a->context);
+                fair_queue_free(a->waiting, NULL);
+                g_hash_table_unref(a->in_flight_by_uid);
                 g_free(a);
                 return -r;
         }
@@ -217,6 +245,8 @@ Authz *authz_free(Authz *a) {
         pthread_join(a->thread, NULL);
         g_main_loop_unref(a->loop);
         g_main_context_unref(a->context);
+        fair_queue_free(a->waiting, NULL); /* emptied by the thread */
+        g_hash_table_unref(a->in_flight_by_uid);
         pthread_cond_destroy(&a->ready_cond);
         pthread_mutex_destroy(&a->ready_lock);
         g_free(a);
@@ -248,18 +278,17 @@ typedef struct Forget {
 
 /* A caller that left needs no answer: its checks still waiting for a slot are dropped, so
  * a storm of vanishing clients does not keep everyone else waiting behind it. */
+static bool has_sender(void *item, void *userdata) {
+        return strcmp(((Request *) item)->sender, userdata) == 0;
+}
+
+static void finish_unanswered(void *item) {
+        finish(item, AUTHZ_UNANSWERED);
+}
+
 static gboolean forget_sender(gpointer userdata) {
         Forget *f = userdata;
-        GQueue *q = &f->authz->waiting;
-        for (GList *l = q->head; l;) {
-                GList *next = l->next;
-                Request *req = l->data;
-                if (strcmp(req->sender, f->sender) == 0) {
-                        g_queue_delete_link(q, l);
-                        finish(req, AUTHZ_UNANSWERED);
-                }
-                l = next;
-        }
+        fair_queue_remove_if(f->authz->waiting, has_sender, finish_unanswered, f->sender);
         g_free(f->sender);
         g_free(f);
         return G_SOURCE_REMOVE;

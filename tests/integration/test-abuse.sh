@@ -263,6 +263,16 @@ wait_until 10 grep -q '^held' "$OUT/hold-start1.out" "$OUT/hold-start2.out"
 as_user jarrett gdbus call --system --timeout 90 --dest org.winvm1 --object-path "$VM_PATH" \
     --method org.freedesktop.DBus.Properties.Get org.winvm1.VM State >"$OUT/frozen-read.out" 2>&1 &
 read_pid=$!
+# when_done PID FILE: the time (ms) PID ends, written to FILE.
+when_done() {
+    (
+        while kill -0 "$1" 2>/dev/null; do sleep 0.01; done
+        date +%s%3N >"$2"
+    ) &
+}
+when_done "$read_pid" "$OUT/frozen-read.done"
+when_done "${hold_start_pids[0]}" "$OUT/hold-start1.done"
+when_done "${hold_start_pids[1]}" "$OUT/hold-start2.done"
 if wait_until 45 eval "! busctl --system tree org.winvm1 --list | grep -qx '$job'"; then
     ok "the job went away while mallory's reads of it waited for polkit"
 else
@@ -278,6 +288,17 @@ else
     ok "jarrett's read while polkitd was frozen and busy waited its turn: $frozen_read"
 fi
 wait "$hold_pid" "${hold_start_pids[@]}"
+# Checks wait their turn by user, not in one line: mallory's 96 checks were queued first, yet
+# jarrett's read is answered before the last of mallory's held Starts, not after all of them.
+wait_until 5 test -s "$OUT/hold-start2.done"
+read_done=$(<"$OUT/frozen-read.done")
+starts_done=$(cat "$OUT/hold-start1.done" "$OUT/hold-start2.done" | sort -n | tail -n 1)
+if [[ -n $read_done && -n $starts_done ]] && ((read_done < starts_done)); then
+    ok "jarrett's read was answered $((starts_done - read_done)) ms before mallory's last held Start"
+else
+    fail "jarrett's read was answered before mallory's last held Start" \
+        "read at ${read_done:-?} ms, mallory's last Start at ${starts_done:-?} ms"
+fi
 sed 's/^/#   /' "$OUT/hold.out"
 assert_eq "$PER_CLIENT_LIMIT" "$(reply_count "$OUT/hold.out" "service org.freedesktop.DBus.Error.UnknownObject")" \
     "the held reads of the vanished job were answered UnknownObject once polkit answered"
