@@ -207,3 +207,46 @@ int domain_xml_snapshot_request(const char *domain_xml, const char *name, const 
         xml_doc_close(&x);
         return *ret_xml ? 0 : -ENOMEM;
 }
+
+int domain_xml_keep_graphics_passwords(const char *current_xml, const char *new_xml, char **ret_xml) {
+        static const char *const carried[] = { "passwd", "passwdValidTo" };
+        XmlDoc cur, x;
+        *ret_xml = NULL;
+        int r = xml_doc_open(current_xml, &cur);
+        if (r < 0)
+                return r;
+        if ((r = xml_doc_open(new_xml, &x)) < 0) {
+                xml_doc_close(&cur);
+                return r;
+        }
+        int n_new = 0, n_cur = 0, carried_any = 0;
+        xmlXPathObjectPtr want = xml_doc_nodes(&x, NULL, "/domain/devices/graphics[not(@passwd)][@type]", &n_new);
+        xmlXPathObjectPtr have = xml_doc_nodes(&cur, NULL, "/domain/devices/graphics[@passwd][@type]", &n_cur);
+        for (int i = 0; i < n_new; i++) {
+                xmlNodePtr g = want->nodesetval->nodeTab[i];
+                xmlChar *type = xmlGetProp(g, (const xmlChar *) "type");
+                xmlNodePtr from = NULL;
+                for (int k = 0; !from && k < n_cur; k++) {
+                        xmlChar *t = xmlGetProp(have->nodesetval->nodeTab[k], (const xmlChar *) "type");
+                        if (t && type && xmlStrcmp(t, type) == 0)
+                                from = have->nodesetval->nodeTab[k];
+                        xmlFree(t);
+                }
+                xmlFree(type);
+                for (size_t a = 0; from && a < sizeof(carried) / sizeof(carried[0]); a++) {
+                        xmlChar *v = xmlGetProp(from, (const xmlChar *) carried[a]);
+                        if (v && !xmlHasProp(g, (const xmlChar *) carried[a])) {
+                                xmlSetProp(g, (const xmlChar *) carried[a], v);
+                                carried_any = 1;
+                        }
+                        xmlFree(v);
+                }
+        }
+        xmlXPathFreeObject(want);
+        xmlXPathFreeObject(have);
+        if (carried_any)
+                r = xml_doc_dump(&x, 0, ret_xml);
+        xml_doc_close(&x);
+        xml_doc_close(&cur);
+        return r;
+}

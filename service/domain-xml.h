@@ -37,3 +37,10 @@ int domain_xml_has_swtpm(const char *xml);
  * qcow2 overlays in files; every other disk of domain_xml gets snapshot='no'. */
 int domain_xml_snapshot_request(const char *domain_xml, const char *name, const char *description,
                                 char *const *targets, char *const *files, size_t n, char **ret_xml);
+
+/* A copy of new_xml in which each <graphics> that has no passwd takes the passwd (and
+ * passwdValidTo) of the first <graphics> of the same type in current_xml that has one.
+ * libvirt leaves passwords out of a definition unless asked for secure XML, so a definition
+ * read that way (an exported file, say) would otherwise define the VM without them.
+ * *ret_xml is NULL when nothing was carried over. -EINVAL when either does not parse. */
+int domain_xml_keep_graphics_passwords(const char *current_xml, const char *new_xml, char **ret_xml);

@@ -112,8 +112,10 @@ static int domain_active(Ctx *c) {
         return r < 0 ? fail_libvirt(c, "cannot read the VM's state") : r;
 }
 
+/* The persistent definition is read with its secrets: a revert defines the VM again from it,
+ * and without SECURE libvirt leaves out graphics passwords, which would then be lost. */
 static char *domain_xml(Ctx *c, bool persistent) {
-        char *xml = virDomainGetXMLDesc(c->dom, persistent ? VIR_DOMAIN_XML_INACTIVE : 0);
+        char *xml = virDomainGetXMLDesc(c->dom, persistent ? VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE : 0);
         if (!xml)
                 fail_libvirt(c, "cannot read the VM's definition");
         return xml;

@@ -262,6 +262,11 @@ int vm_config_redefine(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom, con
                 return -EINVAL;
         if (fixed)
                 new_xml = fixed;
+        /* A file exported by winvmd has no passwords (libvirt leaves them out unless asked):
+         * keep the current ones rather than define the VM without them. */
+        _cleanup_free_ char *with_passwords = NULL;
+        if (!undo && domain_xml_keep_graphics_passwords(current, new_xml, &with_passwords) == 0 && with_passwords)
+                new_xml = with_passwords;
 
         _cleanup_free_ char *kept = NULL;
         int r = undo ? definition_history_keep_undone(op->config->state_dir, op->vm, current) :

@@ -11,7 +11,8 @@
 #   - USB: an unplugged or unconfigured device is a clear error; the <hostdev> written for a
 #     configured one is what libvirt's own parse of the definition shows, and the guest
 #     starts while the device is unplugged;
-#   - mallory is refused every change, and nothing changes.
+#   - mallory is refused every change, and nothing changes;
+#   - a VNC password survives a define from an exported file (which has none) and a revert.
 set -uo pipefail
 # shellcheck source=tests/sandbox/sandbox-lib.sh
 . "$WINVM_SRC/tests/sandbox/sandbox-lib.sh"
@@ -414,6 +415,42 @@ test_mallory_undo() {
 }
 
 setup
+# libvirt leaves graphics passwords out of a definition unless asked for them, so an exported
+# file has none: defining the VM from it, or reverting a snapshot (which defines the VM
+# again), must keep the password, not drop it.
+test_graphics_passwords() {
+    local f=$WINVM_SANDBOX/with-vnc.xml secure
+    secure() { virsh -c "$SB_URI" dumpxml --inactive --security-info "$GUEST"; }
+    secure | sed "s|</devices>|  <graphics type='vnc' port='-1' autoport='yes' passwd='s3cr3tpw'/>\n  </devices>|" >"$f"
+    if virsh -q -c "$SB_URI" define "$f" >/dev/null 2>&1 && [[ $(secure) == *"passwd='s3cr3tpw'"* ]]; then
+        ok "(the guest has a VNC password)"
+    else
+        fail "(the guest has a VNC password)" "$(secure | grep graphics)"
+        return
+    fi
+    ctl jarrett export
+    assert_ctl 0 "winvmctl export with a VNC password"
+    assert_not_contains "$(cat "$FILE")" "s3cr3tpw" "the exported file has no password"
+    python3 - "$FILE" <<'PY'
+import re, sys
+p = sys.argv[1]
+s = open(p).read()
+if "<description>" in s:
+    s = re.sub(r"<description>[^<]*</description>", "<description>password kept</description>", s, count=1)
+else:
+    s = s.replace("</name>", "</name>\n  <description>password kept</description>", 1)
+open(p, "w").write(s)
+PY
+    ctl jarrett define
+    assert_ctl 0 "winvmctl define from the file without the password"
+    assert_contains "$(definition)" "password kept" "the file's edit is defined"
+    assert_contains "$(secure)" "passwd='s3cr3tpw'" "and the VNC password is kept"
+
+    snap_revert jarrett after-detach 2
+    assert_call_ok "revert to a snapshot (discarding the current state)"
+    assert_contains "$(secure)" "passwd='s3cr3tpw'" "the VNC password survives the revert"
+}
+
 test_topology
 test_check_seed_like_pinning
 test_apply_and_undo_pinning
@@ -423,4 +460,5 @@ test_define_guard
 test_usb
 test_mallory_undo
 test_undo_after_snapshot
+test_graphics_passwords
 summary

@@ -972,6 +972,55 @@ START_TEST(test_nvram_source_form) {
 }
 END_TEST
 
+/* --- graphics passwords ---------------------------------------------------------------- */
+
+#define WITH_GRAPHICS(g) "<domain type='kvm'><name>w</name><devices>" g "</devices></domain>"
+
+START_TEST(test_passwords_carried) {
+        const char *current = WITH_GRAPHICS("<graphics type='spice' passwd='sp1ce' passwdValidTo='2030-01-01T00:00:00'/>"
+                                            "<graphics type='vnc' port='-1' passwd='vnc-&amp;-pw'/>");
+        const char *exported = WITH_GRAPHICS("<graphics type='vnc' port='-1'/><graphics type='spice'/>");
+        char *got = NULL;
+        ck_assert_int_eq(domain_xml_keep_graphics_passwords(current, exported, &got), 0);
+        ck_assert_ptr_nonnull(got);
+        ck_assert_ptr_nonnull(strstr(got, "<graphics type=\"vnc\" port=\"-1\" passwd=\"vnc-&amp;-pw\"/>"));
+        ck_assert_ptr_nonnull(strstr(got, "<graphics type=\"spice\" passwd=\"sp1ce\" passwdValidTo=\"2030-01-01T00:00:00\"/>"));
+        free(got);
+}
+END_TEST
+
+START_TEST(test_passwords_file_wins) {
+        /* A password the file sets is the file's; nothing to carry, nothing returned. */
+        const char *current = WITH_GRAPHICS("<graphics type='vnc' passwd='old'/>");
+        const char *file = WITH_GRAPHICS("<graphics type='vnc' passwd='new'/>");
+        char *got = (char *) 1;
+        ck_assert_int_eq(domain_xml_keep_graphics_passwords(current, file, &got), 0);
+        ck_assert_ptr_null(got);
+}
+END_TEST
+
+START_TEST(test_passwords_nothing_to_carry) {
+        char *got = (char *) 1;
+        /* No password now; another type; no graphics in the file. */
+        ck_assert_int_eq(domain_xml_keep_graphics_passwords(WITH_GRAPHICS("<graphics type='vnc'/>"),
+                                                            WITH_GRAPHICS("<graphics type='vnc'/>"), &got), 0);
+        ck_assert_ptr_null(got);
+        ck_assert_int_eq(domain_xml_keep_graphics_passwords(WITH_GRAPHICS("<graphics type='spice' passwd='x'/>"),
+                                                            WITH_GRAPHICS("<graphics type='vnc'/>"), &got), 0);
+        ck_assert_ptr_null(got);
+        ck_assert_int_eq(domain_xml_keep_graphics_passwords(WITH_GRAPHICS("<graphics type='vnc' passwd='x'/>"),
+                                                            WITH_GRAPHICS(""), &got), 0);
+        ck_assert_ptr_null(got);
+}
+END_TEST
+
+START_TEST(test_passwords_malformed) {
+        char *got = (char *) 1;
+        ck_assert_int_eq(domain_xml_keep_graphics_passwords("<domain>", WITH_GRAPHICS(""), &got), -EINVAL);
+        ck_assert_int_eq(domain_xml_keep_graphics_passwords(WITH_GRAPHICS(""), "<domain><devices>", &got), -EINVAL);
+}
+END_TEST
+
 static Suite *domain_xml_suite(void) {
         Suite *s = suite_create("domain-xml");
         TCase *tc;
@@ -1034,6 +1083,13 @@ static Suite *domain_xml_suite(void) {
         tcase_add_test(tc, test_request_one_disk);
         tcase_add_test(tc, test_request_small);
         tcase_add_loop_test(tc, test_request_malformed, 0, G_N_ELEMENTS(malformed));
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("graphics_passwords");
+        tcase_add_test(tc, test_passwords_carried);
+        tcase_add_test(tc, test_passwords_file_wins);
+        tcase_add_test(tc, test_passwords_nothing_to_carry);
+        tcase_add_test(tc, test_passwords_malformed);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("regressions");
