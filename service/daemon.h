@@ -37,6 +37,7 @@ struct Vm {
         char *path;
         LvDomainInfo info;      /* last answer from libvirt */
         bool info_valid;        /* info answers for the current connection */
+        bool info_before_outage; /* info is what libvirt said before the connection dropped */
         VmPublished published;
         ShutdownWait *waits;    /* Shutdown calls waiting for the guest to power off */
         bool refreshing, refresh_again;

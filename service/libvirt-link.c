@@ -20,8 +20,13 @@ static void set_connected(Daemon *d, bool connected) {
         if (d->connected == connected)
                 return;
         d->connected = connected;
-        for (size_t i = 0; i < d->n_vms; i++)
-                d->vms[i]->info_valid = false; /* until libvirt answers on the new connection */
+        for (size_t i = 0; i < d->n_vms; i++) {
+                Vm *vm = d->vms[i];
+                /* Kept to journal what changed while libvirtd was away, once it answers. */
+                if (!connected && vm->info_valid)
+                        vm->info_before_outage = true;
+                vm->info_valid = false; /* until libvirt answers on the new connection */
+        }
         (void) sd_bus_emit_properties_changed(d->bus, "/org/winvm1", "org.winvm1.Manager", "LibvirtConnected", NULL);
         for (size_t i = 0; i < d->n_vms; i++)
                 vm_publish(d->vms[i]);

@@ -231,9 +231,12 @@ static void refresh_done(void *userdata) {
 
         vm->refreshing = false;
         if (c->r >= 0 && vm->daemon->connected) {
-                bool was_known = vm->info_valid, was_up = log_up(&vm->info);
+                /* A guest that started or stopped while libvirtd was unreachable is journalled
+                 * too, against what libvirt said before the connection dropped. */
+                bool was_known = vm->info_valid || vm->info_before_outage, was_up = log_up(&vm->info);
                 vm->info = c->info;
                 vm->info_valid = true;
+                vm->info_before_outage = false;
                 if (was_known)
                         log_transition(vm, was_up);
                 resolve_waits_if_off(vm);

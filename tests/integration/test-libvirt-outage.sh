@@ -92,8 +92,9 @@ test_crash_with_guest_running() {
 # libvirt says shut off, and winvmd must say so too, not what it knew before the outage.
 test_stop_and_guest_dies_meanwhile() {
     guest_start jarrett
-    local qemu_pid
+    local qemu_pid log_from
     qemu_pid=$(cat "/run/libvirt/qemu/$GUEST.pid" 2>/dev/null)
+    log_from=$(($(wc -l <"$WINVM_SANDBOX/winvmd.log") + 1))
     kill_libvirtd TERM
     if wait_connected false 30; then ok "LibvirtConnected false signalled (stop)"; else fail "LibvirtConnected false signalled (stop)"; fi
     expect_state unknown "State 'unknown' signalled (stop)"
@@ -109,6 +110,13 @@ test_stop_and_guest_dies_meanwhile() {
 
     start_libvirtd
     check_after_reconnect stop shutoff
+    # The stop happened while winvmd could not see it; it is journalled once libvirt answers.
+    if wait_until 10 eval "tail -n +$log_from '$WINVM_SANDBOX/winvmd.log' | grep -q 'VM $GUEST stopped'"; then
+        ok "the guest's stop during the outage is logged after reconnecting"
+    else
+        fail "the guest's stop during the outage is logged after reconnecting" \
+            "$(tail -n +"$log_from" "$WINVM_SANDBOX/winvmd.log" | tail -n 5)"
+    fi
 }
 
 # A call that arrives while winvmd's first connection to libvirtd is still being made (as
