@@ -276,8 +276,6 @@ typedef struct Forget {
         char *sender;
 } Forget;
 
-/* A caller that left needs no answer: its checks still waiting for a slot are dropped, so
- * a storm of vanishing clients does not keep everyone else waiting behind it. */
 static bool has_sender(void *item, void *userdata) {
         return strcmp(((Request *) item)->sender, userdata) == 0;
 }
@@ -286,6 +284,8 @@ static void finish_unanswered(void *item) {
         finish(item, AUTHZ_UNANSWERED);
 }
 
+/* A caller that left needs no answer: its checks still waiting for a slot are dropped, so
+ * a storm of vanishing clients does not keep everyone else waiting behind it. */
 static gboolean forget_sender(gpointer userdata) {
         Forget *f = userdata;
         fair_queue_remove_if(f->authz->waiting, has_sender, finish_unanswered, f->sender);
