@@ -235,7 +235,7 @@ static int refuse(sd_bus_error *error, const char *action, const char *const *de
                                  WINVM_POLKIT_GROUP);
 }
 
-static void log_refusal(const char *action, const char *const *details, uid_t uid, const sd_bus_error *error) {
+void bus_polkit_log_refusal(const char *action, const char *const *details, uid_t uid, const sd_bus_error *error) {
         char field[160];
         const char *extra[] = { log_field(field, sizeof(field), "WINVM_POLKIT_ACTION=%s", action), NULL };
         log_event(LOG_NOTICE, NULL, detail(details, "vm"), NULL, NULL, uid == (uid_t) -1 ? LOG_NO_UID : uid, extra,
@@ -243,7 +243,7 @@ static void log_refusal(const char *action, const char *const *details, uid_t ui
 }
 
 static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *const *details,
-                  bool cacheable, uid_t *ret_uid, sd_bus_error *error) {
+                  bool cacheable, bool log_refusal, uid_t *ret_uid, sd_bus_error *error) {
         Query *q = g_hash_table_lookup(bp->queries, m);
 
         for (const char *const *a = actions; *a; a++) {
@@ -308,8 +308,8 @@ static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, 
                         int r = refuse(error, action, details, v);
                         /* A refused change is worth a line in the journal; refused reads are
                          * not (a desktop applet of a user outside the group would fill it). */
-                        if (!cacheable && v != AUTHZ_UNANSWERED)
-                                log_refusal(action, details, uid, error);
+                        if (log_refusal && !cacheable && v != AUTHZ_UNANSWERED)
+                                bus_polkit_log_refusal(action, details, uid, error);
                         return r;
                 }
                 if (key) {
@@ -343,17 +343,24 @@ int bus_polkit_verify(BusPolkit *bp, sd_bus_message *m, const char *const *actio
                       const char *verb, bool cacheable, sd_bus_error *error) {
         const char *details[5];
         vm_details(details, vm, verb);
-        return verify(bp, m, actions, details, cacheable, NULL, error);
+        return verify(bp, m, actions, details, cacheable, true, NULL, error);
 }
 
 int bus_polkit_verify_uid(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *vm,
                           const char *verb, uid_t *ret_uid, sd_bus_error *error) {
         const char *details[5];
         vm_details(details, vm, verb);
-        return verify(bp, m, actions, details, false, ret_uid, error);
+        return verify(bp, m, actions, details, false, true, ret_uid, error);
+}
+
+int bus_polkit_verify_uid_unlogged(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *vm,
+                                   const char *verb, uid_t *ret_uid, sd_bus_error *error) {
+        const char *details[5];
+        vm_details(details, vm, verb);
+        return verify(bp, m, actions, details, false, false, ret_uid, error);
 }
 
 int bus_polkit_verify_details(BusPolkit *bp, sd_bus_message *m, const char *const *actions,
                               const char *const *details, uid_t *ret_uid, sd_bus_error *error) {
-        return verify(bp, m, actions, details, ret_uid == NULL, ret_uid, error);
+        return verify(bp, m, actions, details, ret_uid == NULL, true, ret_uid, error);
 }

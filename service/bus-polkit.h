@@ -27,6 +27,14 @@ int bus_polkit_verify(BusPolkit *bp, sd_bus_message *m, const char *const *actio
 int bus_polkit_verify_uid(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *vm,
                           const char *verb, uid_t *ret_uid, sd_bus_error *error);
 
+/* The same, without the journal entry a refused change gets: for a handler that may still
+ * let the caller through (the starter of a job), and logs with bus_polkit_log_refusal() when
+ * it does not. */
+int bus_polkit_verify_uid_unlogged(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *vm,
+                                   const char *verb, uid_t *ret_uid, sd_bus_error *error);
+/* The journal entry of a refused change (notice, WINVM_POLKIT_ACTION, the vm detail, the uid). */
+void bus_polkit_log_refusal(const char *action, const char *const *details, uid_t uid, const sd_bus_error *error);
+
 /* With free-form details (NULL-terminated key, value list). Cached when ret_uid is NULL. */
 int bus_polkit_verify_details(BusPolkit *bp, sd_bus_message *m, const char *const *actions,
                               const char *const *details, uid_t *ret_uid, sd_bus_error *error);

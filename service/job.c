@@ -65,6 +65,7 @@ int job_new(Daemon *d, const char *operation, const char *const *objects, uid_t 
                 return -ENOMEM;
         }
         job->started_by_uid = uid;
+        job->cancelled_by_uid = (uid_t) -1;
         job->start_time_usec = now(CLOCK_REALTIME);
         job->cancelable = cancelable;
         job->cancel = cancel;

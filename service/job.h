@@ -21,6 +21,7 @@ struct Job {
         char *operation;          /* e.g. "scrub" */
         char **objects;           /* object paths it acts on, NULL-terminated */
         uid_t started_by_uid;
+        uid_t cancelled_by_uid;   /* who called Cancel; (uid_t) -1 until then, or when unknown */
         uint64_t start_time_usec; /* CLOCK_REALTIME */
         double progress;
         bool progress_valid;

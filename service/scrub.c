@@ -98,7 +98,7 @@ static void log_finished(const Scrub *s, const char *message) {
         const ScrubResult *r = &s->result;
         uint64_t errors = scrub_result_error_count(r);
         char f_fs[128], f_mp[PATH_MAX + 32], f_outcome[48], f_errors[48], f_corrected[48], f_uncorrectable[48],
-                f_bytes[48], f_readonly[32];
+                f_bytes[48], f_readonly[32], f_cancelled_by[48];
         const char *extra[] = {
                 log_field(f_fs, sizeof(f_fs), "WINVM_FILESYSTEM=%s", fs->name),
                 log_field(f_mp, sizeof(f_mp), "WINVM_MOUNT_POINT=%s", fs->mount_point),
@@ -109,6 +109,11 @@ static void log_finished(const Scrub *s, const char *message) {
                           (uint64_t) r->uncorrectable_errors),
                 log_field(f_bytes, sizeof(f_bytes), "WINVM_SCRUB_BYTES=%" PRIu64, (uint64_t) r->bytes_scrubbed),
                 log_field(f_readonly, sizeof(f_readonly), "WINVM_SCRUB_READONLY=%s", r->readonly ? "yes" : "no"),
+                /* The caller is who started it; who cancelled it may be someone else. */
+                s->cancelled && s->job->cancelled_by_uid != (uid_t) -1
+                        ? log_field(f_cancelled_by, sizeof(f_cancelled_by), "WINVM_CANCELLED_BY_UID=%" PRIu32,
+                                    (uint32_t) s->job->cancelled_by_uid)
+                        : NULL,
                 NULL,
         };
         int priority = s->first_error || r->uncorrectable_errors > 0 ? LOG_ERR
@@ -149,7 +154,10 @@ static void finish(Scrub *s) {
         (void) sd_bus_emit_properties_changed(d->bus, STORAGE_PATH, "org.winvm1.Storage", "LastScrub", NULL);
 
         char message[512];
-        if (s->cancelled)
+        if (s->cancelled && s->job->cancelled_by_uid != (uid_t) -1)
+                snprintf(message, sizeof(message), "cancelled by uid %" PRIu32 " (%s)",
+                         (uint32_t) s->job->cancelled_by_uid, summary);
+        else if (s->cancelled)
                 snprintf(message, sizeof(message), "cancelled (%s)", summary);
         else if (s->first_error)
                 snprintf(message, sizeof(message), "scrub failed: %s (%s)", strerror(-s->first_error), summary);

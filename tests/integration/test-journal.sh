@@ -335,6 +335,32 @@ test_scrub() {
         WINVM_FILESYSTEM=images "WINVM_MOUNT_POINT=$store" WINVM_SCRUB_OUTCOME=finished WINVM_SCRUB_ERRORS=0 \
         WINVM_SCRUB_CORRECTED=0 WINVM_SCRUB_UNCORRECTABLE=0 'WINVM_SCRUB_BYTES~^[1-9][0-9]*$' \
         WINVM_SCRUB_READONLY=no "WINVM_CALLER_UID=$JARRETT_UID" PRIORITY=6 '!WINVM_VM'
+
+    # jarrett's scrub, slowed down, cancelled by root: the entry names both.
+    local uuid job
+    uuid=$(findmnt -no UUID "$store")
+    if ! echo $((1024 * 1024)) >"/sys/fs/btrfs/$uuid/devinfo/1/scrub_speed_max" 2>/dev/null; then
+        ok "# SKIP cancel by another user: this kernel cannot throttle a scrub"
+        return
+    fi
+    mark
+    out=$(as_user jarrett busctl --system call org.winvm1 /org/winvm1/storage org.winvm1.Storage StartScrub st images 0 2>&1)
+    job=$(sed -n 's/^o "\(.*\)"$/\1/p' <<<"$out")
+    if as_user mallory busctl --system call org.winvm1 "$job" org.winvm1.Job Cancel >/dev/null 2>&1; then
+        fail "mallory may not cancel jarrett's scrub"
+    else
+        expect_entry "mallory's refused Cancel is journalled" \
+            WINVM_POLKIT_ACTION=org.winvm1.job.cancel "WINVM_CALLER_UID=$(id -u mallory)" PRIORITY=5
+    fi
+    if [[ -n $job ]] && busctl --system call org.winvm1 "$job" org.winvm1.Job Cancel >/dev/null 2>&1; then
+        ok "root cancels jarrett's running scrub"
+    else
+        fail "root cancels jarrett's running scrub" "$out"
+    fi
+    expect_entry "a scrub cancelled by someone else: the starter as the caller, the canceller beside" \
+        "MESSAGE_ID=$SCRUB_FINISHED" WINVM_SCRUB_OUTCOME=cancelled "WINVM_JOB=$job" \
+        "WINVM_CALLER_UID=$JARRETT_UID" WINVM_CANCELLED_BY_UID=0 "MESSAGE~cancelled by uid 0"
+    echo 0 >"/sys/fs/btrfs/$uuid/devinfo/1/scrub_speed_max"
 }
 
 # Changes of the VM's definition: define from the file, undo, and a refused define.
