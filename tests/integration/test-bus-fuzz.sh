@@ -103,7 +103,9 @@ conf_set ShutdownTimeoutSec 2
 # shellcheck disable=SC2119  # no arguments for winvmd
 restart_winvmd || exit 1
 # winvmd owns its name before its libvirt connection and its first polkit answer: wait for
-# both, so that the fuzzer's 10 s per call measure winvmd, not a start-up under load.
+# both, so that the fuzzer's time per call measures winvmd, not a start-up under load. Each of
+# mallory's changes waits for polkitd, which a CI run saw stall for over 10 s while winvmd
+# itself answered Ping and cached reads at once: a hang is a call unanswered for 30 s.
 libvirt_connected() { [[ $(prop root "$MANAGER_PATH" org.winvm1.Manager LibvirtConnected) == true ]]; }
 wait_until 30 libvirt_connected || fail "warm-up: winvmd connects to libvirt"
 call mallory "$VM_PATH" org.winvm1.VM.ForceStop
@@ -113,7 +115,7 @@ log_from=$(($(wc -l <"$WINVM_SANDBOX/winvmd.log") + 1))
 
 # mallory, the guest off, then running (started by root).
 before=$(fuzz_world 2>&1)
-run_fuzz mallory mallory-off --seed "$SEED" --count "$MALLORY_CALLS" --parallel 8 --timeout 10
+run_fuzz mallory mallory-off --seed "$SEED" --count "$MALLORY_CALLS" --parallel 8 --timeout 30
 assert_winvmd_alive "$pid" "winvmd survived mallory's calls (guest off): same pid, owns org.winvm1, answers"
 assert_same "$before" "mallory changed nothing (guest off): libvirt definition and state, images, state folder"
 
@@ -121,7 +123,7 @@ ctl root start
 assert_ctl 0 "root starts the guest for mallory's second pass"
 wait_until 10 guest_running
 before=$(fuzz_world 2>&1)
-run_fuzz mallory mallory-running --seed "$((SEED + 1))" --count "$MALLORY_CALLS" --parallel 8 --timeout 10
+run_fuzz mallory mallory-running --seed "$((SEED + 1))" --count "$MALLORY_CALLS" --parallel 8 --timeout 30
 assert_winvmd_alive "$pid" "winvmd survived mallory's calls (guest running)"
 assert_same "$before" "mallory changed nothing (guest running): libvirt definition and state, images, state folder"
 
