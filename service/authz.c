@@ -91,6 +91,16 @@ static void finish_without_polkit(Request *req) {
         finish(req, req->uid == 0 ? AUTHZ_YES : AUTHZ_NO_POLKIT);
 }
 
+/* Counts a check sent to polkitd (delta 1) or answered (-1), in all and for its uid. */
+static void count_in_flight(Authz *a, uid_t uid, int delta) {
+        unsigned n = GPOINTER_TO_UINT(g_hash_table_lookup(a->in_flight_by_uid, GUINT_TO_POINTER(uid))) + delta;
+        a->in_flight += delta;
+        if (n == 0)
+                g_hash_table_remove(a->in_flight_by_uid, GUINT_TO_POINTER(uid));
+        else
+                g_hash_table_insert(a->in_flight_by_uid, GUINT_TO_POINTER(uid), GUINT_TO_POINTER(n));
+}
+
 static bool uid_may_start(unsigned uid, void *userdata) {
         Authz *a = userdata;
         return GPOINTER_TO_UINT(g_hash_table_lookup(a->in_flight_by_uid, GUINT_TO_POINTER(uid))) <
@@ -104,12 +114,7 @@ static void on_checked(GObject *source, GAsyncResult *res, gpointer userdata) {
         g_autoptr(PolkitAuthorizationResult) result =
                 polkit_authority_check_authorization_finish(POLKIT_AUTHORITY(source), res, &err);
 
-        a->in_flight--;
-        unsigned n = GPOINTER_TO_UINT(g_hash_table_lookup(a->in_flight_by_uid, GUINT_TO_POINTER(req->uid)));
-        if (n <= 1)
-                g_hash_table_remove(a->in_flight_by_uid, GUINT_TO_POINTER(req->uid));
-        else
-                g_hash_table_insert(a->in_flight_by_uid, GUINT_TO_POINTER(req->uid), GUINT_TO_POINTER(n - 1));
+        count_in_flight(a, req->uid, -1);
         Request *next;
         while (a->in_flight < MAX_CHECKS_IN_FLIGHT && (next = fair_queue_pop(a->waiting, uid_may_start, a)))
                 dispatch(next);
@@ -152,9 +157,7 @@ static gboolean start_check(gpointer userdata) {
 
 static void dispatch(Request *req) {
         Authz *a = req->authz;
-        a->in_flight++;
-        unsigned n = GPOINTER_TO_UINT(g_hash_table_lookup(a->in_flight_by_uid, GUINT_TO_POINTER(req->uid)));
-        g_hash_table_insert(a->in_flight_by_uid, GUINT_TO_POINTER(req->uid), GUINT_TO_POINTER(n + 1));
+        count_in_flight(a, req->uid, 1);
         g_autoptr(PolkitSubject) subject = polkit_system_bus_name_new(req->sender);
         polkit_authority_check_authorization(
                 a->authority, subject, req->action, req->details,

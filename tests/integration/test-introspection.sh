@@ -36,7 +36,7 @@ guest_start jarrett
 run_as jarrett busctl --system --timeout=60 call org.winvm1 "$VM_PATH" org.winvm1.VM Shutdown ub 30 false >/dev/null 2>&1 &
 shutdown_call=$!
 if wait_signal 15 /org/winvm1 "InterfacesAdded \(objectpath '(/org/winvm1/job/[0-9]+)', \{'org.winvm1.Job'"; then
-    job=$(sed -n "s|.*InterfacesAdded (objectpath '\(/org/winvm1/job/[0-9]*\)'.*|\1|p" <<<"$SIGNAL_LINE")
+    job=${BASH_REMATCH[1]} # the regex's group, from wait_signal's match
     ok "InterfacesAdded announces the shutdown's job $job with org.winvm1.Job"
     out=$("$CHECK_LISTING" /org/winvm1/host /org/winvm1/storage "$VM_PATH" "$job" 2>&1)
     assert_eq 0 "$?" "GetManagedObjects lists the job too, as GetAll says ($out)"
