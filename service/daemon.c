@@ -15,7 +15,12 @@
 #include "log.h"
 #include "scrub.h"
 #include "names.h"
+#include "startup-hold.h"
 #include "util.h"
+
+/* How long a read that comes before the VMs' first states may wait for them (the first
+ * libvirt connection and query take milliseconds; past this the read gets "unknown"). */
+#define STARTUP_HOLD_USEC (2 * 1000000ULL)
 
 #ifndef WINVM_BUS_NAME
 #define WINVM_BUS_NAME "org.winvm1"
@@ -178,7 +183,8 @@ int daemon_new(WinvmConfig *config, Daemon **ret) {
 
         if ((r = setup_bus(d)) < 0)
                 return r;
-        if ((r = bus_polkit_new(d->bus, d->authz, &d->polkit)) < 0)
+        if ((r = bus_polkit_new(d->bus, d->authz, &d->polkit)) < 0 ||
+            (r = startup_hold_new(d->bus, d->event, STARTUP_HOLD_USEC, &d->startup_hold)) < 0)
                 return r;
 
         if (config->idle_timeout_sec > 0) {
@@ -220,6 +226,7 @@ Daemon *daemon_free(Daemon *d) {
         if (d->mailbox)
                 mailbox_dispatch_pending(d->mailbox);
         d->polkit = bus_polkit_free(d->polkit);
+        d->startup_hold = startup_hold_free(d->startup_hold);
         d->mailbox = mailbox_free(d->mailbox);
         sd_event_source_disable_unref(d->reconnect_timer);
         sd_event_source_disable_unref(d->idle_timer);

@@ -63,6 +63,7 @@ struct Daemon {
         Lv *lv;
         Authz *authz;
         BusPolkit *polkit;
+        struct StartupHold *startup_hold; /* reads waiting for the VMs' first states */
 
         Vm **vms;
         size_t n_vms;
@@ -137,6 +138,9 @@ int manager_read_gate(sd_bus_message *m, void *userdata, sd_bus_error *error);
 void daemon_connect_libvirt(Daemon *d);
 void daemon_on_lifecycle(void *userdata, char *name);
 void daemon_on_closed(void *userdata, unsigned gen);
+/* Dispatches the reads held at start-up once every VM's state is known, or at once when
+ * unconditionally (the states cannot be known for now). */
+void daemon_release_held_reads(Daemon *d, bool unconditionally);
 
 /* Forces the VM off for a Shutdown call whose wait ran out; replies to m when done. */
 int vm_force_stop_after_timeout(Vm *vm, sd_bus_message *m, struct Job *job, uid_t uid);

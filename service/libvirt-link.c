@@ -5,6 +5,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "startup-hold.h"
 
 #define RECONNECT_FIRST_USEC (200 * 1000ULL)
 #define RECONNECT_MAX_USEC (5 * 1000 * 1000ULL)
@@ -65,6 +66,7 @@ static void connect_done(void *userdata) {
                         log_warning("Cannot connect to %s: %s; retrying", d->config->libvirt_uri,
                                     c->err.message ? c->err.message : "unknown error");
                 schedule_reconnect(d);
+                daemon_release_held_reads(d, true);
         } else {
                 if (d->reconnect_attempt > 0)
                         log_notice("Connected to %s again", d->config->libvirt_uri);
@@ -73,6 +75,7 @@ static void connect_done(void *userdata) {
                 set_connected(d, true);
                 for (size_t i = 0; i < d->n_vms; i++)
                         vm_refresh(d->vms[i]);
+                daemon_release_held_reads(d, false); /* no VMs: nothing to wait for */
         }
         lv_error_clear(&c->err);
         free(c);
@@ -90,6 +93,15 @@ void daemon_connect_libvirt(Daemon *d) {
                 d->connecting = false;
                 free(c);
         }
+}
+
+void daemon_release_held_reads(Daemon *d, bool unconditionally) {
+        if (!startup_hold_active(d->startup_hold))
+                return;
+        for (size_t i = 0; !unconditionally && i < d->n_vms; i++)
+                if (!d->vms[i]->info_valid)
+                        return;
+        startup_hold_release(d->startup_hold);
 }
 
 void daemon_on_closed(void *userdata, unsigned gen) {

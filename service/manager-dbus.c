@@ -8,6 +8,7 @@
 #include "job.h"
 #include "names.h"
 #include "object-listing.h"
+#include "startup-hold.h"
 #include "util.h"
 
 #ifndef WINVM_VERSION
@@ -146,6 +147,8 @@ int manager_read_gate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 return r;
         if (r == 0)
                 return 1; /* held; dispatched again once polkit answers */
+        if (startup_hold_take(d->startup_hold, m) > 0)
+                return 1; /* held; dispatched again once the VMs' states are known */
         if (listing)
                 return object_listing_reply(d, m);
         return 0;

@@ -244,6 +244,7 @@ static void refresh_done(void *userdata) {
         }
         /* On failure the connection is broken; the close callback resynchronises. */
         vm->log_operation = NULL; /* the first answer after the call settles it either way */
+        daemon_release_held_reads(vm->daemon, c->r < 0);
         lv_error_clear(&c->err);
         free(c);
         if (vm->refresh_again) {

@@ -2,7 +2,7 @@
 # libvirtd goes away under a running winvmd (crash, then a clean stop) and comes back. winvmd
 # must stay up (same pid), say "unknown" and refuse actions with Disconnected meanwhile,
 # reconnect on its own, and then report exactly what libvirt reports. A call made while the
-# first connection is still being made waits for it instead.
+# first connection is still being made waits for it instead, and so does a read (bounded).
 set -uo pipefail
 # shellcheck source=tests/sandbox/sandbox-lib.sh
 . "$WINVM_SRC/tests/sandbox/sandbox-lib.sh"
@@ -151,6 +151,57 @@ test_call_during_first_connect() {
     guest_destroy
 }
 
+# A read that comes before winvmd first knows the guest's state (as the call that
+# bus-activated it does) waits for that state instead of answering "unknown"; the wait is
+# bounded, so with libvirtd hung the read answers "unknown" after about 2 s.
+test_read_during_first_connect() {
+    local lv_pid out=$WINVM_SANDBOX/read-during-connect.out bg t0 t1 state
+    lv_pid=$(pgrep -x libvirtd | head -n 1)
+    stop_winvmd
+    kill -STOP "$lv_pid"
+    if ! start_winvmd; then
+        kill -CONT "$lv_pid"
+        fail "winvmd starts while libvirtd is stopped"
+        return
+    fi
+    prop jarrett "$VM_PATH" org.winvm1.VM State >"$out" 2>&1 &
+    bg=$!
+    sleep 0.5
+    if sb_pid_alive "$bg"; then
+        ok "a State read waits while the first connection is being made"
+    else
+        fail "a State read waits while the first connection is being made" "it answered: $(<"$out")"
+    fi
+    kill -CONT "$lv_pid"
+    wait "$bg"
+    assert_eq "$(libvirt_state)" "$(<"$out")" "that read then answers libvirt's state, not unknown"
+
+    stop_winvmd
+    kill -STOP "$lv_pid"
+    if ! start_winvmd; then
+        kill -CONT "$lv_pid"
+        fail "winvmd starts while libvirtd is stopped"
+        return
+    fi
+    sb_now_ms t0
+    state=$(winvmd_state)
+    sb_now_ms t1
+    kill -CONT "$lv_pid"
+    assert_eq unknown "$state" "with libvirtd hung, a read answers unknown in the end"
+    if ((t1 - t0 >= 500 && t1 - t0 < 6000)); then
+        ok "after a bounded wait ($((t1 - t0)) ms)"
+    else
+        fail "after a bounded wait" "it took $((t1 - t0)) ms, expected about 2000"
+    fi
+    if wait_until 30 libvirt_connected; then
+        ok "winvmd connects once libvirtd runs again"
+    else
+        fail "winvmd connects once libvirtd runs again"
+    fi
+}
+
+libvirt_connected() { [[ $(prop jarrett "$MANAGER_PATH" org.winvm1.Manager LibvirtConnected) == true ]]; }
+
 monitor_start || exit 1
 test_crash_with_guest_running
 test_stop_and_guest_dies_meanwhile
@@ -158,4 +209,5 @@ guest_off
 assert_winvmd_alive "$PID" "winvmd never restarted"
 monitor_stop
 test_call_during_first_connect
+test_read_during_first_connect
 summary
