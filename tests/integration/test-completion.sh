@@ -5,7 +5,9 @@
 # after a delete), also after --vm NAME and --vm=NAME and for a prefix; --vm offers the
 # managed VMs and 'scrub start' the filesystems. mallory, outside the winvm group, gets
 # the same names (reads are open). With winvmd gone the completion offers nothing, says
-# nothing and returns at once. Also 'winvmctl list', which the completion asks.
+# nothing and returns at once. --set-virtiofsd completes paths, and "--opt=VALUE" typed as one
+# word (COMP_WORDBREAKS without "=") keeps its "--opt=". Also 'winvmctl list', which the
+# completion asks.
 set -uo pipefail
 # shellcheck source=tests/sandbox/sandbox-lib.sh
 . "$WINVM_SRC/tests/sandbox/sandbox-lib.sh"
@@ -132,6 +134,9 @@ test_vm_and_fs_names() {
     assert_eq "$GUEST" "$(complete_as jarrett winvmctl snapshot list --vm '')" \
         "winvmctl snapshot list --vm <TAB>: the managed VM"
     assert_eq "$GUEST" "$(complete_as jarrett winvmctl --vm = '')" "winvmctl --vm=<TAB>: the managed VM"
+    # With '=' left out of COMP_WORDBREAKS, "--vm=W" is one word, and the reply replaces it.
+    assert_eq "--vm=$GUEST" "$(complete_as jarrett winvmctl --vm=W)" \
+        "winvmctl --vm=W<TAB> as one word: the reply keeps --vm="
     assert_eq "" "$(complete_as jarrett winvmctl --vm X)" "winvmctl --vm X<TAB>: nothing"
     assert_eq "$GUEST" "$(complete_as jarrett snapshot-win-vm --vm '')" "snapshot-win-vm --vm <TAB>: the VM"
     assert_eq images "$(complete_as jarrett winvmctl scrub start '')" "winvmctl scrub start <TAB>: the filesystem"
@@ -174,8 +179,23 @@ test_usb_ids() {
         "winvmctl --vm $GUEST usb attach <TAB>: the ids"
 }
 
+# --set-virtiofsd takes a host path: files, also after "--set-virtiofsd=" in one word.
+test_virtiofsd_paths() {
+    local dir=$WINVM_SANDBOX/completion-paths
+    mkdir -p "$dir" && chmod 0755 "$dir" && touch "$dir/virtiofsd" "$dir/virtiofsd-old" "$dir/other"
+    chmod 0755 "$dir/virtiofsd" "$dir/virtiofsd-old"
+    assert_eq "$(lines "$dir/virtiofsd" "$dir/virtiofsd-old")" \
+        "$(complete_as jarrett winvmctl shares --set-virtiofsd "$dir/virt")" \
+        "winvmctl shares --set-virtiofsd DIR/virt<TAB>: the files"
+    assert_eq "--set-virtiofsd=$dir/virtiofsd-old" \
+        "$(complete_as jarrett winvmctl shares "--set-virtiofsd=$dir/virtiofsd-")" \
+        "winvmctl shares --set-virtiofsd=DIR/virtiofsd-<TAB> as one word: the reply keeps the option"
+    rm -rf "$dir"
+}
+
 test_commands
 test_usb_ids
+test_virtiofsd_paths
 test_setup_snapshots
 test_list_command
 test_snapshot_names
