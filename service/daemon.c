@@ -96,7 +96,8 @@ static bool a_guest_runs(Daemon *d) {
 static int on_idle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Daemon *d = userdata;
         uint64_t timeout = (uint64_t) d->config->idle_timeout_sec * 1000000ULL;
-        bool busy = d->n_busy > 0 || bus_polkit_pending(d->polkit) > 0 || a_guest_runs(d);
+        bool busy = d->n_busy > 0 || bus_polkit_pending(d->polkit) > 0 || startup_hold_active(d->startup_hold) ||
+                    a_guest_runs(d);
 
         if (!busy && usec >= d->last_activity + timeout) {
                 log_info("Idle for %u s; exiting", d->config->idle_timeout_sec);
