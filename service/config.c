@@ -93,6 +93,10 @@ static const char *parse_shutdown_timeout(WinvmConfig *c, const char *value) {
         return NULL;
 }
 
+static const char *parse_startup_read_wait(WinvmConfig *c, const char *value) {
+        return parse_seconds(value, 60, &c->startup_read_wait_sec) ? NULL : "expected seconds from 0 (never wait) to 60";
+}
+
 static bool fs_name_is_valid(const char *name) {
         size_t n = strlen(name);
         if (n == 0 || n > 32)
@@ -372,6 +376,7 @@ static const ConfigKey config_keys[] = {
         { "Service", "StateDirectory",     parse_state_dir },
         { "Service", "IdleTimeoutSec",     parse_idle_timeout },
         { "Service", "ShutdownTimeoutSec", parse_shutdown_timeout },
+        { "Service", "StartupReadWaitSec", parse_startup_read_wait },
 };
 
 static const ConfigKey *find_key(const char *group, const char *key) {
@@ -400,6 +405,7 @@ WinvmConfig *config_new_default(void) {
         c->state_dir = strdup("/var/lib/winvm");
         c->idle_timeout_sec = 60;
         c->shutdown_timeout_sec = 120;
+        c->startup_read_wait_sec = 2;
         (void) parse_filesystems(c, "images:/vm-storage/images");
         c->host_root = strdup("/");
         c->kvmfr_width = 3840;

@@ -13,6 +13,7 @@ typedef struct WinvmConfig {
         char *state_dir;              /* [Service] StateDirectory, absolute */
         uint32_t idle_timeout_sec;    /* [Service] IdleTimeoutSec, 0 = never exit on idle */
         uint32_t shutdown_timeout_sec;/* [Service] ShutdownTimeoutSec, used for Shutdown(0, ...) */
+        uint32_t startup_read_wait_sec;/* [Service] StartupReadWaitSec, 0 = reads never wait */
         char **fs_names;              /* [Storage] Filesystems=name:/mount/point ..., names */
         char **fs_paths;              /* and their mount points, same order */
 

@@ -18,10 +18,6 @@
 #include "startup-hold.h"
 #include "util.h"
 
-/* How long a read that comes before the VMs' first states may wait for them (the first
- * libvirt connection and query take milliseconds; past this the read gets "unknown"). */
-#define STARTUP_HOLD_USEC (2 * 1000000ULL)
-
 #ifndef WINVM_BUS_NAME
 #define WINVM_BUS_NAME "org.winvm1"
 #endif
@@ -184,8 +180,13 @@ int daemon_new(WinvmConfig *config, Daemon **ret) {
 
         if ((r = setup_bus(d)) < 0)
                 return r;
-        if ((r = bus_polkit_new(d->bus, d->authz, &d->polkit)) < 0 ||
-            (r = startup_hold_new(d->bus, d->event, STARTUP_HOLD_USEC, &d->startup_hold)) < 0)
+        if ((r = bus_polkit_new(d->bus, d->authz, &d->polkit)) < 0)
+                return r;
+        /* Reads that come before the VMs' first states wait for them, for a while: the first
+         * libvirt connection and query take milliseconds; past the wait a read gets "unknown". */
+        if (config->startup_read_wait_sec > 0 &&
+            (r = startup_hold_new(d->bus, d->event, (uint64_t) config->startup_read_wait_sec * 1000000ULL,
+                                  &d->startup_hold)) < 0)
                 return r;
 
         if (config->idle_timeout_sec > 0) {

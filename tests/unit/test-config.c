@@ -87,6 +87,7 @@ static void assert_defaults(const WinvmConfig *c) {
         ck_assert_str_eq(c->state_dir, "/var/lib/winvm");
         ck_assert_uint_eq(c->idle_timeout_sec, 60);
         ck_assert_uint_eq(c->shutdown_timeout_sec, 120);
+        ck_assert_uint_eq(c->startup_read_wait_sec, 2);
 }
 
 /* Writes a file in a fresh temporary directory and returns its path (owned by tmpdir cleanup). */
@@ -246,6 +247,14 @@ START_TEST(test_timeout_boundaries) {
 
         load_ok("[Service]\nIdleTimeoutSec=007\n");
         ck_assert_uint_eq(cfg->idle_timeout_sec, 7);
+        cfg = config_free(cfg);
+
+        load_ok("[Service]\nStartupReadWaitSec=0\n");
+        ck_assert_uint_eq(cfg->startup_read_wait_sec, 0);
+        cfg = config_free(cfg);
+
+        load_ok("[Service]\nStartupReadWaitSec=60\n");
+        ck_assert_uint_eq(cfg->startup_read_wait_sec, 60);
 }
 END_TEST
 
@@ -310,6 +319,10 @@ static const struct {
         { "IdleTimeoutSec",     "10s",                  "0 (never exit) to 86400" },
         { "IdleTimeoutSec",     "0x10",                 "0 (never exit) to 86400" },
         { "IdleTimeoutSec",     "1 2",                  "0 (never exit) to 86400" },
+        { "StartupReadWaitSec", "61",                   "0 (never wait) to 60" },
+        { "StartupReadWaitSec", "-1",                   "0 (never wait) to 60" },
+        { "StartupReadWaitSec", "2s",                   "0 (never wait) to 60" },
+        { "StartupReadWaitSec", "",                     "0 (never wait) to 60" },
         { "ShutdownTimeoutSec", "0",                    "1 to 3600" },
         { "ShutdownTimeoutSec", "00",                   "1 to 3600" },
         { "ShutdownTimeoutSec", "-5",                   "1 to 3600" },
