@@ -7,14 +7,23 @@ import * as ModalDialog from 'resource:///org/gnome/shell/ui/modalDialog.js';
 const KEY_ESCAPE = 0xff1b;
 
 /**
+ * @typedef {object} Question
+ * @property {Promise<boolean>} answer  true when confirmed; false when cancelled, closed or withdrawn
+ * @property {() => void} withdraw  closes the dialog unanswered (its asker is going away)
+ */
+
+/**
  * @param {object} params
  * @param {string} params.title
  * @param {string} params.description
  * @param {string} params.confirmLabel  the button that says yes
- * @returns {Promise<boolean>} true when confirmed; false when cancelled or closed
+ * @returns {Question}
  */
 export function confirm({title, description, confirmLabel}) {
-    return new Promise(resolve => {
+    /** @type {() => void} */
+    let withdraw = () => {};
+    /** @type {Promise<boolean>} */
+    const reply = new Promise(resolve => {
         const dialog = new ModalDialog.ModalDialog({destroyOnClose: true});
         dialog.contentLayout.add_child(new Dialog.MessageDialogContent({title, description}));
         let answered = false;
@@ -28,6 +37,8 @@ export function confirm({title, description, confirmLabel}) {
         dialog.addButton({label: 'Cancel', action: () => answer(false), key: KEY_ESCAPE});
         dialog.addButton({label: confirmLabel, action: () => answer(true)});
         dialog.connect('closed', () => answer(false));
+        withdraw = () => answer(false);
         dialog.open();
     });
+    return {answer: reply, withdraw};
 }

@@ -46,6 +46,8 @@ class VmToggle extends QuickSettings.QuickMenuToggle {
         this._model = model;
         this._vm = vm;
         this._settings = settings;
+        /** @type {import('./confirmDialog.js').Question | null} the question on screen, if any */
+        this._question = null;
 
         this._items = {
             start: this._addAction('Start', () => this._start()),
@@ -62,6 +64,9 @@ class VmToggle extends QuickSettings.QuickMenuToggle {
             else
                 this._start();
         });
+        // A question left open must not outlive the toggle (the extension disabled, the
+        // screen locked): answering it would act for a toggle that is gone.
+        this.connect('destroy', () => this._question?.withdraw());
         this.update(vm);
     }
 
@@ -122,11 +127,16 @@ class VmToggle extends QuickSettings.QuickMenuToggle {
     }
 
     async _forceStop() {
-        const yes = await confirm({
+        this._question?.withdraw();
+        const question = confirm({
             title: `Force stop ${this._vm.name}?`,
             description: 'The guest is powered off at once, like pulling the plug: unsaved work in it is lost.',
             confirmLabel: 'Force Stop',
         });
+        this._question = question;
+        const yes = await question.answer;
+        if (this._question === question)
+            this._question = null;
         if (yes)
             await this._report('Force stop', this._model.forceStop(this._vm.path));
     }

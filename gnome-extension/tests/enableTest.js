@@ -111,9 +111,15 @@ run(async () => {
         }
     }
 
+    // A confirmation still on screen when the extension is disabled goes with it.
+    if (vmName && mode !== 'refused') {
+        menuItem('Force stop…').activate();
+        checkEq(1, ModalDialog.openDialogs.length, 'a Force stop confirmation is open before disable');
+    }
     const shown = [...Main.indicators];
     const toggles = shown.flatMap(i => i.quickSettingsItems);
     ext.disable();
+    checkEq(0, ModalDialog.openDialogs.length, 'disable closes a confirmation left open');
     check(shown.every(i => i.destroyed), 'disable destroys every indicator it added');
     check(toggles.every(t => t.destroyed), 'and every toggle');
     check(model.destroyed && !model.connected && model.vms.length === 0,

@@ -28,7 +28,7 @@ class StubMenu {
 }
 
 export const QuickMenuToggle = GObject.registerClass({
-    Signals: {'clicked': {}},
+    Signals: {'clicked': {}, 'destroy': {}},
 }, class QuickMenuToggle extends GObject.Object {
     /** @param {Record<string, unknown>} params  title, subtitle, iconName, toggleMode, ... */
     constructor(params = {}) {
@@ -40,6 +40,7 @@ export const QuickMenuToggle = GObject.registerClass({
 
     destroy() {
         this.destroyed = true;
+        this.emit('destroy'); // as a Clutter actor does
     }
 });
 
