@@ -2,14 +2,15 @@
  *
  * It does what winvmd needs libvirt for at rest and nothing else: libvirt's default event
  * loop on a thread, one connection, the guest looked up, its state read once and its
- * lifecycle events watched. Then it prints "ready" and waits for its standard input to
- * close, so that `bus-bench rss` can read its resident memory beside winvmd's and
- * libvirt-dbus's: whatever winvmd adds to libvirt shows as the difference.
+ * lifecycle events watched. Then it prints "ready" and waits to be killed (SIGTERM), so that
+ * `bus-bench rss` can read its resident memory beside winvmd's and libvirt-dbus's: whatever
+ * winvmd adds to libvirt shows as the difference.
  *
  * Usage: libvirt-floor [URI [VM]]   (defaults qemu:///system and Windows11) */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <libvirt/libvirt.h>
 
 static void *run_event_loop(void *userdata) {
@@ -48,8 +49,6 @@ int main(int argc, char **argv) {
         }
         printf("ready\n");
         fflush(stdout);
-        while (getchar() != EOF)
-                ;
-        /* The process ends here: the kernel frees what is left. */
-        return EXIT_SUCCESS;
+        for (;;)
+                pause(); /* until a signal ends it: the kernel frees what is left */
 }
