@@ -119,6 +119,19 @@ test_stop_and_guest_dies_meanwhile() {
     fi
 }
 
+# start_with_libvirtd_stopped LIBVIRTD_PID CONFIG: restart winvmd (with CONFIG) while
+# libvirtd is stopped with SIGSTOP, so its first connection hangs until SIGCONT. On failure
+# libvirtd runs again.
+start_with_libvirtd_stopped() {
+    stop_winvmd
+    kill -STOP "$1"
+    if ! WINVM_CONF=$2 start_winvmd; then
+        kill -CONT "$1"
+        fail "winvmd starts while libvirtd is stopped"
+        return 1
+    fi
+}
+
 # A call that arrives while winvmd's first connection to libvirtd is still being made (as
 # after bus activation, when the call that activated winvmd is its first) waits for that
 # connection and then runs on it, rather than failing with Disconnected. libvirtd is stopped
@@ -126,13 +139,7 @@ test_stop_and_guest_dies_meanwhile() {
 test_call_during_first_connect() {
     local lv_pid out=$WINVM_SANDBOX/start-during-connect.out bg rc
     lv_pid=$(pgrep -x libvirtd | head -n 1)
-    stop_winvmd
-    kill -STOP "$lv_pid"
-    if ! start_winvmd; then
-        kill -CONT "$lv_pid"
-        fail "winvmd starts while libvirtd is stopped"
-        return
-    fi
+    start_with_libvirtd_stopped "$lv_pid" "$WINVM_CONF" || return
     assert_eq false "$(prop jarrett "$MANAGER_PATH" org.winvm1.Manager LibvirtConnected)" \
         "LibvirtConnected false while the first connection hangs"
     run_as jarrett winvmctl start >"$out" 2>&1 &
@@ -161,13 +168,7 @@ test_read_during_first_connect() {
     sed 's/^\[Service\]$/&\nStartupReadWaitSec=60/' "$WINVM_CONF" >"$patient"
     grep -q '^StartupReadWaitSec=60$' "$patient" || { fail "a config with StartupReadWaitSec=60"; return; }
     lv_pid=$(pgrep -x libvirtd | head -n 1)
-    stop_winvmd
-    kill -STOP "$lv_pid"
-    if ! WINVM_CONF=$patient start_winvmd; then
-        kill -CONT "$lv_pid"
-        fail "winvmd starts while libvirtd is stopped"
-        return
-    fi
+    start_with_libvirtd_stopped "$lv_pid" "$patient" || return
     prop jarrett "$VM_PATH" org.winvm1.VM State >"$out" 2>&1 &
     bg=$!
     sleep 0.5
@@ -181,14 +182,7 @@ test_read_during_first_connect() {
     assert_eq "$(libvirt_state)" "$(<"$out")" "that read then answers libvirt's state, not unknown"
 
     # The default wait, with libvirtd hung throughout.
-
-    stop_winvmd
-    kill -STOP "$lv_pid"
-    if ! start_winvmd; then
-        kill -CONT "$lv_pid"
-        fail "winvmd starts while libvirtd is stopped"
-        return
-    fi
+    start_with_libvirtd_stopped "$lv_pid" "$WINVM_CONF" || return
     sb_now_ms t0
     state=$(winvmd_state)
     sb_now_ms t1
