@@ -67,6 +67,13 @@ int client_call(sd_bus *bus, const ClientOptions *o, const char *path, const cha
                 uint64_t timeout_usec, sd_bus_message **ret_reply, const char *types, ...);
 int client_callv(sd_bus *bus, const ClientOptions *o, const char *path, const char *interface, const char *member,
                  uint64_t timeout_usec, sd_bus_message **ret_reply, const char *types, va_list ap);
+/* The same call, with the error left in error for the caller to report its own way. */
+int client_call_unreported(sd_bus *bus, const ClientOptions *o, const char *path, const char *interface,
+                           const char *member, uint64_t timeout_usec, sd_bus_error *error, sd_bus_message **ret_reply,
+                           const char *types, va_list ap);
+/* client_call() on the VM's object (--vm, or the only VM). */
+int client_vm_call(sd_bus *bus, const ClientOptions *o, const char *interface, const char *member,
+                   uint64_t timeout_usec, sd_bus_message **ret_reply, const char *types, ...);
 /* Prints the a(ssss) checks the reader is at, as a checklist or (--json) an object with
  * "checks" and "summary". The exit code: 1 when a check failed, else 0. */
 int client_print_checks(sd_bus_message *reply, const ClientOptions *o);

@@ -55,20 +55,6 @@ static int json_done(JsonBuilder *b, int r) {
         return EXIT_OK;
 }
 
-/* A method on the VM's object (--vm, or the only VM), as client_call() makes it. */
-static int vm_call(sd_bus *bus, const ClientOptions *o, const char *interface, const char *member, uint64_t timeout,
-                   sd_bus_message **ret_reply, const char *types, ...) {
-        _cleanup_free_ char *path = NULL;
-        int r = client_resolve_vm(bus, o, &path);
-        if (r < 0)
-                return r;
-        va_list ap;
-        va_start(ap, types);
-        r = client_callv(bus, o, path, interface, member, timeout, ret_reply, types, ap);
-        va_end(ap);
-        return r;
-}
-
 /* Prints the single string of a reply (a result message) and a newline. */
 static int print_string_reply(sd_bus_message *reply) {
         const char *s;
@@ -186,7 +172,7 @@ int cmd_cpu(sd_bus *bus, const ClientOptions *o, const char *action) {
 
 static int usb_list(sd_bus *bus, const ClientOptions *o) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int r = vm_call(bus, o, "org.winvm1.Usb", "GetDevices", 0, &reply, NULL);
+        int r = client_vm_call(bus, o, "org.winvm1.Usb", "GetDevices", 0, &reply, NULL);
         if (r < 0)
                 return -r;
         if ((r = sd_bus_message_enter_container(reply, 'a', "(ssbbb)")) < 0)
@@ -222,7 +208,7 @@ int cmd_usb(sd_bus *bus, const ClientOptions *o, const char *action, const char 
                 return usb_list(bus, o);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         uint32_t flags = (o->live ? 1u : 0u) | (o->if_running ? 2u : 0u);
-        int r = vm_call(bus, o, "org.winvm1.Usb", strcmp(action, "attach") == 0 ? "Attach" : "Detach", CHANGE_TIMEOUT,
+        int r = client_vm_call(bus, o, "org.winvm1.Usb", strcmp(action, "attach") == 0 ? "Attach" : "Detach", CHANGE_TIMEOUT,
                         &reply, "su", id, flags);
         return r < 0 ? -r : print_string_reply(reply);
 }
@@ -233,10 +219,10 @@ int cmd_shares(sd_bus *bus, const ClientOptions *o) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
         if (o->virtiofsd) {
-                r = vm_call(bus, o, "org.winvm1.Shares", "SetVirtiofsdPath", CHANGE_TIMEOUT, &reply, "s", o->virtiofsd);
+                r = client_vm_call(bus, o, "org.winvm1.Shares", "SetVirtiofsdPath", CHANGE_TIMEOUT, &reply, "s", o->virtiofsd);
                 return r < 0 ? -r : print_string_reply(reply);
         }
-        r = vm_call(bus, o, "org.winvm1.Shares", "GetShares", 0, &reply, NULL);
+        r = client_vm_call(bus, o, "org.winvm1.Shares", "GetShares", 0, &reply, NULL);
         if (r < 0)
                 return -r;
         if ((r = sd_bus_message_enter_container(reply, 'a', "(sssb)")) < 0)
@@ -288,7 +274,7 @@ int cmd_shares(sd_bus *bus, const ClientOptions *o) {
 
 static int history(sd_bus *bus, const ClientOptions *o) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int r = vm_call(bus, o, "org.winvm1.Definition", "GetHistory", 0, &reply, NULL);
+        int r = client_vm_call(bus, o, "org.winvm1.Definition", "GetHistory", 0, &reply, NULL);
         if (r < 0)
                 return -r;
         if ((r = sd_bus_message_enter_container(reply, 'a', "(ts)")) < 0)
@@ -328,7 +314,7 @@ int cmd_definition(sd_bus *bus, const ClientOptions *o, const char *verb) {
         if (strcmp(verb, "history") == 0)
                 return history(bus, o);
         if (strcmp(verb, "diff") == 0) {
-                r = vm_call(bus, o, "org.winvm1.Definition", "DefinitionDrift", 0, &reply, "b", 1);
+                r = client_vm_call(bus, o, "org.winvm1.Definition", "DefinitionDrift", 0, &reply, "b", 1);
                 if (r < 0)
                         return -r;
                 int differs;
@@ -351,7 +337,7 @@ int cmd_definition(sd_bus *bus, const ClientOptions *o, const char *verb) {
         }
         const char *member = strcmp(verb, "export") == 0 ? "ExportDefinition" : strcmp(verb, "define") == 0 ? "Define" :
                                                                                                             "UndoChange";
-        r = vm_call(bus, o, "org.winvm1.Definition", member, CHANGE_TIMEOUT, &reply, NULL);
+        r = client_vm_call(bus, o, "org.winvm1.Definition", member, CHANGE_TIMEOUT, &reply, NULL);
         if (r < 0)
                 return -r;
         if (strcmp(verb, "export") == 0) {

@@ -261,10 +261,10 @@ int client_call(sd_bus *bus, const ClientOptions *o, const char *path, const cha
         return r;
 }
 
-int client_callv(sd_bus *bus, const ClientOptions *o, const char *path, const char *interface, const char *member,
-                 uint64_t timeout_usec, sd_bus_message **ret_reply, const char *types, va_list ap) {
+int client_call_unreported(sd_bus *bus, const ClientOptions *o, const char *path, const char *interface,
+                           const char *member, uint64_t timeout_usec, sd_bus_error *error, sd_bus_message **ret_reply,
+                           const char *types, va_list ap) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
 
         int r = sd_bus_message_new_method_call(bus, &m, WINVM_BUS_NAME, path, interface, member);
         if (r >= 0 && types)
@@ -272,7 +272,14 @@ int client_callv(sd_bus *bus, const ClientOptions *o, const char *path, const ch
         if (r >= 0)
                 r = sd_bus_message_set_allow_interactive_authorization(m, o->ask_password);
         if (r >= 0)
-                r = sd_bus_call(bus, m, timeout_usec, &error, ret_reply);
+                r = sd_bus_call(bus, m, timeout_usec, error, ret_reply);
+        return r;
+}
+
+int client_callv(sd_bus *bus, const ClientOptions *o, const char *path, const char *interface, const char *member,
+                 uint64_t timeout_usec, sd_bus_message **ret_reply, const char *types, va_list ap) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r = client_call_unreported(bus, o, path, interface, member, timeout_usec, &error, ret_reply, types, ap);
         if (r >= 0)
                 return 0;
 
@@ -285,6 +292,20 @@ int client_callv(sd_bus *bus, const ClientOptions *o, const char *path, const ch
                 fprintf(stderr, "winvmctl: this winvmd does not offer %s.%s; is it older than winvmctl?\n",
                         interface, member);
         return -code;
+}
+
+/* A method on the VM's object (--vm, or the only VM), as client_call() makes it. */
+int client_vm_call(sd_bus *bus, const ClientOptions *o, const char *interface, const char *member,
+                   uint64_t timeout_usec, sd_bus_message **ret_reply, const char *types, ...) {
+        _cleanup_free_ char *path = NULL;
+        int r = client_resolve_vm(bus, o, &path);
+        if (r < 0)
+                return r;
+        va_list ap;
+        va_start(ap, types);
+        r = client_callv(bus, o, path, interface, member, timeout_usec, ret_reply, types, ap);
+        va_end(ap);
+        return r;
 }
 
 /* Reads a Check() reply. */

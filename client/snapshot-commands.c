@@ -108,20 +108,11 @@ static int snapshot_fail(sd_bus_error *error, int r) {
  * --no-ask-password. Returns 0, or minus the exit code after printing why. */
 static int vm_snapshot_call(sd_bus *bus, const ClientOptions *o, const char *path, const char *member,
                             uint64_t timeout_usec, sd_bus_message **ret_reply, const char *types, ...) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
-
-        int r = sd_bus_message_new_method_call(bus, &m, WINVM_BUS_NAME, path, "org.winvm1.VM", member);
-        if (r >= 0 && types) {
-                va_list ap;
-                va_start(ap, types);
-                r = sd_bus_message_appendv(m, types, ap);
-                va_end(ap);
-        }
-        if (r >= 0)
-                r = sd_bus_message_set_allow_interactive_authorization(m, o->ask_password);
-        if (r >= 0)
-                r = sd_bus_call(bus, m, timeout_usec, &error, ret_reply);
+        va_list ap;
+        va_start(ap, types);
+        int r = client_call_unreported(bus, o, path, "org.winvm1.VM", member, timeout_usec, &error, ret_reply, types, ap);
+        va_end(ap);
         if (r < 0)
                 return -snapshot_fail(&error, r);
         return 0;

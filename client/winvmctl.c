@@ -328,37 +328,10 @@ static int cmd_status(sd_bus *bus) {
         return code;
 }
 
-static int call_vm_method(sd_bus *bus, const char *member, uint64_t timeout_usec, const char *types, ...) {
-        _cleanup_free_ char *path = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r;
-
-        if ((r = client_resolve_vm(bus, &opts, &path)) < 0)
-                return -r;
-        r = sd_bus_message_new_method_call(bus, &m, WINVM_BUS_NAME, path, "org.winvm1.VM", member);
-        if (r >= 0 && types) {
-                va_list ap;
-                va_start(ap, types);
-                r = sd_bus_message_appendv(m, types, ap);
-                va_end(ap);
-        }
-        if (r >= 0)
-                r = sd_bus_message_set_allow_interactive_authorization(m, opts.ask_password);
-        if (r >= 0)
-                r = sd_bus_call(bus, m, timeout_usec, &error, &reply);
-        if (r < 0) {
-                int code = bus_error_exit(&error, r);
-                sd_bus_error_free(&error);
-                return code;
-        }
-        return EXIT_OK;
-}
-
 static int cmd_shutdown(sd_bus *bus) {
         /* The reply comes once the guest is off: wait as long as the service may. */
         uint64_t wait = (uint64_t) (opts.timeout ? opts.timeout : 3600) * 1000000ULL + CALL_SLACK_USEC;
-        return call_vm_method(bus, "Shutdown", wait, "ub", opts.timeout, (int) opts.force);
+        return -client_vm_call(bus, &opts, "org.winvm1.VM", "Shutdown", wait, NULL, "ub", opts.timeout, (int) opts.force);
 }
 
 static int open_bus(sd_bus **ret) {
@@ -648,10 +621,10 @@ int main(int argc, char **argv) {
             strcmp(verb, "undo") == 0 || strcmp(verb, "history") == 0)
                 return cmd_definition(bus, &opts, verb);
         if (strcmp(verb, "start") == 0)
-                return call_vm_method(bus, "Start", 0, NULL);
+                return -client_vm_call(bus, &opts, "org.winvm1.VM", "Start", 0, NULL, NULL);
         if (strcmp(verb, "shutdown") == 0)
                 return cmd_shutdown(bus);
         if (strcmp(verb, "force-stop") == 0)
-                return call_vm_method(bus, "ForceStop", 0, NULL);
-        return call_vm_method(bus, "Reboot", 0, NULL);
+                return -client_vm_call(bus, &opts, "org.winvm1.VM", "ForceStop", 0, NULL, NULL);
+        return -client_vm_call(bus, &opts, "org.winvm1.VM", "Reboot", 0, NULL, NULL);
 }
