@@ -114,7 +114,7 @@ static int replace_at(int dir_fd, const char *name, const char *data, size_t len
         return r;
 }
 
-int definition_file_write(const char *path, const char *data, bool keep_previous) {
+int definition_file_write(const char *path, const char *data, bool keep_previous, DefinitionSameFn same) {
         _cleanup_free_ char *name = NULL, *old = NULL, *previous = NULL;
         _cleanup_close_ int dir_fd = open_folder(path, &name);
         if (dir_fd < 0)
@@ -128,7 +128,7 @@ int definition_file_write(const char *path, const char *data, bool keep_previous
         else if (r < 0)
                 return r;
         mode_t mode = st.st_mode & 0666;
-        if (old && keep_previous) {
+        if (old && keep_previous && !(same && same(old, data))) {
                 if (asprintf(&previous, "%s.previous", name) < 0)
                         return -ENOMEM;
                 r = replace_at(dir_fd, previous, old, strlen(old), st.st_uid, st.st_gid, mode);

@@ -15,7 +15,11 @@
  * file, -EFBIG above DEFINITION_FILE_MAX, -errno. */
 int definition_file_read(const char *path, char **ret);
 
+/* Whether the file's old text says the same as the new one (the old is then not kept). */
+typedef bool (*DefinitionSameFn)(const char *old, const char *data);
+
 /* Replaces the file with data atomically; with keep_previous, the file it replaces, if any,
- * becomes "<name>.previous" beside it (the same way). The new file keeps the old one's owner
- * and permission bits (without setuid, setgid or sticky), or gets the folder's owner and 0644. */
-int definition_file_write(const char *path, const char *data, bool keep_previous);
+ * becomes "<name>.previous" beside it (the same way), unless same says it is the same. The new
+ * file keeps the old one's owner and permission bits (without setuid, setgid or sticky), or
+ * gets the folder's owner and 0644. The file is read once, through its folder. */
+int definition_file_write(const char *path, const char *data, bool keep_previous, DefinitionSameFn same);

@@ -34,6 +34,11 @@ static void fail_file(VmConfigOp *op, const char *file, const char *what, int r)
                         r == -EROFS ? " (winvmd's unit mounts it read-only: allow its folder with ReadWritePaths= in a drop-in)" : "");
 }
 
+static bool same_definition(const char *old, const char *data) {
+        _cleanup_free_ char *a = NULL, *b = NULL;
+        return xml_normalize(old, &a) == 0 && xml_normalize(data, &b) == 0 && strcmp(a, b) == 0;
+}
+
 static void export(VmConfigOp *op, virDomainPtr dom) {
         const char *file = definition_file(op);
         if (!file)
@@ -45,10 +50,7 @@ static void export(VmConfigOp *op, virDomainPtr dom) {
         }
         /* The version before is kept only when it says something else: two exports in a row
          * must not push a person's edit out of .previous. */
-        _cleanup_free_ char *old = NULL, *a = NULL, *b = NULL;
-        bool same = definition_file_read(file, &old) == 0 && xml_normalize(old, &a) == 0 && xml_normalize(xml, &b) == 0 &&
-                    strcmp(a, b) == 0;
-        int r = definition_file_write(file, xml, !same);
+        int r = definition_file_write(file, xml, true, same_definition);
         if (r == -ELOOP || r == -EINVAL)
                 vm_config_failf(op, WINVM_ERROR_FAILED, "%s is a link or not a regular file; not replacing it", file);
         else if (r == -EFBIG)

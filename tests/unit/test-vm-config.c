@@ -292,6 +292,12 @@ END_TEST
 
 /* --- the definition file ----------------------------------------------------------------- */
 
+/* Texts that differ only in a trailing newline say the same. */
+static bool same_but_newline(const char *old, const char *data) {
+        size_t a = strcspn(old, "\n"), b = strcspn(data, "\n");
+        return a == b && strncmp(old, data, a) == 0;
+}
+
 START_TEST(test_definition_file) {
         char dir[] = "/tmp/winvm-test-XXXXXX";
         ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -299,10 +305,10 @@ START_TEST(test_definition_file) {
         g_autofree char *previous = g_strdup_printf("%s.previous", file);
         char *text = NULL;
         ck_assert_int_eq(definition_file_read(file, &text), -ENOENT);
-        ck_assert_int_eq(definition_file_write(file, "<domain>one</domain>", true), 0);
+        ck_assert_int_eq(definition_file_write(file, "<domain>one</domain>", true, NULL), 0);
         ck_assert_int_eq(access(previous, F_OK), -1);
         ck_assert_int_eq(chmod(file, 06755), 0);
-        ck_assert_int_eq(definition_file_write(file, "<domain>two</domain>", true), 0);
+        ck_assert_int_eq(definition_file_write(file, "<domain>two</domain>", true, NULL), 0);
         ck_assert_int_eq(definition_file_read(file, &text), 0);
         ck_assert_str_eq(text, "<domain>two</domain>");
         free(text);
@@ -312,18 +318,27 @@ START_TEST(test_definition_file) {
         struct stat st;
         ck_assert_int_eq(stat(file, &st), 0);
         ck_assert_uint_eq(st.st_mode & 07777, 0644);    /* permission bits kept, setuid and setgid not */
-        ck_assert_int_eq(definition_file_write(file, "<domain>four</domain>", false), 0);
+        ck_assert_int_eq(definition_file_write(file, "<domain>four</domain>", false, NULL), 0);
         ck_assert_int_eq(definition_file_read(previous, &text), 0);
         ck_assert_str_eq(text, "<domain>one</domain>");  /* without keep_previous, .previous stays */
+        free(text);
+        /* What says the same as the file it replaces does not push .previous out. */
+        ck_assert_int_eq(definition_file_write(file, "<domain>four</domain>\n", true, same_but_newline), 0);
+        ck_assert_int_eq(definition_file_read(previous, &text), 0);
+        ck_assert_str_eq(text, "<domain>one</domain>");
+        free(text);
+        ck_assert_int_eq(definition_file_write(file, "<domain>five</domain>", true, same_but_newline), 0);
+        ck_assert_int_eq(definition_file_read(previous, &text), 0);
+        ck_assert_str_eq(text, "<domain>four</domain>\n");
         free(text);
 
         /* A link in the file's place is neither followed for reading nor written through. */
         g_autofree char *target = g_strdup_printf("%s/target", dir);
-        ck_assert_int_eq(definition_file_write(target, "secret", true), 0);
+        ck_assert_int_eq(definition_file_write(target, "secret", true, NULL), 0);
         ck_assert_int_eq(unlink(file), 0);
         ck_assert_int_eq(symlink(target, file), 0);
         ck_assert_int_eq(definition_file_read(file, &text), -ELOOP);
-        ck_assert_int_eq(definition_file_write(file, "<domain>three</domain>", true), -ELOOP);
+        ck_assert_int_eq(definition_file_write(file, "<domain>three</domain>", true, NULL), -ELOOP);
         ck_assert_int_eq(definition_file_read(target, &text), 0);
         ck_assert_str_eq(text, "secret");
         free(text);
