@@ -235,6 +235,12 @@ PY
     ctl jarrett export
     [[ -f $FILE.previous ]] && ok "an export keeps the file it replaces as .previous" ||
         fail "an export keeps the file it replaces as .previous"
+    # Exporting what the file already says does not push the kept version out.
+    local kept
+    kept=$(<"$FILE.previous")
+    ctl jarrett export
+    assert_ctl 0 "winvmctl export again, nothing changed"
+    assert_eq "$kept" "$(<"$FILE.previous")" "an export of the same definition leaves .previous as it was"
 
     # Files that must be refused, each leaving libvirt's definition as it is.
     local good=$WINVM_SANDBOX/good.xml
@@ -419,7 +425,7 @@ setup
 # file has none: defining the VM from it, or reverting a snapshot (which defines the VM
 # again), must keep the password, not drop it.
 test_graphics_passwords() {
-    local f=$WINVM_SANDBOX/with-vnc.xml secure
+    local f=$WINVM_SANDBOX/with-vnc.xml
     secure() { virsh -c "$SB_URI" dumpxml --inactive --security-info "$GUEST"; }
     secure | sed "s|</devices>|  <graphics type='vnc' port='-1' autoport='yes' passwd='s3cr3tpw'/>\n  </devices>|" >"$f"
     if virsh -q -c "$SB_URI" define "$f" >/dev/null 2>&1 && [[ $(secure) == *"passwd='s3cr3tpw'"* ]]; then
