@@ -99,12 +99,6 @@ static int unknown_object(sd_bus_message *m, const char *path) {
         return 1;
 }
 
-static bool is_data_read(sd_bus_message *m) {
-        if (sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Properties", NULL))
-                return true;
-        return sd_bus_message_is_method_call(m, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects");
-}
-
 /* Runs before sd-bus dispatches a message to our objects. Property reads and the object
  * listing carry VM data, so they need org.winvm1.vm.read (the listing, which shows the storage
  * and the host too, also their read actions); the verdict is cached per caller connection so
@@ -115,11 +109,14 @@ int manager_read_gate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 
         /* A fallback handler makes sd-bus treat every path below it as an object; answer for
          * the ones that are none, whatever the call. */
-        if ((strncmp(path, WINVM_VM_PREFIX "/", strlen(WINVM_VM_PREFIX) + 1) == 0 && !daemon_find_vm_by_path(d, path)) ||
+        Vm *vm = daemon_find_vm_by_path(d, path);
+        if ((strncmp(path, WINVM_VM_PREFIX "/", strlen(WINVM_VM_PREFIX) + 1) == 0 && !vm) ||
             (strncmp(path, JOB_PREFIX "/", strlen(JOB_PREFIX) + 1) == 0 && !job_find_by_path(d, path)))
                 return unknown_object(m, path);
 
-        if (!is_data_read(m))
+        /* Only data reads are gated: property calls and the object listing. */
+        bool listing_call = sd_bus_message_is_method_call(m, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects");
+        if (!listing_call && !sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Properties", NULL))
                 return 0;
 
         static const char *const vm_read[] = { "org.winvm1.vm.read", NULL };
@@ -128,11 +125,9 @@ int manager_read_gate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         /* The listing shows the storage and the host too. */
         static const char *const all_read[] = { "org.winvm1.vm.read", "org.winvm1.storage.read",
                                                 "org.winvm1.kvmfr.read", NULL };
-        bool listing = strcmp(path, WINVM_OBJECT_ROOT) == 0 &&
-                       sd_bus_message_is_method_call(m, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects");
+        bool listing = listing_call && strcmp(path, WINVM_OBJECT_ROOT) == 0;
         const char *const *actions = vm_read;
         const char *vm_name = NULL;
-        Vm *vm = daemon_find_vm_by_path(d, path);
         if (vm)
                 vm_name = vm->name;
         else if (strcmp(path, STORAGE_PATH) == 0)
