@@ -68,6 +68,9 @@ int client_call(sd_bus *bus, const ClientOptions *o, const char *path, const cha
 int client_callv(sd_bus *bus, const ClientOptions *o, const char *path, const char *interface, const char *member,
                  uint64_t timeout_usec, sd_bus_message **ret_reply, const char *types, va_list ap);
 /* The same call, with the error left in error for the caller to report its own way. */
+/* The reply timeout of calls that change something: none. libvirt may take long to start a
+ * guest with passthrough devices, and polkit may be waiting for a password typed at the agent. */
+#define CLIENT_CHANGE_TIMEOUT UINT64_MAX
 int client_call_unreported(sd_bus *bus, const ClientOptions *o, const char *path, const char *interface,
                            const char *member, uint64_t timeout_usec, sd_bus_error *error, sd_bus_message **ret_reply,
                            const char *types, va_list ap);

@@ -14,7 +14,6 @@
 
 #define HOST_PATH "/org/winvm1/host"
 /* Changes may wait for a password and for libvirt; the service answers every call. */
-#define CHANGE_TIMEOUT UINT64_MAX
 
 /* Text from the host (a USB product name) with control characters made '?', so it cannot
  * drive the terminal. */
@@ -121,7 +120,7 @@ static int cpu_plan(sd_bus *bus, const ClientOptions *o) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
         if (o->apply)
-                r = client_call(bus, o, HOST_PATH, "org.winvm1.Cpu", "ApplyPinning", CHANGE_TIMEOUT, &reply, "suuu",
+                r = client_call(bus, o, HOST_PATH, "org.winvm1.Cpu", "ApplyPinning", CLIENT_CHANGE_TIMEOUT, &reply, "suuu",
                                 o->vm ? o->vm : "", o->p_cores, o->e_cores, o->host_p_cores);
         else
                 r = client_call(bus, o, HOST_PATH, "org.winvm1.Cpu", "PlanPinning", 0, &reply, "uuu", o->p_cores,
@@ -208,7 +207,7 @@ int cmd_usb(sd_bus *bus, const ClientOptions *o, const char *action, const char 
                 return usb_list(bus, o);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         uint32_t flags = (o->live ? 1u : 0u) | (o->if_running ? 2u : 0u);
-        int r = client_vm_call(bus, o, "org.winvm1.Usb", strcmp(action, "attach") == 0 ? "Attach" : "Detach", CHANGE_TIMEOUT,
+        int r = client_vm_call(bus, o, "org.winvm1.Usb", strcmp(action, "attach") == 0 ? "Attach" : "Detach", CLIENT_CHANGE_TIMEOUT,
                         &reply, "su", id, flags);
         return r < 0 ? -r : print_string_reply(reply);
 }
@@ -219,7 +218,7 @@ int cmd_shares(sd_bus *bus, const ClientOptions *o) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
         if (o->virtiofsd) {
-                r = client_vm_call(bus, o, "org.winvm1.Shares", "SetVirtiofsdPath", CHANGE_TIMEOUT, &reply, "s", o->virtiofsd);
+                r = client_vm_call(bus, o, "org.winvm1.Shares", "SetVirtiofsdPath", CLIENT_CHANGE_TIMEOUT, &reply, "s", o->virtiofsd);
                 return r < 0 ? -r : print_string_reply(reply);
         }
         r = client_vm_call(bus, o, "org.winvm1.Shares", "GetShares", 0, &reply, NULL);
@@ -337,7 +336,7 @@ int cmd_definition(sd_bus *bus, const ClientOptions *o, const char *verb) {
         }
         const char *member = strcmp(verb, "export") == 0 ? "ExportDefinition" : strcmp(verb, "define") == 0 ? "Define" :
                                                                                                             "UndoChange";
-        r = client_vm_call(bus, o, "org.winvm1.Definition", member, CHANGE_TIMEOUT, &reply, NULL);
+        r = client_vm_call(bus, o, "org.winvm1.Definition", member, CLIENT_CHANGE_TIMEOUT, &reply, NULL);
         if (r < 0)
                 return -r;
         if (strcmp(verb, "export") == 0) {

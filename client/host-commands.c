@@ -14,6 +14,7 @@
 
 #include "client-errors.h"
 #include "client.h"
+#include "polkit-agent.h"
 #include "util.h"
 
 #define HOST_PATH "/org/winvm1/host"
@@ -271,6 +272,8 @@ int client_call_unreported(sd_bus *bus, const ClientOptions *o, const char *path
                 r = sd_bus_message_appendv(m, types, ap);
         if (r >= 0)
                 r = sd_bus_message_set_allow_interactive_authorization(m, o->ask_password);
+        if (r >= 0 && o->ask_password)
+                polkit_agent_open();
         if (r >= 0)
                 r = sd_bus_call(bus, m, timeout_usec, error, ret_reply);
         return r;

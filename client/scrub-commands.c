@@ -10,6 +10,7 @@
 
 #include "client-errors.h"
 #include "client.h"
+#include "polkit-agent.h"
 #include "util.h"
 
 typedef struct JobView {
@@ -213,6 +214,8 @@ static int scrub_start(sd_bus *bus, const ClientOptions *o, const char *fs) {
                 r = sd_bus_message_append(m, "st", fs, (uint64_t) (o->readonly ? 1 : 0));
         if (r >= 0)
                 r = sd_bus_message_set_allow_interactive_authorization(m, o->ask_password);
+        if (r >= 0 && o->ask_password)
+                polkit_agent_open();
         if (r >= 0)
                 r = sd_bus_call(bus, m, 0, &error, &reply);
         if (r < 0 || (r = sd_bus_message_read(reply, "o", &path)) < 0)
@@ -239,6 +242,8 @@ static int scrub_cancel(sd_bus *bus, const ClientOptions *o, const char *fs) {
         r = sd_bus_message_new_method_call(bus, &m, WINVM_BUS_NAME, job, "org.winvm1.Job", "Cancel");
         if (r >= 0)
                 r = sd_bus_message_set_allow_interactive_authorization(m, o->ask_password);
+        if (r >= 0 && o->ask_password)
+                polkit_agent_open();
         if (r >= 0)
                 r = sd_bus_call(bus, m, 0, &error, NULL);
         if (r < 0)

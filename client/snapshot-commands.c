@@ -16,11 +16,9 @@
 #include "names.h"
 #include "util.h"
 
-/* Creating waits for the guest agent, reverting may wait for a guest shutdown, deleting
- * merges images (minutes for a large disk), and polkit may be asking for a password
- * meanwhile: wait for the reply without a limit, as systemctl waits for its jobs. The
- * service answers every call; Ctrl-C leaves it to finish on its own. */
-#define SNAPSHOT_CALL_TIMEOUT UINT64_MAX
+/* Snapshot calls wait without a limit (CLIENT_CHANGE_TIMEOUT): creating waits for the guest
+ * agent, reverting may wait for a guest shutdown, deleting merges images (minutes for a large
+ * disk). The service answers every call; Ctrl-C leaves it to finish on its own. */
 
 /* RevertSnapshot flags. */
 #define REVERT_SHUTDOWN 1
@@ -131,7 +129,7 @@ static int read_string_reply(sd_bus_message *reply, const char **ret) {
 static int snapshot_create(sd_bus *bus, const ClientOptions *o, const char *path, const char *name) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *created;
-        int r = vm_snapshot_call(bus, o, path, "CreateSnapshot", SNAPSHOT_CALL_TIMEOUT, &reply, "ss",
+        int r = vm_snapshot_call(bus, o, path, "CreateSnapshot", CLIENT_CHANGE_TIMEOUT, &reply, "ss",
                                  name ? name : "", o->message ? o->message : "");
         if (r < 0 || (r = read_string_reply(reply, &created)) < 0)
                 return -r;
@@ -150,7 +148,7 @@ static int snapshot_revert(sd_bus *bus, const ClientOptions *o, const char *path
         if (o->shutdown && isatty(STDERR_FILENO))
                 fprintf(stderr, "Shutting %s down if it runs, reverting it to %s and starting it again...\n", vm,
                         name);
-        int r = vm_snapshot_call(bus, o, path, "RevertSnapshot", SNAPSHOT_CALL_TIMEOUT, &reply, "st",
+        int r = vm_snapshot_call(bus, o, path, "RevertSnapshot", CLIENT_CHANGE_TIMEOUT, &reply, "st",
                                  name, flags);
         if (r < 0 || (r = read_string_reply(reply, &kept)) < 0)
                 return -r;
@@ -167,7 +165,7 @@ static int snapshot_delete(sd_bus *bus, const ClientOptions *o, const char *path
         if (isatty(STDERR_FILENO))
                 fprintf(stderr, "Deleting snapshot %s of %s; merging its data into the images that need it "
                                 "may take a while...\n", name, vm);
-        int r = vm_snapshot_call(bus, o, path, "DeleteSnapshot", SNAPSHOT_CALL_TIMEOUT, NULL, "s", name);
+        int r = vm_snapshot_call(bus, o, path, "DeleteSnapshot", CLIENT_CHANGE_TIMEOUT, NULL, "s", name);
         if (r < 0)
                 return -r;
         printf("Deleted snapshot %s of %s.\n", name, vm);

@@ -621,10 +621,10 @@ int main(int argc, char **argv) {
             strcmp(verb, "undo") == 0 || strcmp(verb, "history") == 0)
                 return cmd_definition(bus, &opts, verb);
         if (strcmp(verb, "start") == 0)
-                return -client_vm_call(bus, &opts, "org.winvm1.VM", "Start", 0, NULL, NULL);
+                return -client_vm_call(bus, &opts, "org.winvm1.VM", "Start", CLIENT_CHANGE_TIMEOUT, NULL, NULL);
         if (strcmp(verb, "shutdown") == 0)
                 return cmd_shutdown(bus);
         if (strcmp(verb, "force-stop") == 0)
-                return -client_vm_call(bus, &opts, "org.winvm1.VM", "ForceStop", 0, NULL, NULL);
-        return -client_vm_call(bus, &opts, "org.winvm1.VM", "Reboot", 0, NULL, NULL);
+                return -client_vm_call(bus, &opts, "org.winvm1.VM", "ForceStop", CLIENT_CHANGE_TIMEOUT, NULL, NULL);
+        return -client_vm_call(bus, &opts, "org.winvm1.VM", "Reboot", CLIENT_CHANGE_TIMEOUT, NULL, NULL);
 }
