@@ -1,0 +1,33 @@
+# shellcheck shell=bash
+# Looking Glass's kvmfr through winvmd: the rule and options written, the module loaded
+# (a real finit_module under the unit's seccomp filter), the device made by udev from that
+# rule, QEMU mapping it for the seed's IVSHMEM, and no unload under a running guest.
+
+check "kvmfr apply-permissions as jarrett" wctl kvmfr apply-permissions
+check_output "the udev rule gives the device jarrett:kvm 0660" 'OWNER="jarrett".*GROUP="kvm".*MODE="0660"' \
+    cat /etc/udev/rules.d/99-kvmfr.rules
+check_output "the module options size it for 3840x2160 (128 MiB)" '^options kvmfr static_size_mb=128$' \
+    cat /etc/modprobe.d/kvmfr.conf
+check "kvmfr load as jarrett" wctl kvmfr load
+check "winvmd is still running after the load" unit_is winvmd.service active
+check_output "the module runs with static_size_mb=128" '^128$' cat /sys/module/kvmfr/parameters/static_size_mb
+udevadm settle
+check "/dev/kvmfr0 is a character device" test -c /dev/kvmfr0
+check_output "udev gave /dev/kvmfr0 the rule's owner, group and mode" '^jarrett kvm 660$' stat -c '%U %G %a' /dev/kvmfr0
+check_output "its ACL lets jarrett read and write" '^user::rw-' getfacl -p /dev/kvmfr0
+# The rule is udev's, not a chown of winvmd's: loaded again without winvmd, the same result.
+modprobe -r kvmfr && modprobe kvmfr && udevadm settle
+check_output "the device comes back the same when modprobe loads the module" '^jarrett kvm 660$' \
+    stat -c '%U %G %a' /dev/kvmfr0
+check "kvmfr status: every check passes" wctl kvmfr status
+
+check "the guest starts with the seed's IVSHMEM on /dev/kvmfr0" wctl start
+check "QEMU maps /dev/kvmfr0" wait_for 20 grep -q /dev/kvmfr0 "/proc/$(qemu_pid)/maps"
+check "the module saw the mapping" test "$(cat /sys/module/kvmfr/parameters/maps)" -ge 1
+check_refused "kvmfr unload is refused while the guest runs" "is running and uses /dev/kvmfr0" wctl kvmfr unload
+check "the module is still loaded" test -d /sys/module/kvmfr
+check "force-stop" wctl force-stop
+check "kvmfr unload with the guest off" wctl kvmfr unload
+check "the module is gone" test ! -e /sys/module/kvmfr
+check "kvmfr load again (the rest of the scenario starts the guest)" wctl kvmfr load
+udevadm settle

@@ -1,0 +1,4 @@
+# shellcheck shell=bash
+# What winvmd wrote to the journal so far, checked before the reboot; then the reboot.
+. "$here/journal-checks.sh"
+journal_checks "first boot"
