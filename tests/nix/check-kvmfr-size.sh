@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# nix/kvmfr-size.nix (the module's static_size_mb) gives what winvmd's kvmfr_required_size_mib
+# gives, for the sizes platform-facts and the seed name and for the edges of each power of two.
+#   check-kvmfr-size.sh KVMFR_SIZE_PROGRAM
+set -euo pipefail
+. "$(dirname "$0")/find-nix.sh"
+program=$1
+
+cases=(1920x1080 2560x1440 3840x2160 3840x2160:hdr 1920x1080:hdr 2560x1440:hdr 320x200 7680x4320
+       16384x16384 16384x16384:hdr 1366x768 3440x1440 5120x1440:hdr 2048x1080 1024x768 1x1)
+expected=$("$program" "${cases[@]}")
+[[ $(head -n4 <<<"$expected" | tr '\n' ' ') == "32 64 128 256 " ]] || fail "winvmd's sizes for 1080p, 1440p, 4K, 4K HDR: $expected"
+
+list=$(printf '"%s" ' "${cases[@]}")
+got=$(nix-instantiate --eval --strict --readonly-mode --arg lib "import $nixpkgs_lib" -E "{ lib }: lib.concatMapStrings (c:
+    let parts = lib.splitString \":\" c; dims = map lib.toInt (lib.splitString \"x\" (lib.head parts));
+    in toString (import $top/nix/kvmfr-size.nix { width = lib.elemAt dims 0; height = lib.elemAt dims 1; hdr = lib.length parts == 2; }) + \"\\n\") [ $list ]" |
+    python3 -c 'import json, sys; print(json.loads(sys.stdin.read()), end="")')
+if [[ $got != "$expected"$'\n' && $got != "$expected" ]]; then
+    fail "nix/kvmfr-size.nix and winvmd differ:$(diff <(echo "$expected") <(echo "$got"))"
+fi
+echo "the same size for ${#cases[@]} resolutions: $(tr '\n' ' ' <<<"$expected")"
