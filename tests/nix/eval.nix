@@ -1,8 +1,8 @@
 # nix/module.nix evaluated with configuration (a NixOS module), the NixOS option declarations
 # of nixos-options.nix and stand-in packages; a failed assertion fails it as nixos-rebuild does.
-{ lib, configuration }:
+# pkgs: stand-ins with more in them (the flake test's).
+{ lib, configuration, pkgs ? import ./stub-pkgs.nix { inherit lib; } }:
 let
-  pkgs = import ./stub-pkgs.nix { inherit lib; };
   eval = lib.evalModules {
     modules = [
       ./nixos-options.nix
