@@ -16,6 +16,16 @@ out=$("$winvmd" --config "$here/seed-winvm.conf" --check-config 2>&1) || fail "w
 [[ -z $out ]] || fail "winvmd --check-config warned: $out"
 echo "winvmd --check-config accepts seed-winvm.conf"
 
+# README.md's NixOS example is the configuration tested here.
+example=$(awk '/^<!-- tests\/nix\/seed-config.nix -->$/ { marked = 1; next }
+               marked && /^```nix$/ { inside = 1; next }
+               inside && /^```$/ { exit }
+               inside { print }' "$top/README.md")
+[[ -n $example ]] || fail "README.md has no example after <!-- tests/nix/seed-config.nix -->"
+[[ $example == "$(cat "$here/seed-config.nix")" ]] ||
+    fail "README.md's NixOS example differs from tests/nix/seed-config.nix: $(diff <(echo "$example") "$here/seed-config.nix")"
+echo "README.md's NixOS example is tests/nix/seed-config.nix"
+
 # The seed's configuration itself evaluates here (so the refusals below are about the value).
 nix_eval "$here/bad-value.nix" --arg override '{ }' >/dev/null || fail "the seed's configuration does not evaluate"
 
