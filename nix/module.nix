@@ -134,6 +134,11 @@ in
           message = "services.winvm.definitions: a VM name is 1-64 of A-Z a-z 0-9 . _ + - starting with a letter, digit, _ or +.";
         }
         {
+          # Lists add up: a device set there too would lack its hotplug rule.
+          assertion = cfg.settings.Usb.Devices == cfg.usbDevices;
+          message = "services.winvm.settings.Usb.Devices: set services.winvm.usbDevices instead, which also writes the hotplug rule.";
+        }
+        {
           assertion = lib.length (lib.unique fsNames) == lib.length fsNames;
           message = "services.winvm.scrub.fileSystems: two mount points end in the same name (${lib.concatStringsSep ", " fsNames}).";
         }

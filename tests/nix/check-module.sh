@@ -54,4 +54,6 @@ type_error services.winvm.definitions.Windows11 '{ lib, ... }: { services.winvm.
 refused "services.winvm.definitions: a VM name is" '{ services.winvm.definitions."Windows 11" = "/etc/nixos/w.xml"; }'
 refused "services.winvm.scrub.fileSystems: two mount points end in the same name" \
     '{ services.winvm.scrub.fileSystems = [ "/mnt/images" ]; }'
+refused "services.winvm.settings.Usb.Devices: set services.winvm.usbDevices instead" \
+    '{ services.winvm.settings.Usb.Devices = [ "046d:c52b" ]; }'
 refused "needs virtualisation.libvirtd.enable = true" '{ lib, ... }: { virtualisation.libvirtd.enable = lib.mkForce false; }'

@@ -57,7 +57,7 @@ lib.runTests {
     expected = builtins.readFile ./seed-winvm.conf;
   };
   testVmScript = {
-    expr = { inherit (vm) name; waits = lib.hasPrefix "machine.wait_for_unit(\"multi-user.target\")" vm.testScript; };
-    expected = { name = "winvm"; waits = true; };
+    expr = { inherit (vm) name; winvmd = lib.head (lib.splitString "\n" (vm.testScript { nodes.machine = machine; })); };
+    expected = { name = "winvm"; winvmd = ''winvmd = "/nix/store/00000000000000000000000000000000-winvm-0.1.0/sbin/winvmd"''; };
   };
 }
