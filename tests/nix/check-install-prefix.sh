@@ -13,7 +13,8 @@ mapfile -t flags < <(nix_eval "$here/package-flags.nix" | python3 -c 'import jso
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-meson setup "$work/build" "$top" --prefix="$prefix" -Dtests=false "${flags[@]}" >"$work/setup.log" 2>&1 ||
+# As nixpkgs' meson hook configures (--buildtype=plain), without the unit tests.
+meson setup "$work/build" "$top" --prefix="$prefix" --buildtype=plain -Dtests=false "${flags[@]}" >"$work/setup.log" 2>&1 ||
     fail "meson setup: $(tail -n 20 "$work/setup.log")"
 meson compile -C "$work/build" >"$work/compile.log" 2>&1 || fail "meson compile: $(tail -n 20 "$work/compile.log")"
 DESTDIR="$work/dest" meson install -C "$work/build" --no-rebuild >"$work/install.log" 2>&1 ||
