@@ -193,7 +193,7 @@ test_apply_permissions_nixos() {
     assert_contains "$CALL_OUT" "(@as [], " "no file is reported written"
     assert_contains "$CALL_OUT" "services.winvm.kvmfr (resolution, hdr, owner, group, mode) and services.winvm.users" \
         "the reply names the NixOS options"
-    [[ ! -e $rule ]] && ok "no udev rule is written" || fail "no udev rule is written"
+    if [[ -e $rule ]]; then fail "no udev rule is written"; else ok "no udev rule is written"; fi
     assert_eq "$before" "$(stat -c '%Y %s' "$options")" "the modprobe options file is left as it was"
     rm "$R/etc/NIXOS"
 }

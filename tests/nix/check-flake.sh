@@ -3,6 +3,7 @@
 # nixpkgs stood in for (flake-test.nix). Building the package and running the VM test need
 # nixpkgs and a NixOS machine: `nix flake check` there.
 set -euo pipefail
+# shellcheck source=tests/nix/find-nix.sh
 . "$(dirname "$0")/find-nix.sh"
 
 failures=$(nix_eval "$here/flake-test.nix") || fail "flake-test.nix did not evaluate"

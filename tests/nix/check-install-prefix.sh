@@ -5,6 +5,7 @@
 # prefix's binaries.
 #   check-install-prefix.sh
 set -euo pipefail
+# shellcheck source=tests/nix/find-nix.sh
 . "$(dirname "$0")/find-nix.sh"
 
 prefix=/nix/store/00000000000000000000000000000000-winvm-0.1.0

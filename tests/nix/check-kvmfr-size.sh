@@ -5,6 +5,7 @@
 # so 64; 2048x1472 is 23 MiB, 33 with the 10, so 64).
 #   check-kvmfr-size.sh KVMFR_SIZE_PROGRAM
 set -euo pipefail
+# shellcheck source=tests/nix/find-nix.sh
 . "$(dirname "$0")/find-nix.sh"
 program=$1
 

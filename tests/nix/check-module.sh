@@ -4,6 +4,7 @@
 # refused with the option's name in the message.
 #   check-module.sh WINVMD
 set -euo pipefail
+# shellcheck source=tests/nix/find-nix.sh
 . "$(dirname "$0")/find-nix.sh"
 winvmd=$1
 

@@ -2,6 +2,7 @@
 # Every .nix file of the project parses (nix-instantiate --parse), found afresh each run so a
 # new file is covered; build folders and node_modules are not the project's.
 set -euo pipefail
+# shellcheck source=tests/nix/find-nix.sh
 . "$(dirname "$0")/find-nix.sh"
 
 mapfile -t files < <(cd "$top" && find . \( -name node_modules -o -name .git -o -path './build*' \) -prune -o \

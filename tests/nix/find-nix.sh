@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the nix suite's tests: finds nix-instantiate and nixpkgs' lib, or ends the test as
 # failed, saying it did not run (a test that cannot run is not a test that passed).
 # nixpkgs' lib: $NIXPKGS_LIB, else ../shared/nixpkgs-lib/lib beside the repository, else
@@ -13,6 +14,7 @@ fail() {
 }
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck disable=SC2034 # for the scripts that source this
 here=$top/tests/nix
 
 command -v nix-instantiate >/dev/null || not_run "nix-instantiate is missing (scripts/install-deps installs nix-bin)"
