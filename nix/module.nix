@@ -7,7 +7,7 @@ let
   cfg = config.services.winvm;
   settingsLib = import ./settings.nix { inherit lib; };
   rules = import ./rules.nix { inherit lib; };
-  group = cfg.package.polkitGroup or "winvm";
+  polkitGroup = cfg.package.polkitGroup or "winvm";
 
   dims = map lib.toInt (lib.splitString "x" cfg.kvmfr.resolution);
   staticSizeMB = import ./kvmfr-size.nix {
@@ -148,7 +148,7 @@ in
       systemd.packages = [ cfg.package ];
       services.dbus.packages = [ cfg.package ];
       security.polkit.enable = true;
-      users.groups.${group}.members = cfg.users;
+      users.groups.${polkitGroup}.members = cfg.users;
 
       # The hotplug rule from usbDevices, in place of the package's rule with winvmd's defaults.
       services.udev.packages = [ (rulesPackage "90-winvm-usb.rules" (rules.usb cfg.usbDevices)) ];
