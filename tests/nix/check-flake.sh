@@ -5,6 +5,7 @@
 set -euo pipefail
 # shellcheck source=tests/nix/find-nix.sh
 . "$(dirname "$0")/find-nix.sh"
+need_nixpkgs_lib
 
 failures=$(nix_eval "$here/flake-test.nix") || fail "flake-test.nix did not evaluate"
 [[ $failures == "[]" ]] || fail "flake tests: $failures"

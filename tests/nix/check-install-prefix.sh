@@ -7,6 +7,7 @@
 set -euo pipefail
 # shellcheck source=tests/nix/find-nix.sh
 . "$(dirname "$0")/find-nix.sh"
+need_nixpkgs_lib
 
 prefix=/nix/store/00000000000000000000000000000000-winvm-0.1.0
 mapfile -t flags < <(nix_eval "$here/package-flags.nix" | python3 -c 'import json, sys; print("\n".join(json.load(sys.stdin)))')

@@ -7,6 +7,7 @@
 set -euo pipefail
 # shellcheck source=tests/nix/find-nix.sh
 . "$(dirname "$0")/find-nix.sh"
+need_nixpkgs_lib
 program=$1
 
 cases=(1920x1080 2560x1440 3840x2160 3840x2160:hdr 1920x1080:hdr 2560x1440:hdr 320x200 7680x4320

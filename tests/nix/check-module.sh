@@ -6,6 +6,7 @@
 set -euo pipefail
 # shellcheck source=tests/nix/find-nix.sh
 . "$(dirname "$0")/find-nix.sh"
+need_nixpkgs_lib
 winvmd=$1
 
 failures=$(nix_eval "$here/module-test.nix") || fail "module-test.nix did not evaluate"
