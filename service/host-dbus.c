@@ -229,13 +229,21 @@ static void host_work(void *userdata) {
                 break;
         }
         case HOST_KVMFR_APPLY: {
-                r = kvmfr_write_config_files(root, &k, required_size(cfg), &c->files, &message);
-                if (r < 0) {
-                        seterr(c, WINVM_ERROR_FAILED, message);
-                        break;
-                }
                 _cleanup_free_ char *udev = NULL;
-                (void) kvmfr_reload_udev(root, &k, &udev);
+                if (kvmfr_managed_by_nixos(root)) {
+                        /* NixOS declares the rule and the options: report, never fight it. */
+                        c->files = calloc(1, sizeof(char *));
+                        udev = strdup("nothing written: on NixOS the kvmfr udev rule and module options come from "
+                                      "the system configuration; set " KVMFR_NIXOS_OPTIONS
+                                      " and run nixos-rebuild switch");
+                } else {
+                        r = kvmfr_write_config_files(root, &k, required_size(cfg), &c->files, &message);
+                        if (r < 0) {
+                                seterr(c, WINVM_ERROR_FAILED, message);
+                                break;
+                        }
+                        (void) kvmfr_reload_udev(root, &k, &udev);
+                }
                 kvmfr_read(c, &k);
                 CheckList l = CHECK_LIST_INIT;
                 const Check *perm = NULL;

@@ -373,6 +373,10 @@ int kvmfr_udev_rule(const KvmfrConfig *config, char **ret) {
         return 0;
 }
 
+bool kvmfr_managed_by_nixos(const char *root) {
+        return host_exists(root, "/etc/NIXOS");
+}
+
 /* "128" or "128,64". */
 static char *sizes_text(const unsigned *sizes, size_t n) {
         char *s = calloc(1, n * 12 + 1);

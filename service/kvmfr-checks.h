@@ -87,6 +87,12 @@ int kvmfr_acl_decode(const char *root, const void *value, size_t size, char ***r
  * (OWNER left out when there is none), with a trailing newline. -EINVAL for a name that is
  * empty or holds quotes, spaces, commas, backslashes or control characters. */
 int kvmfr_udev_rule(const KvmfrConfig *c, char **ret);
+/* Whether NixOS makes the rule and the options on this host (<root>/etc/NIXOS exists): its /etc
+ * is built from the system configuration, so winvmd must not write them there. */
+bool kvmfr_managed_by_nixos(const char *root);
+/* Where a NixOS host's owner of the kvmfr settings changes them (nix/module.nix). */
+#define KVMFR_NIXOS_OPTIONS "services.winvm.kvmfr (resolution, hdr, owner, group, mode) and services.winvm.users"
+
 /* "options kvmfr static_size_mb=128\n" (a comma list for several). -EINVAL for n == 0 or 0 sizes. */
 int kvmfr_modprobe_options(const unsigned *sizes_mib, size_t n, char **ret);
 

@@ -3,8 +3,8 @@
 # winvmd may write into it): the doctor reports every seed check with the right status and a
 # remedy, the demo guest's definition fails the XML checks until it is fixed, a real device
 # node gets the kvmfr device checks right, ApplyPermissions writes the rule and options files
-# (never through a symlink, never into a folder others may write), and mallory may read but
-# not load, unload or apply.
+# (never through a symlink, never into a folder others may write) but none on a NixOS host,
+# and mallory may read but not load, unload or apply.
 set -uo pipefail
 # shellcheck source=tests/sandbox/sandbox-lib.sh
 . "$WINVM_SRC/tests/sandbox/sandbox-lib.sh"
@@ -180,6 +180,24 @@ test_apply_permissions() {
     chmod 0755 "$R/etc/modprobe.d"
 }
 
+# On NixOS (/etc/NIXOS) the rule and the options are the system configuration's: nothing is
+# written, and the reply names the NixOS options to change instead.
+test_apply_permissions_nixos() {
+    local rule=$R/etc/udev/rules.d/99-kvmfr.rules options=$R/etc/modprobe.d/kvmfr.conf before
+    rm -f "$rule"
+    echo "options kvmfr static_size_mb=64" >"$options"
+    before=$(stat -c '%Y %s' "$options")
+    touch "$R/etc/NIXOS"
+    call jarrett /org/winvm1/host org.winvm1.Kvmfr.ApplyPermissions
+    assert_call_ok "ApplyPermissions as jarrett on a NixOS host"
+    assert_contains "$CALL_OUT" "(@as [], " "no file is reported written"
+    assert_contains "$CALL_OUT" "services.winvm.kvmfr (resolution, hdr, owner, group, mode) and services.winvm.users" \
+        "the reply names the NixOS options"
+    if [[ -e $rule ]]; then fail "no udev rule is written"; else ok "no udev rule is written"; fi
+    assert_eq "$before" "$(stat -c '%Y %s' "$options")" "the modprobe options file is left as it was"
+    rm "$R/etc/NIXOS"
+}
+
 test_access() {
     local m
     for m in Load Unload ApplyPermissions; do
@@ -210,5 +228,6 @@ test_session_duplicate
 test_device_node
 test_fixed_guest_passes
 test_apply_permissions
+test_apply_permissions_nixos
 test_access
 summary

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <errno.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -522,6 +523,25 @@ START_TEST(test_bad_config) {
 }
 END_TEST
 
+/* A NixOS host is told by /etc/NIXOS under its root; the seed's stand-in (NixOS-flavoured in
+ * other ways, with run/current-system) has none, and a root with the file is one. */
+START_TEST(test_managed_by_nixos) {
+        ck_assert(!kvmfr_managed_by_nixos(host_root("intel-seed")));
+        g_autoptr(GError) e = NULL;
+        g_autofree char *root = g_dir_make_tmp("winvm-test-nixos-XXXXXX", &e);
+        ck_assert_msg(root != NULL, "g_dir_make_tmp: %s", e ? e->message : "?");
+        g_autofree char *etc = g_build_filename(root, "etc", NULL);
+        g_autofree char *marker = g_build_filename(etc, "NIXOS", NULL);
+        ck_assert(!kvmfr_managed_by_nixos(root));
+        ck_assert_int_eq(g_mkdir(etc, 0755), 0);
+        ck_assert(g_file_set_contents(marker, "", 0, NULL));
+        ck_assert(kvmfr_managed_by_nixos(root));
+        ck_assert_int_eq(g_unlink(marker), 0);
+        ck_assert_int_eq(g_rmdir(etc), 0);
+        ck_assert_int_eq(g_rmdir(root), 0);
+}
+END_TEST
+
 static Suite *kvmfr_suite(void) {
         Suite *s = suite_create("kvmfr-checks");
         TCase *tc = tcase_create("size");
@@ -556,6 +576,7 @@ static Suite *kvmfr_suite(void) {
         tcase_add_test(tc, test_loaded_without_sizes);
         tcase_add_test(tc, test_ivshmem_checks);
         tcase_add_test(tc, test_bad_config);
+        tcase_add_test(tc, test_managed_by_nixos);
         suite_add_tcase(s, tc);
         return s;
 }
