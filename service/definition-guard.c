@@ -65,8 +65,13 @@ static void canonical(GString *out, xmlNodePtr n, bool siblings) {
                 if (n->type != XML_ELEMENT_NODE)
                         continue;
                 g_string_append_c(out, '<');
-                if (n->ns && n->ns->href)
-                        g_string_append_printf(out, "{%s}", (const char *) n->ns->href);
+                if (n->ns && n->ns->href) {
+                        /* A namespace's text is not escaped when written: a newline in it reads
+                         * back as a space. Layout is no change. */
+                        g_autofree char *href = g_strdup((const char *) n->ns->href);
+                        g_strdelimit(href, "\t\n\r", ' ');
+                        g_string_append_printf(out, "{%s}", href);
+                }
                 g_string_append(out, (const char *) n->name);
                 for (xmlAttrPtr a = n->properties; a; a = a->next) {
                         xmlChar *v = xmlNodeListGetString(n->doc, a->children, 1);
