@@ -344,7 +344,8 @@ static const AllowRule sound = {
 /* Audio backends that reach no host socket or file. */
 static const AllowRule audio = { .name = "audio", .attrs = ATTRS("id", "type=none|spice"), .removable = true };
 
-/* Graphics without a host socket, render node or X authority file. */
+/* Graphics without a host socket, render node or X authority file; not <gl>, for which
+ * libvirt hands QEMU the host's render node. */
 static const AllowRule gr_listen = { .name = "listen", .attrs = ATTRS("type=address|network|none", "address", "network"), .removable = true };
 static const AllowRule gr_channel = { .name = "channel", .attrs = ATTRS("name", "mode"), .removable = true };
 static const AllowRule gr_image = { .name = "image", .attrs = ATTRS("compression"), .removable = true };
@@ -355,14 +356,13 @@ static const AllowRule gr_streaming = { .name = "streaming", .attrs = ATTRS("mod
 static const AllowRule gr_clipboard = { .name = "clipboard", .attrs = ATTRS("copypaste"), .removable = true };
 static const AllowRule gr_mouse = { .name = "mouse", .attrs = ATTRS("mode"), .removable = true };
 static const AllowRule gr_filetransfer = { .name = "filetransfer", .attrs = ATTRS("enable"), .removable = true };
-static const AllowRule gr_gl = { .name = "gl", .attrs = ATTRS("enable"), .removable = true };
 static const AllowRule gr_audio = { .name = "audio", .attrs = ATTRS("id"), .removable = true };
 static const AllowRule graphics = {
         .name = "graphics",
         .attrs = ATTRS("type=vnc|spice", "port", "autoport", "tlsPort", "listen", "passwd", "passwdValidTo", "connected",
                        "keymap", "sharePolicy", "defaultMode", "websocket", "powerControl"),
         .children = KIDS(&gr_listen, &gr_channel, &gr_image, &gr_jpeg, &gr_zlib, &gr_playback, &gr_streaming, &gr_clipboard,
-                         &gr_mouse, &gr_filetransfer, &gr_gl, &gr_audio),
+                         &gr_mouse, &gr_filetransfer, &gr_audio),
         .removable = true,
 };
 
@@ -378,9 +378,9 @@ static const AllowRule memballoon = {
 /* USB hostdevs of configured ids; an existing hostdev of any kind may change its guest side. */
 static const AllowRule hostdev_rom = { .name = "rom", .attrs = ATTRS("bar", "enabled"), .removable = true };
 static int check_usb_hostdev(const GuardCtx *g, xmlNodePtr el, char **why);
+/* Not managed: flipped to yes, libvirt takes a PCI device from its host driver at start. */
 static const AllowRule hostdev = {
         .name = "hostdev",
-        .attrs = ATTRS("managed"),
         .children = KIDS(&guest_address, &alias, &boot_order, &hostdev_rom),
         .removable = true,
         .check_new = check_usb_hostdev,
@@ -512,7 +512,13 @@ static const AllowRule redirdev = {
 };
 static const AllowRule redirfilter = { .name = "redirfilter", .free = true, .removable = true };
 
-static const AllowRule watchdog = { .name = "watchdog", .free = true, .removable = true };
+/* Not action='dump': that writes the guest's memory to a host file. */
+static const AllowRule watchdog = {
+        .name = "watchdog",
+        .attrs = ATTRS("model", "action=reset|shutdown|poweroff|pause|none|inject-nmi"),
+        .children = KIDS(&guest_address, &alias),
+        .removable = true,
+};
 static const AllowRule panic = { .name = "panic", .free = true, .removable = true };
 static const AllowRule vsock = { .name = "vsock", .free = true, .removable = true };
 static const AllowRule iommu = { .name = "iommu", .free = true, .removable = true };

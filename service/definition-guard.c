@@ -370,6 +370,9 @@ int definition_guard_check(const char *current_xml, const char *new_xml, const D
         else if (!a || !b || xmlStrcmp(a->name, BAD_CAST "domain") != 0 || xmlStrcmp(b->name, BAD_CAST "domain") != 0 ||
                  a->ns || b->ns)
                 r = -EINVAL;
+        /* Entities could bring in a host file wherever libvirt's parser expands them. */
+        else if (nw.doc->intSubset && !cur.doc->intSubset)
+                r = refuse(ret_what, b, NULL, NULL, "a <!DOCTYPE> with entities");
         else
                 r = diff(&g, a, b, allowlist_domain(), ret_what);
         xml_doc_close(&cur);

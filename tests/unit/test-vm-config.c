@@ -312,13 +312,16 @@ START_TEST(test_guard_refuses) {
                 { NULL, "<shmem name='x'><model type='ivshmem-doorbell'/><server path='/tmp/s'/></shmem>", "<shmem>" },
                 { NULL, "<redirdev bus='usb' type='tcp'><source mode='connect' host='h' service='1'/></redirdev>", "<redirdev> type='tcp'" },
                 { NULL, "<graphics type='vnc' socket='/run/x.sock'/>", "socket='/run/x.sock'" },
-                { NULL, "<graphics type='spice'><gl enable='yes' rendernode='/dev/dri/renderD128'/></graphics>", "rendernode" },
+                { NULL, "<graphics type='spice'><gl enable='yes' rendernode='/dev/dri/renderD128'/></graphics>", "<gl>" },
                 { NULL, "<rng model='virtio'><backend model='random'>/dev/sda</backend></rng>", "<backend>='/dev/sda'" },
                 { "</devices>", "</devices><memoryBacking><source type='file'/></memoryBacking>", "<memoryBacking><source> type='file'" },
                 { "</devices>", "</devices><sysinfo type='fwcfg'><entry name='opt/x' file='/etc/shadow'/></sysinfo>", "<sysinfo>" },
                 { "</devices>", "</devices><blkiotune><device><path>/dev/sda</path><weight>1</weight></device></blkiotune>", "<blkiotune>" },
                 { "<domain type='kvm'>", "<domain type='kvm'><seclabel type='dynamic' model='dac' relabel='no'/>", "<seclabel>" },
                 { "</domain>", "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><qemu:arg value='-evil'/></qemu:commandline></domain>", "commandline" },
+                { NULL, "<watchdog model='i6300esb' action='dump'/>", "<watchdog> action='dump'" },
+                { NULL, "<graphics type='spice'><gl enable='yes'/></graphics>", "<graphics><gl>" },
+                { "<domain type='kvm'>", "<!DOCTYPE domain [<!ENTITY x SYSTEM 'file:///etc/shadow'>]><domain type='kvm'>", "DOCTYPE" },
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 GString *cur = g_string_new(guarded_current);
