@@ -466,7 +466,9 @@ static int check_virtiofs(const GuardCtx *g, xmlNodePtr el, char **why) {
                 return why_not(why, "its virtiofsd '%s' is not in [Virtiofs] AllowedBinaries", bin ? bin : "(libvirt's default)");
         if (!dir || !clean_path(dir))
                 return why_not(why, "its folder '%s' is not a plain absolute path", dir ? dir : "");
-        bool in_home = false;
+        /* A folder the VM shares already (another virtiofsd for it, say) is no new one. */
+        bool shared = strv_contains(g->shares_in_use, dir);
+        bool in_home = shared;
         for (char *const *d = g->policy->share_dirs; d && *d && !in_home; d++)
                 in_home = under(*d, dir);
         if (!in_home)
@@ -474,7 +476,7 @@ static int check_virtiofs(const GuardCtx *g, xmlNodePtr el, char **why) {
         int r = allow_check_element(g, el, &filesystem_new, why);
         if (r < 0)
                 return r;
-        if (g->policy->check_path)
+        if (g->policy->check_path && !shared)
                 return g->policy->check_path(g->policy->userdata, GUARD_PATH_SHARE, dir, NULL, g->in_use, why);
         return 0;
 }

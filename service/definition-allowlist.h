@@ -12,6 +12,7 @@ typedef struct GuardCtx {
         const DefinitionPolicy *policy;
         char **in_use;          /* the files the current definition's disks use */
         char **virtiofsd_in_use; /* the virtiofsd binaries it runs already */
+        char **shares_in_use;   /* the folders it shares already */
 } GuardCtx;
 
 typedef struct AllowRule AllowRule;

@@ -364,8 +364,9 @@ int definition_guard_check(const char *current_xml, const char *new_xml, const D
         xmlNodePtr a = xmlDocGetRootElement(cur.doc), b = xmlDocGetRootElement(nw.doc);
         _cleanup_(strv_freep) char **in_use = values_of(&cur, "/domain/devices/disk//source/@file | /domain/devices/disk//source/@dev");
         _cleanup_(strv_freep) char **binaries = values_of(&cur, "/domain/devices/filesystem/binary/@path");
-        GuardCtx g = { .policy = policy, .in_use = in_use, .virtiofsd_in_use = binaries };
-        if (!in_use || !binaries)
+        _cleanup_(strv_freep) char **shares = values_of(&cur, "/domain/devices/filesystem[driver/@type='virtiofs']/source/@dir");
+        GuardCtx g = { .policy = policy, .in_use = in_use, .virtiofsd_in_use = binaries, .shares_in_use = shares };
+        if (!in_use || !binaries || !shares)
                 r = -ENOMEM;
         else if (!a || !b || xmlStrcmp(a->name, BAD_CAST "domain") != 0 || xmlStrcmp(b->name, BAD_CAST "domain") != 0 ||
                  a->ns || b->ns)

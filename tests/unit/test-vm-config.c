@@ -267,6 +267,13 @@ START_TEST(test_guard_allows) {
                 ck_assert_msg(r == 0, "edit %zu refused: %s", i, what);
                 free(what);
         }
+        /* Another allowed virtiofsd for a share outside the home an administrator made. */
+        g_autofree char *admin_share = edit("/home/jarrett/windows-shared", "/srv/games");
+        g_autofree char *admin_share_nix = g_strdup(admin_share);
+        GString *d = g_string_new(admin_share);
+        g_string_replace(d, "/nix/store/abc-virtiofsd/bin/virtiofsd", "/run/current-system/sw/bin/virtiofsd", 1);
+        g_autofree char *admin_share_allowed = g_string_free(d, false);
+        ck_assert_int_eq(guard(admin_share_nix, admin_share_allowed, &what), 0);
         /* Taking things out: a disk, the share. */
         g_autofree char *with_data = edit(NULL, "<disk type='block' device='disk'><source dev='/dev/sdb'/><target dev='vdc'/></disk>");
         ck_assert_int_eq(guard(with_data, guarded_current, &what), 0);
