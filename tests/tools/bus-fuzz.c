@@ -2,7 +2,7 @@
  *
  *   bus-fuzz [--seed N] [--count N] [--timeout SECONDS] [--parallel N] [--skip LIST]
  *            [--tame LIST] [--limit MEMBER=N,...] [--allow ERROR] [--log FILE] [--only N]
- *            [--dest NAME] [--root PATH] [--definition-file PATH]
+ *            [--dest NAME] [--root PATH] [--definition-file PATH] [--focus LIST]
  *
  * Walks the introspection of the service (org.winvm1 from /org/winvm1 down, again every
  * --rewalk calls so jobs that come and go are seen), then makes --count calls, each built
@@ -22,7 +22,8 @@
  * a loader, an ACPI table from /etc/shadow, a raw disk read as qcow2, a security label, a
  * PCI device, qemu:commandline, ...) or a value of it replaced by a host path, so Define and
  * UndoChange are fuzzed against the allowlist. What the guest's definition may end up naming
- * is for the caller to check afterwards.
+ * is for the caller to check afterwards. --focus LIST keeps only the members it names (in
+ * the --skip forms), for a pass on a few of them.
  *
  * Exits 1 (and says why) when a call gets no reply within --timeout (a hang), when the
  * service's unique name goes away (a crash), or when an error reply carries a name outside
@@ -122,7 +123,7 @@ typedef struct Fuzz {
         unsigned count, parallel, rewalk;
         uint64_t timeout_usec;
         long only;
-        char **skip, **tame, **allowed;
+        char **skip, **tame, **allowed, **focus;
         GPtrArray *limits;
         FILE *log;
 
@@ -610,7 +611,7 @@ static void add_target(Fuzz *f, const char *path, const char *iface, const char 
         t->member = strdup(member);
         t->signature = strdup(sig ? sig : "");
         t->kind = kind;
-        if (matches(f->skip, t)) {
+        if (matches(f->skip, t) || (f->focus && !matches(f->focus, t))) {
                 target_free(t);
                 return;
         }
@@ -1325,7 +1326,8 @@ static void usage(FILE *out, const char *argv0) {
                 "  --rewalk N        introspect again every N calls (default 500; 0 = never)\n"
                 "  --dest NAME       bus name (default %s)\n"
                 "  --root PATH       where the walk starts (default /org/winvm1)\n"
-                "  --definition-file PATH  rewrite this definition file before each Define\n",
+                "  --definition-file PATH  rewrite this definition file before each Define\n"
+                "  --focus LIST      call only these members (as in --skip)\n",
                 argv0, WINVM_BUS_NAME, WINVM_BUS_NAME);
 }
 
@@ -1352,7 +1354,7 @@ int main(int argc, char **argv) {
                 .devnull = -1,
         };
         enum { O_SEED = 256, O_COUNT, O_TIMEOUT, O_PARALLEL, O_SKIP, O_TAME, O_LIMIT, O_ALLOW, O_LOG, O_ONLY,
-               O_REWALK, O_DEST, O_ROOT, O_DEFINITION_FILE };
+               O_REWALK, O_DEST, O_ROOT, O_DEFINITION_FILE, O_FOCUS };
         static const struct option options[] = {
                 { "seed", required_argument, NULL, O_SEED },         { "count", required_argument, NULL, O_COUNT },
                 { "timeout", required_argument, NULL, O_TIMEOUT },   { "parallel", required_argument, NULL, O_PARALLEL },
@@ -1362,6 +1364,7 @@ int main(int argc, char **argv) {
                 { "rewalk", required_argument, NULL, O_REWALK },     { "dest", required_argument, NULL, O_DEST },
                 { "root", required_argument, NULL, O_ROOT },
                 { "definition-file", required_argument, NULL, O_DEFINITION_FILE },
+                { "focus", required_argument, NULL, O_FOCUS },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -1440,6 +1443,9 @@ int main(int argc, char **argv) {
                         break;
                 case O_ROOT:
                         f.root = optarg;
+                        break;
+                case O_FOCUS:
+                        f.focus = strv_concat(f.focus, split_list(optarg));
                         break;
                 case O_DEFINITION_FILE:
                         f.definition_file = optarg;
