@@ -238,6 +238,10 @@ static int guard(VmConfigOp *op, const char *current, const char *new_xml) {
         return r;
 }
 
+int vm_config_guard(VmConfigOp *op, const char *current, const char *new_xml) {
+        return guard(op, current, new_xml);
+}
+
 /* libvirt's refusals of the definition itself are the caller's to fix; anything else (the
  * connection, an internal error) keeps libvirt's own error name. */
 static const char *refusal_name(void) {

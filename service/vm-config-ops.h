@@ -119,6 +119,12 @@ char *vm_config_domain_xml(virDomainPtr dom, bool live, bool secure);
 int vm_config_redefine(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom, const char *what, const char *new_xml,
                        unsigned flags);
 
+/* Checks a change from current to new_xml that is not made by vm_config_redefine() (a
+ * device attached to the definition) against definition-guard.h, as vm_config_redefine()
+ * does. 0, or negative with op failed (op->needs_unrestricted when an administrator may
+ * admit it). */
+int vm_config_guard(VmConfigOp *op, const char *current, const char *new_xml);
+
 void cpu_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
 void usb_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
 void shares_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);

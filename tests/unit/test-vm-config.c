@@ -80,6 +80,14 @@ START_TEST(test_usb_hostdev_round_trip) {
         _cleanup_free_ char *again = NULL;
         ck_assert_int_eq(usb_domain_remove(without, tablet, &again), -ENOENT);
         ck_assert_int_eq(usb_domain_has("<domain", tablet), -EINVAL);
+        /* What an attach will make of the definition. */
+        _cleanup_free_ char *added = NULL, *added_bare = NULL;
+        ck_assert_int_eq(usb_domain_add(minimal_domain, tablet, &added), 0);
+        ck_assert_int_eq(usb_domain_has(added, tablet), 1);
+        ck_assert_ptr_nonnull(strstr(added, "type=\"pci\""));
+        ck_assert_int_eq(usb_domain_add("<domain><name>x</name></domain>", tablet, &added_bare), 0);
+        ck_assert_int_eq(usb_domain_has(added_bare, tablet), 1);
+        ck_assert_int_eq(usb_domain_add("<domain", tablet, &again), -EINVAL);
 }
 END_TEST
 
