@@ -52,7 +52,12 @@ int client_report_error(const sd_bus_error *error) {
                 fprintf(stderr, "winvmctl: the winvm service is not available: %s\n", message);
         else
                 fprintf(stderr, "winvmctl: %s\n", message);
-        if (code == EXIT_ACCESS_DENIED)
+        /* The group grants everything but a change of the definition outside the allowlist:
+         * that one needs an administrator however the caller is set up. */
+        if (code == EXIT_ACCESS_DENIED && strstr(message, "org.winvm1.vm.define-unrestricted"))
+                fprintf(stderr, "winvmctl: an administrator must allow this change: run the command where a polkit "
+                                "agent can ask for an administrator's password, or have root run it\n");
+        else if (code == EXIT_ACCESS_DENIED)
                 fprintf(stderr, "winvmctl: members of the group '%s' may do this without a password; "
                                 "an administrator can add you with: usermod -aG %s USER\n",
                         WINVM_POLKIT_GROUP, WINVM_POLKIT_GROUP);

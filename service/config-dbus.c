@@ -120,9 +120,53 @@ static void config_work(void *userdata) {
         vm_config_op_run(c->op);
 }
 
+static void config_work(void *userdata);
+static void config_done(void *userdata);
+
+/* polkit's answer for a change the allowlist did not admit: an administrator's yes runs the
+ * same operation again (it then checks that nothing changed meanwhile); anything else
+ * answers the refusal the worker wrote, which names the change and the action. */
+static void on_unrestricted(void *userdata, AuthzVerdict verdict, uid_t uid) {
+        ConfigCall *c = userdata;
+        VmConfigOp *op = c->op;
+        op->needs_unrestricted = false;
+        if (verdict == AUTHZ_YES) {
+                op->unrestricted = true;
+                op->error_name = NULL;
+                free(op->error_message);
+                op->error_message = NULL;
+                if (worker_submit(c->daemon->snapshot_worker, config_work, config_done, c) >= 0)
+                        return;
+                vm_config_failf(op, WINVM_ERROR_FAILED, "winvmd is shutting down");
+        } else if (verdict == AUTHZ_UNANSWERED) {
+                op->error_name = NULL;
+                free(op->error_message);
+                op->error_message = NULL;
+                vm_config_failf(op, WINVM_ERROR_BUSY, "polkit did not answer for %s in time (it is overloaded); try again",
+                                DEFINE_UNRESTRICTED_ACTION);
+        } else {
+                const char *details[] = { "vm", op->vm, NULL };
+                sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(op->error_name, op->error_message);
+                bus_polkit_log_refusal(DEFINE_UNRESTRICTED_ACTION, details, uid, &e);
+        }
+        config_done(c);
+}
+
+/* Asks polkit whether an administrator admits the change (interactive when the caller
+ * allows it, so a polkit agent can ask for the password). 0 when asked. */
+static int ask_unrestricted(ConfigCall *c) {
+        const char *change = change_name(c->op->kind);
+        const char *details[] = { "vm", c->op->vm, "verb", change ? change : "define", "change",
+                                  c->op->unrestricted_what ? c->op->unrestricted_what : "", NULL };
+        return authz_check(c->daemon->authz, sd_bus_message_get_sender(c->message), DEFINE_UNRESTRICTED_ACTION, details,
+                           sd_bus_message_get_allow_interactive_authorization(c->message) > 0, on_unrestricted, c);
+}
+
 static void config_done(void *userdata) {
         ConfigCall *c = userdata;
         VmConfigOp *op = c->op;
+        if (op->needs_unrestricted && !op->unrestricted && ask_unrestricted(c) == 0)
+                return;
         const char *change = change_name(op->kind), *vm = c->vm ? c->vm->name : NULL;
         if (op->error_name && change)
                 log_operation_failed(vm, change, NULL, c->caller_uid, op->error_name,

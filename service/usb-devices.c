@@ -134,6 +134,32 @@ int usb_hostdev_xml(UsbId id, char **ret) {
                         id.vendor, id.product) < 0 ? -ENOMEM : 0;
 }
 
+int usb_domain_add(const char *domain_xml, UsbId id, char **ret_xml) {
+        _cleanup_free_ char *hostdev = NULL;
+        XmlDoc x, h;
+        int r = usb_hostdev_xml(id, &hostdev);
+        if (r < 0)
+                return r;
+        r = xml_doc_open(hostdev, &h);
+        if (r < 0)
+                return r;
+        r = xml_doc_open(domain_xml, &x);
+        if (r < 0) {
+                xml_doc_close(&h);
+                return r;
+        }
+        xmlNodePtr devices = xml_child_ensure(xmlDocGetRootElement(x.doc), "devices");
+        xmlNodePtr copy = devices ? xmlDocCopyNode(xmlDocGetRootElement(h.doc), x.doc, 1) : NULL;
+        if (!copy || !xmlAddChild(devices, copy)) {
+                xmlFreeNode(copy);
+                r = -ENOMEM;
+        } else
+                r = xml_doc_dump(&x, 0, ret_xml);
+        xml_doc_close(&x);
+        xml_doc_close(&h);
+        return r;
+}
+
 int usb_domain_remove(const char *domain_xml, UsbId id, char **ret_xml) {
         XmlDoc x;
         int r = xml_doc_open(domain_xml, &x), n = 0, removed = 0;

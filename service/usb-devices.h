@@ -36,5 +36,9 @@ int usb_domain_has(const char *domain_xml, UsbId id);
  * while the device is unplugged; the hotplug rule attaches it when it comes. */
 int usb_hostdev_xml(UsbId id, char **ret);
 
+/* A copy of domain_xml with the <hostdev> of usb_hostdev_xml() added to its devices: what
+ * the definition will be after an attach, for the definition guard. */
+int usb_domain_add(const char *domain_xml, UsbId id, char **ret_xml);
+
 /* A copy of domain_xml without the USB <hostdev> elements of id; -ENOENT when it has none. */
 int usb_domain_remove(const char *domain_xml, UsbId id, char **ret_xml);

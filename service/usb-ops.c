@@ -80,7 +80,12 @@ static void attach(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom, const c
                 if (persistent && usb_domain_has(persistent, op->usb) > 0)
                         config_done = true;
                 else {
-                        _cleanup_free_ char *kept = NULL;
+                        /* A configured device is on the allowlist; checked all the same, as every
+                         * change of the definition is. */
+                        _cleanup_free_ char *kept = NULL, *with = NULL;
+                        if (persistent && usb_domain_add(persistent, op->usb, &with) == 0 &&
+                            vm_config_guard(op, persistent, with) < 0)
+                                return;
                         r = persistent ? definition_history_keep(op->config->state_dir, op->vm, "usb-attach", persistent, &kept) :
                                          -EIO;
                         if (r < 0) {

@@ -9,6 +9,7 @@
 
 #include "definition-history.h"
 #include "definition-guard.h"
+#include "definition-paths.h"
 #include "domain-xml.h"
 #include "errors.h"
 #include "host-files.h"
@@ -47,6 +48,9 @@ VmConfigOp *vm_config_op_free(VmConfigOp *op) {
         definition_versions_free(op->history, op->n_history);
         free(op->diff);
         free(op->result);
+        free(op->unrestricted_what);
+        free(op->checked_current);
+        free(op->checked_new);
         free(op->error_message);
         free(op);
         return NULL;
@@ -182,30 +186,60 @@ static int protect_snapshot_disks(VmConfigOp *op, const char *current, const cha
         return r;
 }
 
-/* What the definition may introduce (definition-guard.h), from winvm.conf and the host. */
+/* What the change may do without an administrator (definition-guard.h), from winvm.conf and
+ * the host. */
 static int guard(VmConfigOp *op, const char *current, const char *new_xml) {
+        if (op->unrestricted) {
+                /* An administrator admitted exactly this step; anything else is asked again. */
+                if (streq_ptr(op->checked_current, current) && streq_ptr(op->checked_new, new_xml))
+                        return 0;
+                vm_config_failf(op, WINVM_ERROR_FAILED,
+                                "the definition of VM %s or the file changed while an administrator was asked; nothing was changed, try again",
+                                op->vm);
+                return -ESTALE;
+        }
         const WinvmConfig *cfg = op->config;
         _cleanup_(strv_freep) char **shares = calloc(2, sizeof(char *));
         HostUser u = { 0 };
+        DefinitionPaths paths = {
+                .storage_dirs = cfg->fs_paths,
+                .desktop_uid = (uid_t) -1,
+                .qemu_uid = definition_paths_qemu_uid(),
+                .share_root = cfg->host_root,
+        };
         if (shares && cfg->desktop_user && host_user_by_name(cfg->host_root, cfg->desktop_user, &u) == 0 && u.home &&
-            strcmp(u.home, "/") != 0)
+            strcmp(u.home, "/") != 0) {
                 shares[0] = strdup(u.home);
+                paths.desktop_uid = u.uid;
+        }
         host_user_clear(&u);
         DefinitionPolicy policy = {
                 .virtiofsd_allowed = cfg->virtiofsd_allowed,
                 .usb_ids = cfg->usb_ids,
                 .storage_dirs = cfg->fs_paths,
                 .share_dirs = shares,
+                .check_path = definition_paths_check,
+                .userdata = &paths,
         };
         _cleanup_free_ char *what = NULL;
         int r = definition_guard_check(current, new_xml, &policy, &what);
-        if (r == -EPERM)
-                vm_config_failf(op, WINVM_ERROR_INVALID_ARGUMENT,
-                                "the definition introduces %s, which a definition file may not bring in (it names a program, file or device on the host that libvirt would use as root); an administrator can make that change with virsh",
-                                what ? what : "?");
-        else if (r < 0)
+        if (r == -EPERM) {
+                op->needs_unrestricted = true;
+                op->checked_current = strdup(current);
+                op->checked_new = strdup(new_xml);
+                vm_config_failf(op, "org.freedesktop.DBus.Error.AccessDenied",
+                                "the change of VM %s's definition at %s is not one the desktop user may make (it can reach the host); it needs %s, an administrator's authentication",
+                                op->vm, what ? what : "?", DEFINE_UNRESTRICTED_ACTION);
+                op->unrestricted_what = TAKE_PTR(what);
+                if (!op->checked_current || !op->checked_new)
+                        op->needs_unrestricted = false;
+        } else if (r < 0)
                 vm_config_failf(op, WINVM_ERROR_INVALID_ARGUMENT, "the definition cannot be checked: it does not parse");
         return r;
+}
+
+int vm_config_guard(VmConfigOp *op, const char *current, const char *new_xml) {
+        return guard(op, current, new_xml);
 }
 
 /* libvirt's refusals of the definition itself are the caller's to fix; anything else (the
@@ -255,9 +289,6 @@ int vm_config_redefine(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom, con
                                 uuid ? uuid : "missing", op->vm, cur_uuid ? cur_uuid : "?");
                 return -EINVAL;
         }
-        /* What winvmd kept itself was libvirt's definition once: only a new one is checked. */
-        if (!undo && guard(op, current, new_xml) < 0)
-                return -EPERM;
         if (protect_snapshot_disks(op, current, new_xml, undo, &fixed) < 0)
                 return -EINVAL;
         if (fixed)
@@ -267,6 +298,10 @@ int vm_config_redefine(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom, con
         _cleanup_free_ char *with_passwords = NULL;
         if (!undo && domain_xml_keep_graphics_passwords(current, new_xml, &with_passwords) == 0 && with_passwords)
                 new_xml = with_passwords;
+        /* Checked last, on exactly what libvirt will get; every change is, an undo too: a kept
+         * version was admitted once, but an administrator may have taken something out since. */
+        if (guard(op, current, new_xml) < 0)
+                return -EPERM;
 
         _cleanup_free_ char *kept = NULL;
         int r = undo ? definition_history_keep_undone(op->config->state_dir, op->vm, current) :

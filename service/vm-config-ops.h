@@ -73,6 +73,15 @@ typedef struct VmConfigOp {
         char *diff;
         char *result;
         bool definition_changed;
+        /* A change the allowlist does not admit (definition-guard.h): the worker sets
+         * needs_unrestricted and unrestricted_what; when an administrator admits it
+         * (org.winvm1.vm.define-unrestricted), the same operation runs again with
+         * unrestricted set, and goes ahead only if the current and the new definition are
+         * still the ones checked. */
+        bool needs_unrestricted;
+        bool unrestricted;
+        char *unrestricted_what;
+        char *checked_current, *checked_new;
         const char *error_name;
         char *error_message;
 } VmConfigOp;
@@ -84,6 +93,9 @@ void vm_config_op_run(VmConfigOp *op);
 
 /* --- shared by the operation files (worker thread) --- */
 
+/* The message of a change the allowlist refused, naming what and the action that admits it. */
+#define DEFINE_UNRESTRICTED_ACTION "org.winvm1.vm.define-unrestricted"
+
 /* Sets the error once; takes message (NULL means out of memory). */
 void vm_config_fail(VmConfigOp *op, const char *name, char *message);
 void vm_config_failf(VmConfigOp *op, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -93,17 +105,25 @@ void vm_config_fail_libvirt(VmConfigOp *op, const char *name, const char *what);
 /* The persistent definition (secure: with secrets, for redefining) or the live one. */
 char *vm_config_domain_xml(virDomainPtr dom, bool live, bool secure);
 
-/* An undo: the current definition goes to the undone folder instead of the history, the
- * new one (a kept version) is not checked against definition-guard.h, and the disk sources
- * snapshots moved since are carried into it. */
+/* An undo: the current definition goes to the undone folder instead of the history, and the
+ * disk sources snapshots moved since are carried into it. The step back is checked against
+ * definition-guard.h like any change: a kept version is admitted again only as far as the
+ * allowlist (or an administrator) admits it now. */
 #define REDEFINE_UNDO 1u
 
-/* Replaces the persistent definition with new_xml: checks name and uuid, what it may bring
- * in (definition-guard.h) and the disks snapshots own, keeps the current definition in the
+/* Replaces the persistent definition with new_xml: checks name and uuid, the disks snapshots
+ * own and what it changes (definition-guard.h; op->needs_unrestricted when an administrator
+ * must admit it), keeps the current definition in the
  * history under what, defines with libvirt's validation. On failure the kept version is
  * dropped again and op carries the error. */
 int vm_config_redefine(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom, const char *what, const char *new_xml,
                        unsigned flags);
+
+/* Checks a change from current to new_xml that is not made by vm_config_redefine() (a
+ * device attached to the definition) against definition-guard.h, as vm_config_redefine()
+ * does. 0, or negative with op failed (op->needs_unrestricted when an administrator may
+ * admit it). */
+int vm_config_guard(VmConfigOp *op, const char *current, const char *new_xml);
 
 void cpu_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
 void usb_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);

@@ -4,7 +4,10 @@
 # process keeps org.winvm1), never hang (every call answered within the timeout) and answer
 # only with named errors a client can act on; mallory's calls must change nothing: libvirt's
 # definition and state of the guest, the image folder and the state folder are compared before
-# and after. The replies are counted per error name and printed.
+# and after. The replies are counted per error name and printed. jarrett's Define calls read a
+# definition file bus-fuzz rewrites with allowlisted edits and host references alike; after
+# them, libvirt's definition may name no host path it did not name before but images in the
+# image folder (the snapshots' overlays).
 #
 # WINVM_FUZZ_SEED (default 1) and WINVM_FUZZ_CALLS (mallory's calls per pass, default 20000)
 # change the run; a failure names the seed and the call number, and
@@ -95,11 +98,37 @@ assert_clean_exit() {
     fi
 }
 
+# host_paths: every value with a '/' in libvirt's definition, as PLACE=VALUE lines.
+host_paths() {
+    virsh -c "$SB_URI" dumpxml --inactive "$GUEST" | python3 -c '
+import sys, xml.etree.ElementTree as E
+def walk(e, place):
+    place = place + "/" + e.tag
+    if place in ("/domain/title", "/domain/description", "/domain/metadata"):
+        return
+    for k, v in sorted(e.attrib.items()):
+        if "/" in v:
+            print("%s@%s=%s" % (place, k, v))
+    t = (e.text or "").strip()
+    if "/" in t:
+        print("%s=%s" % (place, t))
+    for c in e:
+        walk(c, place)
+walk(E.fromstring(sys.stdin.read()), "")' | sort -u
+}
+
 # A short configured shutdown timeout: Shutdown(0, ...) and RevertSnapshot's "shut down first"
 # wait ShutdownTimeoutSec, which must stay well below the per-call timeout of jarrett's pass.
 mkdir -p "$LOGS"
 chmod 0755 "$LOGS"
 conf_set ShutdownTimeoutSec 2
+# The definition file jarrett's pass edits through bus-fuzz, in a folder of jarrett's.
+DEFS=$WINVM_SANDBOX/defs
+install -d -o jarrett -m 0755 "$DEFS"
+cat >>"$WINVM_CONF" <<EOT
+[Definitions]
+$GUEST=$DEFS/$GUEST.xml
+EOT
 # shellcheck disable=SC2119  # no arguments for winvmd
 restart_winvmd || exit 1
 # winvmd owns its name before its libvirt connection and its first polkit answer: wait for
@@ -128,10 +157,34 @@ assert_winvmd_alive "$pid" "winvmd survived mallory's calls (guest running)"
 assert_same "$before" "mallory changed nothing (guest running): libvirt definition and state, images, state folder"
 
 # jarrett may do everything: the guest is started, stopped, snapshotted and reverted. Shutdown's
-# timeout is kept short (--tame); the snapshot calls are limited (see SNAPSHOT_LIMITS).
+# timeout is kept short (--tame); the snapshot calls are limited (see SNAPSHOT_LIMITS). Define
+# reads what bus-fuzz writes into the definition file (an export to start from).
+ctl jarrett export
+assert_ctl 0 "jarrett exports the definition for bus-fuzz to edit"
+paths_before=$(host_paths)
 run_fuzz jarrett jarrett --seed "$((SEED + 2))" --count "$JARRETT_CALLS" --parallel 4 --timeout 30 \
-    --tame Shutdown --limit "$SNAPSHOT_LIMITS" --skip "$JARRETT_SKIP"
+    --tame Shutdown --limit "$SNAPSHOT_LIMITS" --skip "$JARRETT_SKIP" --definition-file "$DEFS/$GUEST.xml"
 assert_winvmd_alive "$pid" "winvmd survived jarrett's calls"
+# And a pass on the definition alone: Define of edited files, UndoChange, ExportDefinition.
+run_fuzz jarrett jarrett-define --seed "$((SEED + 3))" --count 400 --parallel 2 --timeout 30 \
+    --focus Define,UndoChange,ExportDefinition --definition-file "$DEFS/$GUEST.xml"
+assert_winvmd_alive "$pid" "winvmd survived jarrett's definition calls"
+defines=$(cat "$LOGS/jarrett.log" "$LOGS/jarrett-define.log" | grep -c 'Definition\.Define(')
+refused=$(cat "$LOGS/jarrett.log" "$LOGS/jarrett-define.log" | grep 'Definition\.Define(' | grep -c 'define-unrestricted')
+admitted=$(cat "$LOGS/jarrett.log" "$LOGS/jarrett-define.log" | grep 'Definition\.Define(' | grep -c -- '-> (method return)')
+printf '#   Define: %s calls, %s admitted, %s refused as needing define-unrestricted\n' "$defines" "$admitted" "$refused"
+if ((refused > 0)); then
+    ok "$refused of jarrett's $defines Define calls were refused as needing org.winvm1.vm.define-unrestricted"
+else
+    fail "some of jarrett's $defines Define calls were refused as needing org.winvm1.vm.define-unrestricted"
+fi
+new_paths=$(comm -13 <(printf '%s\n' "$paths_before") <(host_paths) | grep -v "^/domain/devices/disk/source@file=$WINVM_IMAGES/[^/]*$")
+if [[ -z $new_paths ]]; then
+    ok "after jarrett's $defines Define calls on edited files, the definition names no new host path but images"
+else
+    mapfile -t lines <<<"$new_paths"
+    fail "after jarrett's Define calls, the definition names no new host path but images" "${lines[@]}"
+fi
 used=$(du -sk "$WINVM_IMAGES" "$WINVM_SANDBOX/state" | awk '{ s += $1 } END { print s }')
 if ((used <= DISK_BOUND_KIB)); then
     ok "jarrett's calls left ${used} KiB in the image and state folders (bound ${DISK_BOUND_KIB} KiB)"

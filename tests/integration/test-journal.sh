@@ -383,6 +383,14 @@ test_definition() {
     assert_ctl 0 "jarrett undoes it"
     expect_entry "definition changed: undo" \
         "MESSAGE_ID=$DEFINITION_CHANGED" "WINVM_VM=$GUEST" WINVM_OPERATION=undo "WINVM_CALLER_UID=$JARRETT_UID"
+    # A change outside the allowlist: refused to jarrett, journalled like any refused change.
+    mark
+    sed -i 's|</devices>|<serial type="file"><source path="/etc/shadow"/><target port="1"/></serial></devices>|' "$file"
+    ctl jarrett define
+    assert_ctl 3 "a change outside the allowlist is refused to jarrett (AccessDenied)"
+    expect_entry "the refusal is journalled with the action an administrator would grant" \
+        "WINVM_POLKIT_ACTION=org.winvm1.vm.define-unrestricted" "WINVM_VM=$GUEST" "WINVM_CALLER_UID=$JARRETT_UID" \
+        PRIORITY=5
     mark
     printf '<domain>' >"$file"
     ctl jarrett define

@@ -31,6 +31,10 @@ NIX_VIRTIOFSD=/run/current-system/sw/bin/virtiofsd
 setup() {
     cp -a "$WINVM_SRC/tests/fixtures/hosts/intel-seed" "$R"
     chmod 755 "$R"
+    # The seed's shared folder, jarrett's (uid 1000 in the fixture's passwd): a share must be
+    # a folder the desktop user owns.
+    mkdir -p "$R/home/jarrett/windows-shared"
+    chown 1000:100 "$R/home/jarrett" "$R/home/jarrett/windows-shared"
     # The fixture has the tablet plugged in, not the SpaceMouse.
     mkdir -p "$DEFS"
     cat >>"$WINVM_CONF" <<EOT
@@ -322,8 +326,8 @@ test_define_guard() {
     for edit in "${edits[@]}"; do
         sed "$edit" "$good" >"$FILE"
         call jarrett "$VM_PATH" org.winvm1.Definition.Define
-        assert_call_error org.winvm1.Error.InvalidArgument "Define refuses a file that brings in a host path ($edit)"
-        assert_contains "$CALL_MSG" "may not bring in" "the refusal says why"
+        assert_call_error org.freedesktop.DBus.Error.AccessDenied "Define refuses a file that brings in a host path ($edit)"
+        assert_contains "$CALL_MSG" "org.winvm1.vm.define-unrestricted" "the refusal names the action that admits it"
     done
     assert_eq "$before" "$(definition | xml_norm)" "no refused file changed the definition"
     cp "$good" "$FILE"

@@ -2,7 +2,7 @@
  *
  *   bus-fuzz [--seed N] [--count N] [--timeout SECONDS] [--parallel N] [--skip LIST]
  *            [--tame LIST] [--limit MEMBER=N,...] [--allow ERROR] [--log FILE] [--only N]
- *            [--dest NAME] [--root PATH]
+ *            [--dest NAME] [--root PATH] [--definition-file PATH] [--focus LIST]
  *
  * Walks the introspection of the service (org.winvm1 from /org/winvm1 down, again every
  * --rewalk calls so jobs that come and go are seen), then makes --count calls, each built
@@ -15,6 +15,15 @@
  * makes the same choices; the values read back may differ between runs (snapshot names).
  * Calls go to the unique name the service had at the start, so a restarted service is not
  * mistaken for the old one.
+ *
+ * With --definition-file (the VM's definition file, [Definitions] in winvm.conf, writable by
+ * the caller), a call of Define first rewrites the file: the definition it held at the start
+ * with one edit from the definition guard's world (an allowlisted change or a host reference:
+ * a loader, an ACPI table from /etc/shadow, a raw disk read as qcow2, a security label, a
+ * PCI device, qemu:commandline, ...) or a value of it replaced by a host path, so Define and
+ * UndoChange are fuzzed against the allowlist. What the guest's definition may end up naming
+ * is for the caller to check afterwards. --focus LIST keeps only the members it names (in
+ * the --skip forms), for a pass on a few of them.
  *
  * Exits 1 (and says why) when a call gets no reply within --timeout (a hang), when the
  * service's unique name goes away (a crash), or when an error reply carries a name outside
@@ -108,11 +117,13 @@ typedef struct Fuzz {
         const char *dest;
         char *unique;
         const char *root;
+        const char *definition_file;
+        char *definition_base;  /* the file's text at the start */
         uint64_t seed, rng;
         unsigned count, parallel, rewalk;
         uint64_t timeout_usec;
         long only;
-        char **skip, **tame, **allowed;
+        char **skip, **tame, **allowed, **focus;
         GPtrArray *limits;
         FILE *log;
 
@@ -600,7 +611,7 @@ static void add_target(Fuzz *f, const char *path, const char *iface, const char 
         t->member = strdup(member);
         t->signature = strdup(sig ? sig : "");
         t->kind = kind;
-        if (matches(f->skip, t)) {
+        if (matches(f->skip, t) || (f->focus && !matches(f->focus, t))) {
                 target_free(t);
                 return;
         }
@@ -922,6 +933,83 @@ static const char *const kind_iface[] = { NULL, "org.freedesktop.DBus.Properties
 static const char *const kind_member[] = { NULL, "Get", "Set", "GetAll" };
 
 /* Builds call number INDEX into *RET; returns < 0 (a reason in *REASON) when sd-bus refuses. */
+/* --- definitions for Define ------------------------------------------------------------ */
+
+/* Where an edit goes, and what: host references the allowlist must refuse, and changes it
+ * admits (which libvirt may still refuse, e.g. a second memballoon). */
+static const char *const definition_anchors[] = { "</devices>", "</os>", "</features>", "</domain>", "</name>", "</source>" };
+static const char *const definition_edits[] = {
+        "<seclabel type='none'/>",
+        "<seclabel type='static' model='dac' relabel='no'><label>+0:+0</label></seclabel>",
+        "<acpi><table type='slic'>/etc/shadow</table></acpi>",
+        "<loader readonly='yes' type='rom'>/etc/shadow</loader>",
+        "<kernel>/etc/shadow</kernel>",
+        "<nvram>/etc/gshadow</nvram>",
+        "<emulator>/bin/sh</emulator>",
+        "<disk type='block' device='disk'><driver name='qemu' type='raw'/><source dev='/dev/sda'/><target dev='vdz' bus='virtio'/></disk>",
+        "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/etc/shadow'/><target dev='vdy' bus='virtio'/></disk>",
+        "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/proc/self/mem'/><target dev='vdx' bus='virtio'/></disk>",
+        "<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x00' slot='0x1f' function='0x3'/></source></hostdev>",
+        "<hostdev mode='subsystem' type='usb'><source><vendor id='0x046d'/><product id='0xc52b'/></source></hostdev>",
+        "<serial type='file'><source path='/etc/passwd'/><target port='1'/></serial>",
+        "<channel type='unix'><source mode='bind' path='/etc/evil.sock'/><target type='virtio' name='x'/></channel>",
+        "<filesystem type='mount' accessmode='passthrough'><driver type='virtiofs'/><source dir='/'/><target dir='root'/></filesystem>",
+        "<interface type='ethernet'><script path='/tmp/evil.sh'/></interface>",
+        "<tpm model='tpm-tis'><backend type='passthrough'><device path='/dev/tpm0'/></backend></tpm>",
+        "<input type='evdev'><source dev='/dev/input/event0'/></input>",
+        "<shmem name='x'><model type='ivshmem-doorbell'/><server path='/tmp/s.sock'/></shmem>",
+        "<sysinfo type='fwcfg'><entry name='opt/x' file='/etc/shadow'/></sysinfo>",
+        "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><qemu:arg value='-S'/></qemu:commandline>",
+        "<seclabel model='dac' relabel='no'/>",
+        /* allowlisted */
+        "<description>fuzzed</description>",
+        "<memballoon model='virtio'/>",
+        "<input type='tablet' bus='usb'/>",
+        "<sound model='ich9'/>",
+        "<hyperv mode='custom'><relaxed state='on'/></hyperv>",
+        "<boot dev='hd'/>",
+        "<graphics type='vnc' autoport='yes'/>",
+        "<graphics type='vnc' socket='/run/evil.sock'/>",
+};
+static const char *const definition_swaps[][2] = {
+        { "type='raw'", "type='qcow2'" },
+        { "type='qcow2'", "type='raw'" },
+        { "type='file'", "type='block'" },
+        { "<vcpu placement='static'>1</vcpu>", "<vcpu placement='static'>2</vcpu>" },
+        { "model='none'", "model='virtio'" },
+};
+
+/* Rewrites the definition file (atomically, so winvmd never reads half of it) with one edit
+ * of the starting text. Half the time the file is left as it is (a fresh export, say). */
+static void fuzz_definition_file(Fuzz *f) {
+        if (!f->definition_base || chance(f, 50))
+                return;
+        g_autoptr(GString) s = g_string_new(f->definition_base);
+        unsigned k = pick(f, 3);
+        if (k == 0) {
+                const char *anchor = pick_str(f, definition_anchors);
+                const char *edit = pick_str(f, definition_edits);
+                char *at = strstr(s->str, anchor);
+                if (at)
+                        g_string_insert(s, at - s->str, edit);
+        } else if (k == 1) {
+                unsigned i = pick(f, G_N_ELEMENTS(definition_swaps));
+                g_string_replace(s, definition_swaps[i][0], definition_swaps[i][1], 1);
+        } else {
+                /* A path the definition names, pointed elsewhere. */
+                char *at = strstr(s->str, "='/");
+                if (at) {
+                        char *end = strchr(at + 2, '\'');
+                        if (end)
+                                g_string_erase(s, at + 2 - s->str, end - at - 2);
+                        g_string_insert(s, at + 2 - s->str, chance(f, 50) ? "/etc/shadow" : hostile_string(f));
+                }
+        }
+        g_autofree char *tmp = g_strdup_printf("%s.bus-fuzz", f->definition_file);
+        if (g_file_set_contents(tmp, s->str, (gssize) s->len, NULL))
+                (void) rename(tmp, f->definition_file);
+}
+
 static int build_call(Fuzz *f, unsigned index, sd_bus_message **ret, char **ret_what, const char **reason) {
         Target *t = f->targets->pdata[pick(f, f->targets->len)];
         Mode mode = pick_mode(f);
@@ -951,6 +1039,8 @@ static int build_call(Fuzz *f, unsigned index, sd_bus_message **ret, char **ret_
                 }
                 tame = matches_call(f->tame, path, iface, member);
         }
+        if (t->kind == T_METHOD && strcmp(member, "Define") == 0)
+                fuzz_definition_file(f);
         f->used_huge = false;
         f->depth = 0;
         f->fds = f->fd_types = 0;
@@ -1235,7 +1325,9 @@ static void usage(FILE *out, const char *argv0) {
                 "  --only N          build the whole sequence but send only call number N, and dump it\n"
                 "  --rewalk N        introspect again every N calls (default 500; 0 = never)\n"
                 "  --dest NAME       bus name (default %s)\n"
-                "  --root PATH       where the walk starts (default /org/winvm1)\n",
+                "  --root PATH       where the walk starts (default /org/winvm1)\n"
+                "  --definition-file PATH  rewrite this definition file before each Define\n"
+                "  --focus LIST      call only these members (as in --skip)\n",
                 argv0, WINVM_BUS_NAME, WINVM_BUS_NAME);
 }
 
@@ -1262,7 +1354,7 @@ int main(int argc, char **argv) {
                 .devnull = -1,
         };
         enum { O_SEED = 256, O_COUNT, O_TIMEOUT, O_PARALLEL, O_SKIP, O_TAME, O_LIMIT, O_ALLOW, O_LOG, O_ONLY,
-               O_REWALK, O_DEST, O_ROOT };
+               O_REWALK, O_DEST, O_ROOT, O_DEFINITION_FILE, O_FOCUS };
         static const struct option options[] = {
                 { "seed", required_argument, NULL, O_SEED },         { "count", required_argument, NULL, O_COUNT },
                 { "timeout", required_argument, NULL, O_TIMEOUT },   { "parallel", required_argument, NULL, O_PARALLEL },
@@ -1270,7 +1362,10 @@ int main(int argc, char **argv) {
                 { "limit", required_argument, NULL, O_LIMIT },       { "allow", required_argument, NULL, O_ALLOW },
                 { "log", required_argument, NULL, O_LOG },           { "only", required_argument, NULL, O_ONLY },
                 { "rewalk", required_argument, NULL, O_REWALK },     { "dest", required_argument, NULL, O_DEST },
-                { "root", required_argument, NULL, O_ROOT },         { "help", no_argument, NULL, 'h' },
+                { "root", required_argument, NULL, O_ROOT },
+                { "definition-file", required_argument, NULL, O_DEFINITION_FILE },
+                { "focus", required_argument, NULL, O_FOCUS },
+                { "help", no_argument, NULL, 'h' },
                 {},
         };
         f.allowed = g_strdupv((char **) default_allowed);
@@ -1348,6 +1443,16 @@ int main(int argc, char **argv) {
                         break;
                 case O_ROOT:
                         f.root = optarg;
+                        break;
+                case O_FOCUS:
+                        f.focus = strv_concat(f.focus, split_list(optarg));
+                        break;
+                case O_DEFINITION_FILE:
+                        f.definition_file = optarg;
+                        if (!g_file_get_contents(optarg, &f.definition_base, NULL, NULL)) {
+                                fprintf(stderr, "bus-fuzz: cannot read %s\n", optarg);
+                                return 2;
+                        }
                         break;
                 case 'h':
                         usage(stdout, argv[0]);

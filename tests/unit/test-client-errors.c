@@ -190,6 +190,19 @@ START_TEST(test_report_no_hint_otherwise) {
 }
 END_TEST
 
+/* A change only an administrator may admit gets no group hint: the group does not grant it. */
+START_TEST(test_report_define_unrestricted) {
+        const sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(SD_BUS_ERROR_ACCESS_DENIED,
+                                                       "the change at <seclabel> (added) needs org.winvm1.vm.define-unrestricted");
+        int code = -1;
+        char *out = capture_report(&e, &code);
+        ck_assert_int_eq(code, EXIT_ACCESS_DENIED);
+        ck_assert_msg(!strstr(out, "usermod"), "group hint in '%s'", out);
+        ck_assert_msg(strstr(out, "administrator") != NULL, "no administrator hint in '%s'", out);
+        free(out);
+}
+END_TEST
+
 /* When the service cannot be reached at all, say so; Disconnected comes from the service itself. */
 /* The snapshot errors print the service's message as is, with their own exit codes. */
 START_TEST(test_report_snapshot_errors) {
@@ -291,6 +304,7 @@ static Suite *client_errors_suite(void) {
         tcase_add_test(tc, test_report_no_message_uses_name);
         tcase_add_test(tc, test_report_access_denied_hint);
         tcase_add_test(tc, test_report_default_group_is_winvm);
+        tcase_add_test(tc, test_report_define_unrestricted);
         tcase_add_test(tc, test_report_no_hint_otherwise);
         tcase_add_test(tc, test_report_snapshot_errors);
         tcase_add_test(tc, test_report_host_errors);

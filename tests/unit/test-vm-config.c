@@ -80,6 +80,14 @@ START_TEST(test_usb_hostdev_round_trip) {
         _cleanup_free_ char *again = NULL;
         ck_assert_int_eq(usb_domain_remove(without, tablet, &again), -ENOENT);
         ck_assert_int_eq(usb_domain_has("<domain", tablet), -EINVAL);
+        /* What an attach will make of the definition. */
+        _cleanup_free_ char *added = NULL, *added_bare = NULL;
+        ck_assert_int_eq(usb_domain_add(minimal_domain, tablet, &added), 0);
+        ck_assert_int_eq(usb_domain_has(added, tablet), 1);
+        ck_assert_ptr_nonnull(strstr(added, "type=\"pci\""));
+        ck_assert_int_eq(usb_domain_add("<domain><name>x</name></domain>", tablet, &added_bare), 0);
+        ck_assert_int_eq(usb_domain_has(added_bare, tablet), 1);
+        ck_assert_int_eq(usb_domain_add("<domain", tablet, &again), -EINVAL);
 }
 END_TEST
 
@@ -239,12 +247,27 @@ START_TEST(test_guard_allows) {
         ck_assert_int_eq(guard(guarded_current, guarded_current, &what), 0);
         static const char *const ok[][2] = {
                 { "<name>Windows11</name>", "<name>Windows11</name><description>edited</description><memory unit='GiB'>32</memory>" },
+                { "<name>Windows11</name>", "<name>Windows11</name><title>Games</title><metadata><x:y xmlns:x='urn:x'>/a/b</x:y></metadata>" },
+                { "<name>Windows11</name>", "<name>Windows11</name><vcpu placement='static'>16</vcpu><cputune><vcpupin vcpu='0' cpuset='4'/>"
+                                            "<emulatorpin cpuset='0-3'/></cputune><cpu mode='host-passthrough'><topology sockets='1' dies='1' cores='8' threads='2'/></cpu>" },
+                { "</os>", "<boot dev='hd'/></os><features><hyperv mode='custom'><relaxed state='on'/><vendor_id state='on' value='randomid'/></hyperv>"
+                           "<kvm><hidden state='on'/></kvm></features><clock offset='localtime'><timer name='hpet' present='no'/></clock>" },
                 { "/nix/store/abc-virtiofsd/bin/virtiofsd", "/run/current-system/sw/bin/virtiofsd" },
                 { "/vm-storage/images/win.qcow2", "/vm-storage/images/win.overlay" },
                 { "/home/jarrett/windows-shared", "/home/jarrett/other" },
+                { "<target dev='vda' bus='virtio'/>", "<target dev='vda' bus='sata'/><boot order='1'/><serial>x1</serial>" },
+                { "<driver name='qemu' type='qcow2'/>", "<driver name='qemu' type='qcow2' cache='none' discard='unmap'/>" },
                 { NULL, "<hostdev mode='subsystem' type='usb' managed='yes'><source startupPolicy='optional'>"
                         "<vendor id='0x256c'/><product id='0x006d'/></source></hostdev>" },
                 { NULL, "<controller type='usb' model='qemu-xhci'/>" },
+                { NULL, "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/vm-storage/images/data.img'/>"
+                        "<target dev='vdb' bus='virtio'/></disk>" },
+                { NULL, "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='sda' bus='sata'/><readonly/></disk>" },
+                { NULL, "<input type='tablet' bus='usb'/><video><model type='virtio' heads='1'/></video><sound model='ich9'/>"
+                        "<graphics type='spice' autoport='yes'><listen type='address' address='127.0.0.1'/></graphics>"
+                        "<memballoon model='virtio'><stats period='5'/></memballoon><rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>"
+                        "<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm><channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
+                        "<serial type='pty'><target port='0'/></serial><redirdev bus='usb' type='spicevmc'/>" },
         };
         for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
                 g_autofree char *x = edit(ok[i][0], ok[i][1]);
@@ -252,41 +275,106 @@ START_TEST(test_guard_allows) {
                 ck_assert_msg(r == 0, "edit %zu refused: %s", i, what);
                 free(what);
         }
+        /* Another allowed virtiofsd for a share outside the home an administrator made. */
+        g_autofree char *admin_share = edit("/home/jarrett/windows-shared", "/srv/games");
+        g_autofree char *admin_share_nix = g_strdup(admin_share);
+        GString *d = g_string_new(admin_share);
+        g_string_replace(d, "/nix/store/abc-virtiofsd/bin/virtiofsd", "/run/current-system/sw/bin/virtiofsd", 1);
+        g_autofree char *admin_share_allowed = g_string_free(d, false);
+        ck_assert_int_eq(guard(admin_share_nix, admin_share_allowed, &what), 0);
+        /* Taking things out: a disk, the share. */
+        g_autofree char *with_data = edit(NULL, "<disk type='block' device='disk'><source dev='/dev/sdb'/><target dev='vdc'/></disk>");
+        ck_assert_int_eq(guard(with_data, guarded_current, &what), 0);
 }
 END_TEST
 
+/* A definition with a raw data disk, a loader and a security label, as the examples need. */
+static const char *const raw_disk = "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                                    "<source file='/vm-storage/images/data.img'/><target dev='vdb' bus='virtio'/></disk>";
+
 START_TEST(test_guard_refuses) {
         static const char *const bad[][3] = {
-                { "/nix/store/abc-virtiofsd/bin/virtiofsd", "/home/jarrett/evil", "<binary> path" },
-                { "/usr/bin/qemu-system-x86_64", "/home/jarrett/qemu", "<emulator>" },
-                { "/vm-storage/images/win.qcow2", "/etc/shadow", "<source> file" },
+                /* The three. */
+                { "<driver name='qemu' type='raw'/>", "<driver name='qemu' type='qcow2'/>", "<disk><driver> type='qcow2'" },
+                { "</os>", "<acpi><table type='slic'>/etc/shadow</table></acpi></os>", "<os><acpi>" },
+                { "</devices>", "</devices><seclabel type='none'/>", "<seclabel>" },
+                /* And every kind of host reference. */
+                { "/nix/store/abc-virtiofsd/bin/virtiofsd", "/home/jarrett/evil", "<binary> path='/home/jarrett/evil'" },
+                { "/usr/bin/qemu-system-x86_64", "/home/jarrett/qemu", "<emulator>='/home/jarrett/qemu'" },
+                { "/vm-storage/images/win.qcow2", "/etc/shadow", "<source> file='/etc/shadow'" },
                 { "/vm-storage/images/win.qcow2", "/vm-storage/images/../../etc/shadow", "<source> file" },
-                { "/home/jarrett/windows-shared", "/root", "<source> dir" },
+                { "/vm-storage/images/win.qcow2", "/vm-storage/images/data.img", "<source> file" },
+                { "/home/jarrett/windows-shared", "/root", "<source> dir='/root'" },
                 { "/home/jarrett/windows-shared", "/home/jarrett2", "<source> dir" },
                 { "_VARS.fd</nvram>", "_VARS.fd</nvram><kernel>/boot/vmlinuz</kernel>", "<kernel>" },
                 { "Windows11_VARS.fd</nvram>", "x.fd</nvram>", "<nvram>" },
-                { NULL, "<disk type='block' device='disk'><source dev='/dev/sda'/><target dev='vdb'/></disk>", "dev" },
+                { "OVMF_CODE.fd</loader>", "OVMF_CODE.secboot.fd</loader>", "<loader>" },
+                { NULL, "<disk type='block' device='disk'><source dev='/dev/sda'/><target dev='vdz'/></disk>", "<disk>" },
+                { NULL, "<disk type='network' device='disk'><driver name='qemu' type='raw'/><source protocol='nbd' name='x'><host name='h'/></source><target dev='vdy'/></disk>", "<disk>" },
+                { NULL, "<disk type='volume' device='disk'><driver name='qemu' type='raw'/><source pool='p' volume='v'/><target dev='vdx'/></disk>", "<disk>" },
+                { NULL, "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/vm-storage/images/n.qcow2'/>"
+                        "<backingStore type='file'><format type='raw'/><source file='/dev/sda'/></backingStore><target dev='vdw'/></disk>", "backing" },
+                { NULL, "<disk type='file' device='disk'><source file='/vm-storage/images/n.img'/><target dev='vdv'/></disk>", "format" },
                 { NULL, "<hostdev mode='subsystem' type='usb'><source><vendor id='0x046d'/><product id='0xc52b'/></source></hostdev>", "<hostdev>" },
                 { NULL, "<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x02' slot='0x00' function='0x0'/></source></hostdev>", "<hostdev>" },
-                { NULL, "<serial type='file'><source path='/etc/passwd'/><target port='0'/></serial>", "path" },
-                { NULL, "<interface type='ethernet'><script path='/home/jarrett/up.sh'/></interface>", "path" },
-                { NULL, "<input type='evdev'><source dev='/dev/input/event3'/></input>", "dev" },
+                { NULL, "<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source><address uuid='c2177883-f1bb-47f0-914d-32a22e3a8804'/></source></hostdev>", "<hostdev>" },
+                { NULL, "<serial type='file'><source path='/etc/passwd'/><target port='0'/></serial>", "<serial> type='file'" },
+                { NULL, "<channel type='unix'><source mode='bind' path='/etc/x.sock'/><target type='virtio' name='a'/></channel>", "path='/etc/x.sock'" },
+                { NULL, "<interface type='ethernet'><script path='/home/jarrett/up.sh'/></interface>", "<interface>" },
+                { NULL, "<input type='evdev'><source dev='/dev/input/event3'/></input>", "<input>" },
+                { NULL, "<tpm model='tpm-tis'><backend type='passthrough'><device path='/dev/tpm0'/></backend></tpm>", "<tpm><backend> type='passthrough'" },
+                { NULL, "<smartcard mode='host'/>", "<smartcard>" },
+                { NULL, "<shmem name='x'><model type='ivshmem-doorbell'/><server path='/tmp/s'/></shmem>", "<shmem>" },
+                { NULL, "<redirdev bus='usb' type='tcp'><source mode='connect' host='h' service='1'/></redirdev>", "<redirdev> type='tcp'" },
+                { NULL, "<graphics type='vnc' socket='/run/x.sock'/>", "socket='/run/x.sock'" },
+                { NULL, "<graphics type='spice'><gl enable='yes' rendernode='/dev/dri/renderD128'/></graphics>", "<gl>" },
+                { NULL, "<rng model='virtio'><backend model='random'>/dev/sda</backend></rng>", "<backend>='/dev/sda'" },
+                { "</devices>", "</devices><memoryBacking><source type='file'/></memoryBacking>", "<memoryBacking><source> type='file'" },
+                { "</devices>", "</devices><sysinfo type='fwcfg'><entry name='opt/x' file='/etc/shadow'/></sysinfo>", "<sysinfo>" },
+                { "</devices>", "</devices><blkiotune><device><path>/dev/sda</path><weight>1</weight></device></blkiotune>", "<blkiotune>" },
+                { "<domain type='kvm'>", "<domain type='kvm'><seclabel type='dynamic' model='dac' relabel='no'/>", "<seclabel>" },
                 { "</domain>", "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><qemu:arg value='-evil'/></qemu:commandline></domain>", "commandline" },
+                { NULL, "<watchdog model='i6300esb' action='dump'/>", "<watchdog> action='dump'" },
+                { NULL, "<graphics type='spice'><gl enable='yes'/></graphics>", "<graphics><gl>" },
+                { "<domain type='kvm'>", "<!DOCTYPE domain [<!ENTITY x SYSTEM 'file:///etc/shadow'>]><domain type='kvm'>", "DOCTYPE" },
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                g_autofree char *x = edit(bad[i][0], bad[i][1]);
+                GString *cur = g_string_new(guarded_current);
+                g_string_replace(cur, "</devices>", raw_disk, 1);
+                g_string_append(cur, "");
+                char *at = strstr(cur->str, "/vm-storage/images/data.img'/><target dev='vdb' bus='virtio'/></disk>");
+                g_string_insert(cur, at - cur->str + strlen("/vm-storage/images/data.img'/><target dev='vdb' bus='virtio'/></disk>"), "</devices>");
+                g_autofree char *current = g_string_free(cur, false);
+                g_autofree char *x = NULL;
+                if (bad[i][0]) {
+                        GString *s = g_string_new(current);
+                        ck_assert_msg(strstr(s->str, bad[i][0]), "no '%s' in the test domain", bad[i][0]);
+                        g_string_replace(s, bad[i][0], bad[i][1], 1);
+                        x = g_string_free(s, false);
+                } else {
+                        GString *s = g_string_new(current);
+                        g_string_replace(s, "</devices>", "", 1);
+                        char *end = strstr(s->str, "</domain>");
+                        g_string_insert(s, end - s->str, "</devices>");
+                        g_string_insert(s, end - s->str, bad[i][1]);
+                        x = g_string_free(s, false);
+                }
                 char *what = NULL;
-                int r = guard(guarded_current, x, &what);
+                int r = guard(current, x, &what);
                 ck_assert_msg(r == -EPERM, "edit %zu (%s) allowed", i, bad[i][1]);
                 ck_assert_msg(what && strstr(what, bad[i][2]), "edit %zu: '%s' does not name %s", i, what, bad[i][2]);
                 free(what);
         }
-        /* What the current definition already has stays allowed, allow-list or not. */
+        /* What the current definition already has stays allowed, allowlist or not. */
         char *what = NULL;
         g_autofree char *with_cmdline = edit("</domain>", "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
                                                           "<qemu:arg value='-device'/></qemu:commandline></domain>");
         ck_assert_int_eq(guard(with_cmdline, with_cmdline, &what), 0);
+        g_autofree char *cmdline_and_vcpus = edit("</domain>", "<vcpu>4</vcpu><qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+                                                               "<qemu:arg value='-device'/></qemu:commandline></domain>");
+        ck_assert_int_eq(guard(with_cmdline, cmdline_and_vcpus, &what), 0);
         ck_assert_int_eq(guard(guarded_current, "<domain", &what), -EINVAL);
+        ck_assert_int_eq(guard(guarded_current, "<notadomain/>", &what), -EINVAL);
 }
 END_TEST
 
