@@ -532,8 +532,8 @@ static int check_driver(const VfioReport *r, const VfioDevice *d, CheckList *l) 
         else if (listed)
                 k = asprintf(&remedy,
                              "%s claimed the device before vfio-pci: add `softdep %s pre: vfio-pci` to "
-                             "/etc/modprobe.d/vfio.conf (NixOS: boot.extraModprobeConfig) or load vfio-pci in the "
-                             "initrd, and reboot",
+                             "/etc/modprobe.d/vfio.conf and rebuild the initrd, which may load the driver first "
+                             "(Debian: update-initramfs -u; NixOS: boot.extraModprobeConfig), and reboot",
                              d->driver, d->driver);
         else {
                 _cleanup_free_ char *unbind = NULL;

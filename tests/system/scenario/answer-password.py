@@ -4,29 +4,39 @@ prompt on it (polkit's text agent, which winvmctl starts at a terminal) with PAS
 Copies what CMD prints to stderr and exits with CMD's status.
 
     answer-password.py PASSWORD CMD...
+
+The agent turns echo off after printing the prompt, and that may discard what was typed
+already: the password goes a moment after the prompt, and again if nothing follows.
 """
 import os
 import pty
+import select
 import sys
+import time
 
 password, cmd = sys.argv[1], sys.argv[2:]
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(cmd[0], cmd)
 
-seen = b""
-answered = False
+prompt_at = None  # when the prompt waiting for an answer came
+typed = 0
 while True:
-    try:
-        data = os.read(fd, 4096)
-    except OSError:  # EIO: the terminal's last user is gone
-        break
-    if not data:
-        break
-    seen += data
-    sys.stderr.write(data.decode(errors="replace"))
-    if not answered and b"Password:" in seen:
+    readable, _, _ = select.select([fd], [], [], 0.5)
+    if readable:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:  # EIO: the terminal's last user is gone
+            break
+        if not data:
+            break
+        sys.stderr.write(data.decode(errors="replace"))
+        if b"Password:" in data:
+            prompt_at = time.monotonic()
+        elif b"AUTHENTICATION" in data:  # ==== AUTHENTICATION COMPLETE (or FAILED) ====
+            prompt_at = None
+    if prompt_at is not None and typed < 4 and time.monotonic() - prompt_at >= 1.0 + 5.0 * typed:
         os.write(fd, (password + "\n").encode())
-        answered = True
+        typed += 1
 _, status = os.waitpid(pid, 0)
 sys.exit(os.waitstatus_to_exitcode(status))

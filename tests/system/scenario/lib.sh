@@ -89,6 +89,8 @@ vm_state() { virsh -q domstate "$VM" 2>/dev/null; }
 
 # unit_is UNIT STATE: the unit's ActiveState is STATE (for wait_for).
 unit_is() { [[ $(systemctl show -P ActiveState "$1") == "$2" ]]; }
+# unit_down UNIT: not active (inactive, or failed as a killed service is).
+unit_down() { ! systemctl is-active -q "$1"; }
 
 # winvmctl as jarrett, the desktop user in winvm's group: never a password. Outside a login
 # session (the group's rule needs none; 30-polkit.sh checks the sessions), which spares a PAM

@@ -17,15 +17,18 @@ else
         "$(loginctl list-sessions --no-legend)"
 fi
 check_output "loginctl: mallory is active on seat0" 'mallory +seat0' loginctl list-sessions --no-legend
-for want in "create-with-password 0" "create-kept 0"; do
-    if grep -qx "$want" /home/mallory/seat-results 2>/dev/null; then
-        ok "active seat session: ${want% *} exits ${want##* }"
-    else
-        not_ok "active seat session: ${want% *} exits ${want##* }" "$(tail -n 20 /home/mallory/seat-results.log 2>/dev/null)"
-    fi
-done
-# The same two steps in a session without a seat: the password is not kept (auth_admin).
-out=$(su -l mallory -c "$here/answer-password.py winvm-admin winvmctl snapshot create su-one >/dev/null 2>&1; echo \$?; winvmctl --no-ask-password snapshot create su-two >/dev/null 2>&1; echo \$?" | tr '\n' ' ')
-check "a session without a seat: with the password 0, then refused without it 3" test "$out" = "0 3 "
-for s in seat-one seat-two su-one; do wctl snapshot delete "$s" >/dev/null 2>&1; done
+check_output "active seat session: polkit keeps an administrator's password (auth_admin_keep)" \
+    '^polkit.retains_authorization_after_challenge=(1|true)' cat /home/mallory/seat-pkcheck
+if grep -qx "create-with-password 0" /home/mallory/seat-results 2>/dev/null; then
+    ok "active seat session: snapshot create with the administrator's password"
+else
+    not_ok "active seat session: snapshot create with the administrator's password" \
+        "$(tail -n 20 /home/mallory/seat-results.log 2>/dev/null)"
+fi
+# In a session without a seat the same action is auth_admin: the password is asked each time.
+check "a session without a seat: polkit keeps nothing (auth_admin)" \
+    bash -c "! su -l mallory -c 'pkcheck --action-id org.winvm1.snapshot.create --process \$\$' | grep -q retains_authorization_after_challenge"
+check "a session without a seat: snapshot create with the administrator's password" \
+    su -l mallory -c "$here/answer-password.py winvm-admin winvmctl snapshot create su-one"
+for s in seat-one su-one; do wctl snapshot delete "$s" >/dev/null 2>&1; done
 check "the snapshots mallory made are deleted again" bash -c "$(declare -f wctl); ! wctl snapshot list | grep -Eq 'seat-|su-'"

@@ -24,7 +24,7 @@ timeout $((60 * SLOW)) tail --pid="$caller" -f /dev/null || kill "$caller"
 wait "$caller"
 log "the interrupted delete said: $(tr '\n' ' ' <"$STATE/crash-delete.log")"
 check "winvmd was killed while qemu-img merged the snapshot" test "$killed" = 1
-check "winvmd.service is down after the kill" wait_for 10 unit_is winvmd.service inactive
+check "winvmd.service is down after the kill" wait_for 10 unit_down winvmd.service
 check_output "the next call activates it and lists the snapshots" 'fresh-install' wctl snapshot list
 check "qemu-img check of the disk's chain after the recovery" qemu-img check -q -f qcow2 "$(current_disk)"
 check "the disk reads its last bytes" disk_reads 0xc5

@@ -12,6 +12,9 @@ check "the administrator adds a virtiofs share (virsh define)" virsh define "$ST
 check_output "winvmctl shares lists it" 'windows-shared' wctl shares
 check "shares --set-virtiofsd /usr/lib/qemu/virtiofsd" wctl shares --set-virtiofsd /usr/lib/qemu/virtiofsd
 check_output "the definition names that virtiofsd" "<binary path='/usr/lib/qemu/virtiofsd'" virsh dumpxml --inactive "$VM"
+check "the guest starts with the share" wctl start
+check_output "libvirt runs that virtiofsd for it (the seed's pgrep -a virtiofsd)" '/usr/lib/qemu/virtiofsd' pgrep -a virtiofsd
+check "force-stop" wctl force-stop
 
 check "export writes the definition file" wctl export
 check "the file is there" test -s "/etc/winvm/vms/$VM.xml"
