@@ -4,6 +4,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "log.h"
 #include "util.h"
 
@@ -32,6 +33,7 @@ typedef struct ActionQuery {
         char *action;
         QueryState state;
         AuthzVerdict verdict;
+        char *why;      /* AUTHZ_UNANSWERED: what happened */
 } ActionQuery;
 
 struct Query {
@@ -57,8 +59,10 @@ struct BusPolkit {
 };
 
 static void query_release(Query *q) {
-        for (unsigned i = 0; i < q->n_actions; i++)
+        for (unsigned i = 0; i < q->n_actions; i++) {
                 free(q->actions[i].action);
+                free(q->actions[i].why);
+        }
         free(q->sender);
         sd_bus_message_unref(q->message);
         free(q);
@@ -209,13 +213,14 @@ unsigned bus_polkit_pending(BusPolkit *bp) {
         return bp->pending;
 }
 
-static void on_verdict(void *userdata, AuthzVerdict verdict, uid_t uid) {
+static void on_verdict(void *userdata, AuthzVerdict verdict, uid_t uid, const char *why) {
         ActionQuery *aq = userdata;
         Query *q = aq->query;
 
         q->uid = uid;
         aq->state = VERDICT_DONE;
         aq->verdict = verdict;
+        aq->why = why ? strdup(why) : NULL;
         q->outstanding--;
         if (q->orphaned) {
                 if (q->outstanding == 0)
@@ -233,7 +238,8 @@ static void on_verdict(void *userdata, AuthzVerdict verdict, uid_t uid) {
         }
 }
 
-static int refuse(sd_bus_error *error, const char *action, const char *const *details, AuthzVerdict verdict) {
+static int refuse(sd_bus_error *error, const char *action, const char *const *details, AuthzVerdict verdict,
+                  const char *unanswered_why) {
         const char *vm = detail(details, "vm"), *fs = detail(details, "filesystem");
         const char *why;
         switch (verdict) {
@@ -244,8 +250,8 @@ static int refuse(sd_bus_error *error, const char *action, const char *const *de
                 why = "is only allowed to root while polkit is not running";
                 break;
         case AUTHZ_UNANSWERED:
-                return sd_bus_error_setf(error, "org.winvm1.Error.Busy",
-                                         "polkit did not answer for %s in time (it is overloaded); try again", action);
+                return sd_bus_error_setf(error, WINVM_ERROR_BUSY, "Could not check %s: %s; try again", action,
+                                         unanswered_why ? unanswered_why : "polkit did not answer");
         default:
                 why = "is not allowed for this user";
                 break;
@@ -322,12 +328,12 @@ static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, 
                         return 0;
                 if (aq->verdict != AUTHZ_YES) {
                         AuthzVerdict v = aq->verdict;
-                        g_autofree char *action = g_strdup(*a);
+                        g_autofree char *action = g_strdup(*a), *why = g_strdup(aq->why);
                         uid_t uid = q->uid;
                         if (ret_uid)
                                 *ret_uid = uid;
                         query_forget(bp, q);
-                        int r = refuse(error, action, details, v);
+                        int r = refuse(error, action, details, v, why);
                         /* A refused change is worth a line in the journal; refused reads are
                          * not (a desktop applet of a user outside the group would fill it). */
                         if (log_refusal && !cacheable && v != AUTHZ_UNANSWERED)
