@@ -181,7 +181,7 @@ static int submit(Vm *vm, sd_bus_message *m, LvAction action, uint32_t timeout_s
         c->after_timeout = after_timeout;
         c->uid = uid;
         c->job = job;
-        int r = worker_submit(vm->daemon->worker, action_work, action_done, c);
+        int r = worker_submit_urgent(vm->daemon->worker, action_work, action_done, c);
         if (r < 0) {
                 sd_bus_message_unref(c->message);
                 free(c);
