@@ -241,11 +241,19 @@ static void on_checked(GObject *source, GAsyncResult *res, gpointer userdata) {
                 /* Only the bus may say polkit is gone: ServiceUnknown or NameHasNoOwner also
                  * come from polkitd itself, about a caller it could not look up. */
                 g_autofree char *why = NULL;
-                if ((g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
-                     g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER)) &&
-                    polkit_presence(a, &why) == 0) {
-                        finish_without_polkit(req);
-                        return;
+                if (g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+                    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER)) {
+                        int present = polkit_presence(a, &why);
+                        if (present == 0) {
+                                finish_without_polkit(req);
+                                return;
+                        }
+                        /* polkitd runs and could not look the caller up: it left the bus (a
+                         * storm of such callers must not cost polkitd a second check each). */
+                        if (present > 0) {
+                                finish_unanswered(req, "polkit could not look up the caller: %s", err->message);
+                                return;
+                        }
                 }
                 if (!req->retried) {
                         req->retried = true;
