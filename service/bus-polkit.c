@@ -8,7 +8,8 @@
 #include "log.h"
 #include "util.h"
 
-#define MAX_ACTIONS_PER_CALL 4
+/* Checks of one call: GetManagedObjects has one per VM and two more. */
+#define MAX_ACTIONS_PER_CALL 16
 #define MAX_CACHED_VERDICTS 4096
 /* A unique name (at most 255), an action and the details (a VM name, a verb) fit. */
 #define CACHE_KEY_MAX 512
@@ -31,6 +32,7 @@ typedef struct Query Query;
 typedef struct ActionQuery {
         Query *query;
         char *action;
+        char *key;      /* the action and its details: one call may check an action twice */
         QueryState state;
         AuthzVerdict verdict;
         char *why;      /* AUTHZ_UNANSWERED: what happened */
@@ -54,6 +56,7 @@ struct BusPolkit {
         GHashTable *queries;  /* sd_bus_message* -> Query* */
         GHashTable *cache;    /* "sender\x1faction\x1fvm" -> (void*)1 */
         GHashTable *per_sender; /* sender -> calls of it in the registry */
+        GHashTable *sender_uids; /* sender -> its uid + 1, once a check learnt it */
         sd_bus_slot *name_owner_slot;
         unsigned pending;
 };
@@ -61,6 +64,7 @@ struct BusPolkit {
 static void query_release(Query *q) {
         for (unsigned i = 0; i < q->n_actions; i++) {
                 free(q->actions[i].action);
+                free(q->actions[i].key);
                 free(q->actions[i].why);
         }
         free(q->sender);
@@ -150,6 +154,7 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
 
         authz_forget_sender(bp->authz, name);
         sweep(bp, name);
+        g_hash_table_remove(bp->sender_uids, name);
 
         /* The caller's connection is gone: its cached verdicts must not outlive it, since
          * unique names are never reused but a leak would grow the table. */
@@ -172,6 +177,7 @@ int bus_polkit_new(sd_bus *bus, Authz *authz, BusPolkit **ret) {
         bp->queries = g_hash_table_new(g_direct_hash, g_direct_equal);
         bp->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         bp->per_sender = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        bp->sender_uids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         int r = sd_bus_match_signal_async(bus, &bp->name_owner_slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                           "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, NULL, bp);
         if (r < 0) {
@@ -199,6 +205,7 @@ BusPolkit *bus_polkit_free(BusPolkit *bp) {
         g_hash_table_unref(bp->queries);
         g_hash_table_unref(bp->cache);
         g_hash_table_unref(bp->per_sender);
+        g_hash_table_unref(bp->sender_uids);
         sd_bus_slot_unref(bp->name_owner_slot);
         sd_bus_unref(bp->bus);
         free(bp);
@@ -207,6 +214,16 @@ BusPolkit *bus_polkit_free(BusPolkit *bp) {
 
 void bus_polkit_flush(BusPolkit *bp) {
         g_hash_table_remove_all(bp->cache);
+}
+
+uid_t bus_polkit_sender_uid(BusPolkit *bp, const char *sender) {
+        gpointer v = sender ? g_hash_table_lookup(bp->sender_uids, sender) : NULL;
+        return v ? (uid_t) (GPOINTER_TO_UINT(v) - 1) : (uid_t) -1;
+}
+
+static void remember_uid(BusPolkit *bp, const Query *q) {
+        if (q->uid != (uid_t) -1 && q->sender[0])
+                g_hash_table_insert(bp->sender_uids, g_strdup(q->sender), GUINT_TO_POINTER((guint) q->uid + 1));
 }
 
 unsigned bus_polkit_pending(BusPolkit *bp) {
@@ -269,19 +286,21 @@ void bus_polkit_log_refusal(const char *action, const char *const *details, uid_
                   "Refused %s to uid %d: %s", action, uid == (uid_t) -1 ? -1 : (int) uid, error->message);
 }
 
-static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *const *details,
-                  bool cacheable, bool log_refusal, uid_t *ret_uid, sd_bus_error *error) {
+static int verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck *checks, size_t n_checks,
+                         bool cacheable, bool log_refusal, uid_t *ret_uid, sd_bus_error *error) {
         Query *q = g_hash_table_lookup(bp->queries, m);
 
-        for (const char *const *a = actions; *a; a++) {
+        for (size_t k = 0; k < n_checks; k++) {
+                const char *const *a = &checks[k].action, *const *details = checks[k].details;
                 char key[CACHE_KEY_MAX];
-                bool keyed = cacheable && cache_key(key, sizeof(key), m, *a, details);
+                bool fits = cache_key(key, sizeof(key), m, *a, details), keyed = cacheable && fits;
                 if (keyed && g_hash_table_contains(bp->cache, key))
                         continue;
 
+                const char *match = fits ? key : *a;
                 ActionQuery *aq = NULL;
                 for (unsigned i = 0; q && i < q->n_actions; i++)
-                        if (strcmp(q->actions[i].action, *a) == 0)
+                        if (strcmp(q->actions[i].key, match) == 0)
                                 aq = &q->actions[i];
 
                 if (!aq) {
@@ -312,6 +331,7 @@ static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, 
                         aq = &q->actions[q->n_actions++];
                         aq->query = q;
                         aq->action = strdup(*a);
+                        aq->key = strdup(match);
                         aq->state = VERDICT_PENDING;
 
                         int r = authz_check(bp->authz, sd_bus_message_get_sender(m), *a, details,
@@ -348,9 +368,30 @@ static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, 
         }
         if (ret_uid)
                 *ret_uid = q ? q->uid : (uid_t) -1;
-        if (q)
+        if (q) {
+                remember_uid(bp, q);
                 query_forget(bp, q);
+        }
         return 1;
+}
+
+static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *const *details,
+                  bool cacheable, bool log_refusal, uid_t *ret_uid, sd_bus_error *error) {
+        BusPolkitCheck checks[MAX_ACTIONS_PER_CALL];
+        size_t n = 0;
+        for (const char *const *a = actions; *a; a++) {
+                if (n >= MAX_ACTIONS_PER_CALL)
+                        return -E2BIG;
+                checks[n++] = (BusPolkitCheck) { .action = *a, .details = details };
+        }
+        return verify_checks(bp, m, checks, n, cacheable, log_refusal, ret_uid, error);
+}
+
+int bus_polkit_verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck *checks, size_t n,
+                             sd_bus_error *error) {
+        if (n > MAX_ACTIONS_PER_CALL)
+                return -E2BIG;
+        return verify_checks(bp, m, checks, n, true, true, NULL, error);
 }
 
 /* The details vm and verb, either may be NULL. */

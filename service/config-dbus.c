@@ -25,6 +25,7 @@ typedef struct ConfigCall {
         Daemon *daemon;
         Vm *vm;                 /* NULL for host-wide reads */
         sd_bus_message *message;
+        CallTicket ticket;
         VmConfigOp *op;
         uid_t caller_uid;       /* of a change, as polkit saw it; LOG_NO_UID for reads */
 } ConfigCall;
@@ -123,6 +124,7 @@ static void config_work(void *userdata) {
 static void config_done(void *userdata) {
         ConfigCall *c = userdata;
         VmConfigOp *op = c->op;
+        daemon_call_leave(c->daemon, &c->ticket);
         const char *change = change_name(op->kind), *vm = c->vm ? c->vm->name : NULL;
         if (op->error_name && change)
                 log_operation_failed(vm, change, NULL, c->caller_uid, op->error_name,
@@ -169,8 +171,16 @@ static int submit_as(Daemon *d, Vm *vm, sd_bus_message *m, VmConfigOp *op, uid_t
                 return -ENOMEM;
         }
         *c = (ConfigCall) { .daemon = d, .vm = vm, .message = sd_bus_message_ref(m), .op = op, .caller_uid = caller_uid };
+        _cleanup_(sd_bus_error_free) sd_bus_error busy = SD_BUS_ERROR_NULL;
+        if (daemon_call_enter(d, m, true, &c->ticket, &busy) < 0) {
+                sd_bus_message_unref(c->message);
+                vm_config_op_free(op);
+                free(c);
+                return sd_bus_reply_method_error(m, &busy);
+        }
         int r = worker_submit(d->snapshot_worker, config_work, config_done, c);
         if (r < 0) {
+                daemon_call_leave(d, &c->ticket);
                 sd_bus_message_unref(c->message);
                 vm_config_op_free(op);
                 free(c);
