@@ -15,7 +15,7 @@ ABUSE=$WINVM_BUILD/tests/tools/bus-abuse
 POLKITD=/usr/lib/polkit-1/polkitd
 TIMEOUT_MS=3000
 STATE_GET=(org.freedesktop.DBus.Properties.Get org.winvm1.VM State)
-log=$WINVM_SANDBOX/winvmd.log
+winvmd_log=$WINVM_SANDBOX/winvmd.log
 
 stop_winvmd || exit 1
 WINVMD_TEST_POLKIT_TIMEOUT_MS=$TIMEOUT_MS start_winvmd || exit 1
@@ -52,14 +52,14 @@ assert_call_ok "polkitd frozen: root's read is let through"
 
 # Callers that leave while polkitd is frozen: their checks are in polkitd's queue; when it
 # wakes up it cannot look them up and answers with the bus's NameHasNoOwner.
-from=$(($(wc -l <"$log") + 1))
+from=$(($(wc -l <"$winvmd_log") + 1))
 as_user mallory "$ABUSE" vanish --clients 10 --concurrency 10 --calls 1 --seed 3 \
     --call "$VM_PATH org.winvm1.VM.Start" >/dev/null 2>&1
 sleep 0.5
 kill -CONT "$polkitd"
 read_state jarrett
 assert_call_ok "polkitd thawed: jarrett reads the State again"
-wrong=$(tail -n "+$from" "$log" | grep -c 'while polkit is not running')
+wrong=$(tail -n "+$from" "$winvmd_log" | grep -c 'while polkit is not running')
 assert_eq 0 "$wrong" "no check of a vanished caller was taken for 'polkit is not running'"
 
 # --- polkitd gone: the root-only fallback, and back -------------------------------------------
