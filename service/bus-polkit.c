@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <glib.h>
+#include <malloc.h>
 #include <string.h>
 
 #include "errors.h"
@@ -20,6 +21,13 @@
  * hold (dbus-daemon allows 256 connections per user, so 8192 calls), so that one user's
  * storm does not shut out everyone else. */
 #define MAX_PENDING_TOTAL 16384
+/* ... and of one user's connections together: one user cannot hold more by opening more
+ * connections. A connection's calls wait for its uid (asked of the bus, asynchronously) before
+ * they count; at most MAX_PARKED_PER_SENDER of them. */
+#define MAX_PENDING_PER_UID 128
+#define MAX_PARKED_PER_SENDER MAX_PENDING_PER_SENDER
+/* After a storm of held calls has drained, freed memory goes back to the system. */
+#define TRIM_AFTER_HELD 512
 
 #ifndef WINVM_POLKIT_GROUP
 #define WINVM_POLKIT_GROUP "winvm"
@@ -46,6 +54,7 @@ struct Query {
         unsigned outstanding;
         uid_t uid;
         char *sender;
+        uid_t counted_uid;      /* the uid its sender counts under in per_uid, (uid_t) -1: none */
         bool redispatched; /* every verdict is in and the message went back to its handler */
         bool orphaned; /* the registry forgot it while polkit was still answering */
 };
@@ -57,9 +66,45 @@ struct BusPolkit {
         GHashTable *cache;    /* "sender\x1faction\x1fvm" -> (void*)1 */
         GHashTable *per_sender; /* sender -> calls of it in the registry */
         GHashTable *sender_uids; /* sender -> its uid + 1, once a check learnt it */
+        GHashTable *per_uid;    /* uid -> queries of its senders in the registry */
+        GHashTable *lookups;    /* sender -> UidLookup*: calls waiting for the sender's uid */
         sd_bus_slot *name_owner_slot;
         unsigned pending;
+        unsigned n_parked;      /* calls in lookups */
+        unsigned held_high;     /* the most calls held at once since the last trim */
 };
+
+typedef struct UidLookup {
+        BusPolkit *bp;
+        char *sender;
+        sd_bus_slot *slot;
+        GPtrArray *parked;      /* sd_bus_message*, referenced */
+} UidLookup;
+
+static void unref_message(gpointer m) {
+        sd_bus_message_unref(m);
+}
+
+static void lookup_free(gpointer p) {
+        UidLookup *l = p;
+        l->bp->n_parked -= l->parked->len;
+        sd_bus_slot_unref(l->slot);
+        g_ptr_array_unref(l->parked);
+        g_free(l->sender);
+        g_free(l);
+}
+
+static unsigned count_of(GHashTable *t, gconstpointer key) {
+        return GPOINTER_TO_UINT(g_hash_table_lookup(t, key));
+}
+
+/* Once a storm has drained, hand its memory back (glibc keeps freed heap otherwise). */
+static void maybe_trim(BusPolkit *bp) {
+        if (bp->held_high >= TRIM_AFTER_HELD && g_hash_table_size(bp->queries) == 0 && bp->n_parked == 0) {
+                bp->held_high = 0;
+                (void) malloc_trim(0);
+        }
+}
 
 static void query_release(Query *q) {
         for (unsigned i = 0; i < q->n_actions; i++) {
@@ -80,10 +125,20 @@ static void query_forget(BusPolkit *bp, Query *q) {
                 g_hash_table_remove(bp->per_sender, q->sender);
         else
                 g_hash_table_insert(bp->per_sender, g_strdup(q->sender), GUINT_TO_POINTER(n - 1));
+        if (q->counted_uid != (uid_t) -1) {
+                gpointer key = GUINT_TO_POINTER(q->counted_uid);
+                unsigned u = count_of(bp->per_uid, key);
+                if (u <= 1)
+                        g_hash_table_remove(bp->per_uid, key);
+                else
+                        g_hash_table_insert(bp->per_uid, key, GUINT_TO_POINTER(u - 1));
+                q->counted_uid = (uid_t) -1;
+        }
         if (q->outstanding > 0)
                 q->orphaned = true;
         else
                 query_release(q);
+        maybe_trim(bp);
 }
 
 /* Forgets a caller's queries whose message went back to a handler that did not ask again
@@ -155,6 +210,7 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
         authz_forget_sender(bp->authz, name);
         sweep(bp, name);
         g_hash_table_remove(bp->sender_uids, name);
+        g_hash_table_remove(bp->lookups, name); /* its parked calls need no answer */
 
         /* The caller's connection is gone: its cached verdicts must not outlive it, since
          * unique names are never reused but a leak would grow the table. */
@@ -178,6 +234,8 @@ int bus_polkit_new(sd_bus *bus, Authz *authz, BusPolkit **ret) {
         bp->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         bp->per_sender = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         bp->sender_uids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        bp->per_uid = g_hash_table_new(g_direct_hash, g_direct_equal);
+        bp->lookups = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, lookup_free);
         int r = sd_bus_match_signal_async(bus, &bp->name_owner_slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                           "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, NULL, bp);
         if (r < 0) {
@@ -206,6 +264,8 @@ BusPolkit *bus_polkit_free(BusPolkit *bp) {
         g_hash_table_unref(bp->cache);
         g_hash_table_unref(bp->per_sender);
         g_hash_table_unref(bp->sender_uids);
+        g_hash_table_unref(bp->lookups);
+        g_hash_table_unref(bp->per_uid);
         sd_bus_slot_unref(bp->name_owner_slot);
         sd_bus_unref(bp->bus);
         free(bp);
@@ -227,7 +287,7 @@ static void remember_uid(BusPolkit *bp, const Query *q) {
 }
 
 unsigned bus_polkit_pending(BusPolkit *bp) {
-        return bp->pending;
+        return bp->pending + g_hash_table_size(bp->lookups);
 }
 
 static void on_verdict(void *userdata, AuthzVerdict verdict, uid_t uid, const char *why) {
@@ -286,6 +346,54 @@ void bus_polkit_log_refusal(const char *action, const char *const *details, uid_
                   "Refused %s to uid %d: %s", action, uid == (uid_t) -1 ? -1 : (int) uid, error->message);
 }
 
+static int on_uid(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        UidLookup *l = userdata;
+        BusPolkit *bp = l->bp;
+        uint32_t uid;
+        (void) ret_error;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        if (!e && sd_bus_message_read(reply, "u", &uid) >= 0)
+                g_hash_table_insert(bp->sender_uids, g_strdup(l->sender), GUINT_TO_POINTER((guint) uid + 1));
+        for (guint i = 0; i < l->parked->len; i++) {
+                sd_bus_message *m = l->parked->pdata[i];
+                if (e)
+                        /* The caller left (its calls need no answer), or the bus is in trouble. */
+                        (void) sd_bus_reply_method_errorf(m, WINVM_ERROR_BUSY, "Could not learn the caller's uid: %s; try again",
+                                                          e->message ? e->message : e->name);
+                else if (sd_bus_enqueue_for_read(bp->bus, m) < 0)
+                        (void) sd_bus_reply_method_errorf(m, WINVM_ERROR_BUSY, "Could not resume the call; try again");
+        }
+        g_hash_table_remove(bp->lookups, l->sender); /* frees l */
+        return 0;
+}
+
+/* Holds m until the bus has said its sender's uid: 0 (held), or an error past the limit. */
+static int park_for_uid(BusPolkit *bp, sd_bus_message *m, const char *sender, sd_bus_error *error) {
+        UidLookup *l = g_hash_table_lookup(bp->lookups, sender);
+        if (!l) {
+                l = g_new0(UidLookup, 1);
+                l->bp = bp;
+                l->sender = g_strdup(sender);
+                l->parked = g_ptr_array_new_with_free_func(unref_message);
+                int r = sd_bus_call_method_async(bp->bus, &l->slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                 "org.freedesktop.DBus", "GetConnectionUnixUser", on_uid, l, "s", sender);
+                if (r < 0) {
+                        lookup_free(l);
+                        return r;
+                }
+                g_hash_table_insert(bp->lookups, l->sender, l);
+        }
+        if (l->parked->len >= MAX_PARKED_PER_SENDER)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "Too many calls of this connection are waiting for authorization; wait for their replies");
+        g_ptr_array_add(l->parked, sd_bus_message_ref(m));
+        bp->n_parked++;
+        unsigned held = g_hash_table_size(bp->queries) + bp->n_parked;
+        if (held > bp->held_high)
+                bp->held_high = held;
+        return 0;
+}
+
 static int verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck *checks, size_t n_checks,
                          bool cacheable, bool log_refusal, uid_t *ret_uid, sd_bus_error *error) {
         Query *q = g_hash_table_lookup(bp->queries, m);
@@ -315,6 +423,13 @@ static int verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck 
                                         return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                                                  "Too many calls of this connection are waiting for authorization (at most %d); wait for their replies",
                                                                  MAX_PENDING_PER_SENDER);
+                                uid_t uid = bus_polkit_sender_uid(bp, sender);
+                                if (uid == (uid_t) -1 && sender[0])
+                                        return park_for_uid(bp, m, sender, error);
+                                if (uid != (uid_t) -1 && count_of(bp->per_uid, GUINT_TO_POINTER(uid)) >= MAX_PENDING_PER_UID)
+                                        return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                                                 "Too many calls of this user are waiting for authorization (at most %d); wait for their replies",
+                                                                 MAX_PENDING_PER_UID);
                                 q = calloc(1, sizeof(*q));
                                 if (!q || !(q->sender = strdup(sender))) {
                                         free(q);
@@ -323,8 +438,14 @@ static int verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck 
                                 q->bp = bp;
                                 q->message = sd_bus_message_ref(m);
                                 q->uid = (uid_t) -1;
+                                q->counted_uid = uid;
                                 g_hash_table_insert(bp->queries, m, q);
                                 g_hash_table_insert(bp->per_sender, g_strdup(sender), GUINT_TO_POINTER(n + 1));
+                                if (uid != (uid_t) -1)
+                                        g_hash_table_insert(bp->per_uid, GUINT_TO_POINTER(uid),
+                                                            GUINT_TO_POINTER(count_of(bp->per_uid, GUINT_TO_POINTER(uid)) + 1));
+                                if (g_hash_table_size(bp->queries) > bp->held_high)
+                                        bp->held_high = g_hash_table_size(bp->queries);
                         }
                         if (q->n_actions >= MAX_ACTIONS_PER_CALL)
                                 return -E2BIG;
