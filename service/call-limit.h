@@ -2,7 +2,7 @@
  * calls of one user and CALL_LIMIT_TOTAL of all users together. Past either, the call is
  * answered org.winvm1.Error.Busy at once, so a user with hundreds of connections cannot make
  * winvmd hold thousands of calls, nor keep the workers busy for longer than a few calls take.
- * Lifecycle calls count against their user's cap only: other users never crowd them out.
+ * Lifecycle calls count against a cap of their own per user only: no one crowds them out.
  * Pure: counts by uid; event thread only. */
 #pragma once
 
@@ -11,6 +11,9 @@
 
 #define CALL_LIMIT_PER_UID 8u
 #define CALL_LIMIT_TOTAL 64u
+/* Lifecycle calls have a budget of their own per user, so a user's reads never take the
+ * place of the same user's ForceStop. */
+#define CALL_LIMIT_LIFECYCLE_PER_UID 32u
 
 typedef struct CallLimit CallLimit;
 

@@ -65,6 +65,7 @@ struct Daemon {
         Authz *authz;
         BusPolkit *polkit;
         CallLimit *call_limit;  /* bus calls queued on the workers, per uid and in all */
+        CallLimit *lifecycle_limit; /* Start, Shutdown, ForceStop, Reboot: per uid only */
         struct StartupHold *startup_hold; /* reads waiting for the VMs' first states */
 
         Vm **vms;
@@ -159,6 +160,6 @@ typedef struct CallTicket {
 } CallTicket;
 
 /* 0 with t held, or -EBUSY with *error set to org.winvm1.Error.Busy saying which cap was hit.
- * in_total: false for lifecycle calls, which count against their own user's cap only. */
+ * in_total: false for lifecycle calls, which count against a per-user cap of their own only. */
 int daemon_call_enter(Daemon *d, sd_bus_message *m, bool in_total, CallTicket *t, sd_bus_error *error);
 void daemon_call_leave(Daemon *d, CallTicket *t);
