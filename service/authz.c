@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 #include <polkit/polkit.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,8 @@ struct Authz {
         GHashTable *in_flight_by_uid; /* uid -> count */
         FairQueue *waiting;
 
+        guint timeout_ms, interactive_timeout_ms;
+
         pthread_mutex_t ready_lock;
         pthread_cond_t ready_cond;
         bool ready;
@@ -45,6 +48,12 @@ typedef struct Request {
         void *userdata;
         AuthzVerdict verdict;
         uid_t uid;
+        char *why;              /* AUTHZ_UNANSWERED: what happened */
+        GCancellable *cancel;   /* of the check sent to polkitd */
+        GSource *deadline;
+        bool queued;            /* waiting for a slot in a->waiting */
+        bool timed_out;
+        bool retried;
 } Request;
 
 #define MAX_CHECKS_IN_FLIGHT 64
@@ -53,6 +62,8 @@ typedef struct Request {
 static void dispatch(Request *req);
 
 static void request_free(Request *req) {
+        g_free(req->why);
+        g_clear_object(&req->cancel);
         g_free(req->sender);
         g_free(req->action);
         g_clear_object(&req->details);
@@ -61,11 +72,16 @@ static void request_free(Request *req) {
 
 static void deliver(void *userdata) {
         Request *req = userdata;
-        req->done(req->userdata, req->verdict, req->uid);
+        req->done(req->userdata, req->verdict, req->uid, req->why);
         request_free(req);
 }
 
 static void finish(Request *req, AuthzVerdict verdict) {
+        if (req->deadline) {
+                g_source_destroy(req->deadline);
+                g_source_unref(req->deadline);
+                req->deadline = NULL;
+        }
         req->verdict = verdict;
         if (mailbox_post(req->authz->mailbox, deliver, req) < 0)
                 request_free(req); /* out of memory: the caller's message stays unanswered */
@@ -91,6 +107,85 @@ static void finish_without_polkit(Request *req) {
         finish(req, req->uid == 0 ? AUTHZ_YES : AUTHZ_NO_POLKIT);
 }
 
+/* polkit runs but did not answer: root proceeds, anyone else is told what happened. */
+static void __attribute__((format(printf, 2, 3))) finish_unanswered(Request *req, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        g_free(req->why);
+        req->why = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+        finish(req, req->uid == 0 ? AUTHZ_YES : AUTHZ_UNANSWERED);
+}
+
+/* Whether polkit's bus name has an owner, asked of the bus itself: 1 yes, 0 no, -1 when the
+ * bus did not say (*ret_why). A cached owner, or an error a check returned (polkitd passes on
+ * the bus's NameHasNoOwner about a caller it could not look up), must not decide this. */
+static int polkit_presence(Authz *a, char **ret_why) {
+        g_autoptr(GError) err = NULL;
+        if (!a->system_bus) {
+                *ret_why = g_strdup("winvmd has no connection to the system bus");
+                return -1;
+        }
+        g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+                a->system_bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
+                g_variant_new("(s)", "org.freedesktop.PolicyKit1"), G_VARIANT_TYPE("(b)"), G_DBUS_CALL_FLAGS_NONE, 5000,
+                NULL, &err);
+        if (!reply) {
+                *ret_why = g_strdup(err->message);
+                return -1;
+        }
+        gboolean owned;
+        g_variant_get(reply, "(b)", &owned);
+        return owned ? 1 : 0;
+}
+
+static void on_authority_changed(PolkitAuthority *authority, gpointer userdata);
+
+/* The authority proxy; made again when making it failed before (at start-up, say). */
+static int connect_authority(Authz *a, char **ret_why) {
+        if (a->authority)
+                return 0;
+        g_autoptr(GError) err = NULL;
+        a->authority = polkit_authority_get_sync(NULL, &err);
+        if (!a->authority) {
+                *ret_why = g_strdup(err ? err->message : "unknown error");
+                return -1;
+        }
+        g_signal_connect(a->authority, "changed", G_CALLBACK(on_authority_changed), a);
+        return 0;
+}
+
+static bool is_request(void *item, void *userdata) {
+        return item == userdata;
+}
+
+static void drop_timed_out(void *item) {
+        Request *req = item;
+        finish_unanswered(req, "polkit did not answer within %u s (it is overloaded or stuck)",
+                          (req->authz->timeout_ms + 999) / 1000);
+}
+
+/* The deadline of a check, from its arrival: a check still waiting for a slot is answered at
+ * once, one sent to polkitd is cancelled (on_checked answers it). */
+static gboolean on_deadline(gpointer userdata) {
+        Request *req = userdata;
+        g_source_unref(req->deadline);
+        req->deadline = NULL;
+        req->timed_out = true;
+        if (req->queued)
+                fair_queue_remove_if(req->authz->waiting, is_request, drop_timed_out, req);
+        else if (req->cancel)
+                g_cancellable_cancel(req->cancel);
+        return G_SOURCE_REMOVE;
+}
+
+static void arm_deadline(Request *req) {
+        Authz *a = req->authz;
+        req->deadline = g_timeout_source_new(req->interactive ? a->interactive_timeout_ms : a->timeout_ms);
+        g_source_set_callback(req->deadline, on_deadline, req, NULL);
+        g_source_attach(req->deadline, a->context);
+}
+
 /* Counts a check sent to polkitd (delta 1) or answered (-1), in all and for its uid. */
 static void count_in_flight(Authz *a, uid_t uid, int delta) {
         unsigned n = GPOINTER_TO_UINT(g_hash_table_lookup(a->in_flight_by_uid, GUINT_TO_POINTER(uid))) + delta;
@@ -107,6 +202,23 @@ static bool uid_may_start(unsigned uid, void *userdata) {
                MAX_CHECKS_IN_FLIGHT_PER_UID;
 }
 
+/* Sends the check to polkitd now, or queues it until a slot is free. */
+static void send_or_queue(Request *req) {
+        Authz *a = req->authz;
+        if (a->in_flight >= MAX_CHECKS_IN_FLIGHT || !uid_may_start(req->uid, a)) {
+                req->queued = true;
+                fair_queue_push(a->waiting, req->uid, req);
+        } else
+                dispatch(req);
+}
+
+static Request *pop_waiting(Authz *a) {
+        Request *req = fair_queue_pop(a->waiting, uid_may_start, a);
+        if (req)
+                req->queued = false;
+        return req;
+}
+
 static void on_checked(GObject *source, GAsyncResult *res, gpointer userdata) {
         Request *req = userdata;
         Authz *a = req->authz;
@@ -115,18 +227,40 @@ static void on_checked(GObject *source, GAsyncResult *res, gpointer userdata) {
                 polkit_authority_check_authorization_finish(POLKIT_AUTHORITY(source), res, &err);
 
         count_in_flight(a, req->uid, -1);
+        g_clear_object(&req->cancel);
         Request *next;
-        while (a->in_flight < MAX_CHECKS_IN_FLIGHT && (next = fair_queue_pop(a->waiting, uid_may_start, a)))
+        while (a->in_flight < MAX_CHECKS_IN_FLIGHT && (next = pop_waiting(a)))
                 dispatch(next);
 
         if (!result) {
-                /* Only a polkit that is gone means "no polkit"; an overloaded bus or a timeout
-                 * must not turn into the root-only rule for everyone else. */
+                if (req->timed_out) {
+                        finish_unanswered(req, "polkit did not answer within %u s (it is overloaded or stuck)",
+                                          ((req->interactive ? a->interactive_timeout_ms : a->timeout_ms) + 999) / 1000);
+                        return;
+                }
+                /* Only the bus may say polkit is gone: ServiceUnknown or NameHasNoOwner also
+                 * come from polkitd itself, about a caller it could not look up. */
+                g_autofree char *why = NULL;
                 if (g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
-                    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
-                        finish_without_polkit(req);
-                else
-                        finish(req, req->uid == 0 ? AUTHZ_YES : AUTHZ_UNANSWERED);
+                    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER)) {
+                        int present = polkit_presence(a, &why);
+                        if (present == 0) {
+                                finish_without_polkit(req);
+                                return;
+                        }
+                        /* polkitd runs and could not look the caller up: it left the bus (a
+                         * storm of such callers must not cost polkitd a second check each). */
+                        if (present > 0) {
+                                finish_unanswered(req, "polkit could not look up the caller: %s", err->message);
+                                return;
+                        }
+                }
+                if (!req->retried) {
+                        req->retried = true;
+                        send_or_queue(req);
+                        return;
+                }
+                finish_unanswered(req, "polkit's check failed twice: %s", err ? err->message : "unknown error");
                 return;
         }
         if (polkit_authorization_result_get_is_authorized(result))
@@ -140,18 +274,30 @@ static void on_checked(GObject *source, GAsyncResult *res, gpointer userdata) {
 static gboolean start_check(gpointer userdata) {
         Request *req = userdata;
         Authz *a = req->authz;
-        g_autofree char *owner = a->authority ? polkit_authority_get_owner(a->authority) : NULL;
 
         req->uid = lookup_uid(a, req->sender);
+        arm_deadline(req);
 
+        /* The proxy's idea of the owner may be stale (it follows NameOwnerChanged), and the
+         * proxy may be missing when making it failed: the bus decides. */
+        g_autofree char *owner = a->authority ? polkit_authority_get_owner(a->authority) : NULL;
         if (!owner) {
-                finish_without_polkit(req);
-                return G_SOURCE_REMOVE;
+                g_autofree char *why = NULL;
+                int present = polkit_presence(a, &why);
+                if (present == 0) {
+                        finish_without_polkit(req);
+                        return G_SOURCE_REMOVE;
+                }
+                if (present < 0) {
+                        finish_unanswered(req, "cannot ask the bus whether polkit runs: %s", why);
+                        return G_SOURCE_REMOVE;
+                }
+                if (connect_authority(a, &why) < 0) {
+                        finish_unanswered(req, "polkit runs, but winvmd cannot reach it: %s", why);
+                        return G_SOURCE_REMOVE;
+                }
         }
-        if (a->in_flight >= MAX_CHECKS_IN_FLIGHT || !uid_may_start(req->uid, a))
-                fair_queue_push(a->waiting, req->uid, req);
-        else
-                dispatch(req);
+        send_or_queue(req);
         return G_SOURCE_REMOVE;
 }
 
@@ -159,11 +305,12 @@ static void dispatch(Request *req) {
         Authz *a = req->authz;
         count_in_flight(a, req->uid, 1);
         g_autoptr(PolkitSubject) subject = polkit_system_bus_name_new(req->sender);
+        req->cancel = g_cancellable_new();
         polkit_authority_check_authorization(
                 a->authority, subject, req->action, req->details,
                 req->interactive ? POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION
                                  : POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE,
-                NULL, on_checked, req);
+                req->cancel, on_checked, req);
 }
 
 static void on_authority_changed(PolkitAuthority *authority, gpointer userdata) {
@@ -177,9 +324,8 @@ static void *authz_main(void *arg) {
         g_main_context_push_thread_default(a->context);
 
         a->system_bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, NULL);
-        a->authority = polkit_authority_get_sync(NULL, NULL);
-        if (a->authority)
-                g_signal_connect(a->authority, "changed", G_CALLBACK(on_authority_changed), a);
+        g_autofree char *why = NULL;
+        (void) connect_authority(a, &why); /* tried again at the next check when it failed */
 
         pthread_mutex_lock(&a->ready_lock);
         a->ready = true;
@@ -191,7 +337,7 @@ static void *authz_main(void *arg) {
         /* Checks still waiting for a slot are answered, so their callers' memory is released. */
         Request *req;
         while ((req = fair_queue_pop(a->waiting, NULL, NULL)))
-                finish(req, AUTHZ_UNANSWERED);
+                finish_unanswered(req, "winvmd is stopping");
 
         if (a->authority)
                 g_signal_handlers_disconnect_by_data(a->authority, a);
@@ -209,6 +355,12 @@ int authz_new(Mailbox *mb, mailbox_fn on_changed, void *changed_userdata, Authz 
         a->mailbox = mb;
         a->on_changed = on_changed;
         a->changed_userdata = changed_userdata;
+        a->timeout_ms = AUTHZ_TIMEOUT_SEC * 1000;
+        a->interactive_timeout_ms = AUTHZ_INTERACTIVE_TIMEOUT_SEC * 1000;
+        /* Tests only: a shorter (or longer) deadline for non-interactive checks. */
+        const char *t = getenv("WINVMD_TEST_POLKIT_TIMEOUT_MS");
+        if (t && atoi(t) > 0)
+                a->timeout_ms = (guint) atoi(t);
         a->context = g_main_context_new();
         a->in_flight_by_uid = g_hash_table_new(g_direct_hash, g_direct_equal);
         a->waiting = fair_queue_new();
@@ -283,15 +435,15 @@ static bool has_sender(void *item, void *userdata) {
         return strcmp(((Request *) item)->sender, userdata) == 0;
 }
 
-static void finish_unanswered(void *item) {
-        finish(item, AUTHZ_UNANSWERED);
+static void finish_left(void *item) {
+        finish_unanswered(item, "the caller left the bus");
 }
 
 /* A caller that left needs no answer: its checks still waiting for a slot are dropped, so
  * a storm of vanishing clients does not keep everyone else waiting behind it. */
 static gboolean forget_sender(gpointer userdata) {
         Forget *f = userdata;
-        fair_queue_remove_if(f->authz->waiting, has_sender, finish_unanswered, f->sender);
+        fair_queue_remove_if(f->authz->waiting, has_sender, finish_left, f->sender);
         g_free(f->sender);
         g_free(f);
         return G_SOURCE_REMOVE;

@@ -2,12 +2,15 @@
 
 #include <errno.h>
 #include <glib.h>
+#include <malloc.h>
 #include <string.h>
 
+#include "errors.h"
 #include "log.h"
 #include "util.h"
 
-#define MAX_ACTIONS_PER_CALL 4
+/* Checks of one call: GetManagedObjects has one per VM and two more. */
+#define MAX_ACTIONS_PER_CALL 16
 #define MAX_CACHED_VERDICTS 4096
 /* A unique name (at most 255), an action and the details (a VM name, a verb) fit. */
 #define CACHE_KEY_MAX 512
@@ -18,6 +21,13 @@
  * hold (dbus-daemon allows 256 connections per user, so 8192 calls), so that one user's
  * storm does not shut out everyone else. */
 #define MAX_PENDING_TOTAL 16384
+/* ... and of one user's connections together: one user cannot hold more by opening more
+ * connections. A connection's calls wait for its uid (asked of the bus, asynchronously) before
+ * they count; at most MAX_PARKED_PER_SENDER of them. */
+#define MAX_PENDING_PER_UID 128
+#define MAX_PARKED_PER_SENDER MAX_PENDING_PER_SENDER
+/* After a storm of held calls has drained, freed memory goes back to the system. */
+#define TRIM_AFTER_HELD 512
 
 #ifndef WINVM_POLKIT_GROUP
 #define WINVM_POLKIT_GROUP "winvm"
@@ -30,8 +40,10 @@ typedef struct Query Query;
 typedef struct ActionQuery {
         Query *query;
         char *action;
+        char *key;      /* the action and its details: one call may check an action twice */
         QueryState state;
         AuthzVerdict verdict;
+        char *why;      /* AUTHZ_UNANSWERED: what happened */
 } ActionQuery;
 
 struct Query {
@@ -42,6 +54,7 @@ struct Query {
         unsigned outstanding;
         uid_t uid;
         char *sender;
+        uid_t counted_uid;      /* the uid its sender counts under in per_uid, (uid_t) -1: none */
         bool redispatched; /* every verdict is in and the message went back to its handler */
         bool orphaned; /* the registry forgot it while polkit was still answering */
 };
@@ -52,13 +65,53 @@ struct BusPolkit {
         GHashTable *queries;  /* sd_bus_message* -> Query* */
         GHashTable *cache;    /* "sender\x1faction\x1fvm" -> (void*)1 */
         GHashTable *per_sender; /* sender -> calls of it in the registry */
+        GHashTable *sender_uids; /* sender -> its uid + 1, once a check learnt it */
+        GHashTable *per_uid;    /* uid -> queries of its senders in the registry */
+        GHashTable *lookups;    /* sender -> UidLookup*: calls waiting for the sender's uid */
         sd_bus_slot *name_owner_slot;
         unsigned pending;
+        unsigned n_parked;      /* calls in lookups */
+        unsigned held_high;     /* the most calls held at once since the last trim */
 };
 
+typedef struct UidLookup {
+        BusPolkit *bp;
+        char *sender;
+        sd_bus_slot *slot;
+        GPtrArray *parked;      /* sd_bus_message*, referenced */
+} UidLookup;
+
+static void unref_message(gpointer m) {
+        sd_bus_message_unref(m);
+}
+
+static void lookup_free(gpointer p) {
+        UidLookup *l = p;
+        l->bp->n_parked -= l->parked->len;
+        sd_bus_slot_unref(l->slot);
+        g_ptr_array_unref(l->parked);
+        g_free(l->sender);
+        g_free(l);
+}
+
+static unsigned count_of(GHashTable *t, gconstpointer key) {
+        return GPOINTER_TO_UINT(g_hash_table_lookup(t, key));
+}
+
+/* Once a storm has drained, hand its memory back (glibc keeps freed heap otherwise). */
+static void maybe_trim(BusPolkit *bp) {
+        if (bp->held_high >= TRIM_AFTER_HELD && g_hash_table_size(bp->queries) == 0 && bp->n_parked == 0) {
+                bp->held_high = 0;
+                (void) malloc_trim(0);
+        }
+}
+
 static void query_release(Query *q) {
-        for (unsigned i = 0; i < q->n_actions; i++)
+        for (unsigned i = 0; i < q->n_actions; i++) {
                 free(q->actions[i].action);
+                free(q->actions[i].key);
+                free(q->actions[i].why);
+        }
         free(q->sender);
         sd_bus_message_unref(q->message);
         free(q);
@@ -72,10 +125,20 @@ static void query_forget(BusPolkit *bp, Query *q) {
                 g_hash_table_remove(bp->per_sender, q->sender);
         else
                 g_hash_table_insert(bp->per_sender, g_strdup(q->sender), GUINT_TO_POINTER(n - 1));
+        if (q->counted_uid != (uid_t) -1) {
+                gpointer key = GUINT_TO_POINTER(q->counted_uid);
+                unsigned u = count_of(bp->per_uid, key);
+                if (u <= 1)
+                        g_hash_table_remove(bp->per_uid, key);
+                else
+                        g_hash_table_insert(bp->per_uid, key, GUINT_TO_POINTER(u - 1));
+                q->counted_uid = (uid_t) -1;
+        }
         if (q->outstanding > 0)
                 q->orphaned = true;
         else
                 query_release(q);
+        maybe_trim(bp);
 }
 
 /* Forgets a caller's queries whose message went back to a handler that did not ask again
@@ -146,6 +209,8 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
 
         authz_forget_sender(bp->authz, name);
         sweep(bp, name);
+        g_hash_table_remove(bp->sender_uids, name);
+        g_hash_table_remove(bp->lookups, name); /* its parked calls need no answer */
 
         /* The caller's connection is gone: its cached verdicts must not outlive it, since
          * unique names are never reused but a leak would grow the table. */
@@ -168,6 +233,9 @@ int bus_polkit_new(sd_bus *bus, Authz *authz, BusPolkit **ret) {
         bp->queries = g_hash_table_new(g_direct_hash, g_direct_equal);
         bp->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         bp->per_sender = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        bp->sender_uids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        bp->per_uid = g_hash_table_new(g_direct_hash, g_direct_equal);
+        bp->lookups = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, lookup_free);
         int r = sd_bus_match_signal_async(bus, &bp->name_owner_slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                           "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, NULL, bp);
         if (r < 0) {
@@ -195,6 +263,9 @@ BusPolkit *bus_polkit_free(BusPolkit *bp) {
         g_hash_table_unref(bp->queries);
         g_hash_table_unref(bp->cache);
         g_hash_table_unref(bp->per_sender);
+        g_hash_table_unref(bp->sender_uids);
+        g_hash_table_unref(bp->lookups);
+        g_hash_table_unref(bp->per_uid);
         sd_bus_slot_unref(bp->name_owner_slot);
         sd_bus_unref(bp->bus);
         free(bp);
@@ -205,17 +276,28 @@ void bus_polkit_flush(BusPolkit *bp) {
         g_hash_table_remove_all(bp->cache);
 }
 
-unsigned bus_polkit_pending(BusPolkit *bp) {
-        return bp->pending;
+uid_t bus_polkit_sender_uid(BusPolkit *bp, const char *sender) {
+        gpointer v = sender ? g_hash_table_lookup(bp->sender_uids, sender) : NULL;
+        return v ? (uid_t) (GPOINTER_TO_UINT(v) - 1) : (uid_t) -1;
 }
 
-static void on_verdict(void *userdata, AuthzVerdict verdict, uid_t uid) {
+static void remember_uid(BusPolkit *bp, const Query *q) {
+        if (q->uid != (uid_t) -1 && q->sender[0])
+                g_hash_table_insert(bp->sender_uids, g_strdup(q->sender), GUINT_TO_POINTER((guint) q->uid + 1));
+}
+
+unsigned bus_polkit_pending(BusPolkit *bp) {
+        return bp->pending + g_hash_table_size(bp->lookups);
+}
+
+static void on_verdict(void *userdata, AuthzVerdict verdict, uid_t uid, const char *why) {
         ActionQuery *aq = userdata;
         Query *q = aq->query;
 
         q->uid = uid;
         aq->state = VERDICT_DONE;
         aq->verdict = verdict;
+        aq->why = why ? strdup(why) : NULL;
         q->outstanding--;
         if (q->orphaned) {
                 if (q->outstanding == 0)
@@ -233,7 +315,8 @@ static void on_verdict(void *userdata, AuthzVerdict verdict, uid_t uid) {
         }
 }
 
-static int refuse(sd_bus_error *error, const char *action, const char *const *details, AuthzVerdict verdict) {
+static int refuse(sd_bus_error *error, const char *action, const char *const *details, AuthzVerdict verdict,
+                  const char *unanswered_why) {
         const char *vm = detail(details, "vm"), *fs = detail(details, "filesystem");
         const char *why;
         switch (verdict) {
@@ -244,8 +327,8 @@ static int refuse(sd_bus_error *error, const char *action, const char *const *de
                 why = "is only allowed to root while polkit is not running";
                 break;
         case AUTHZ_UNANSWERED:
-                return sd_bus_error_setf(error, "org.winvm1.Error.Busy",
-                                         "polkit did not answer for %s in time (it is overloaded); try again", action);
+                return sd_bus_error_setf(error, WINVM_ERROR_BUSY, "Could not check %s: %s; try again", action,
+                                         unanswered_why ? unanswered_why : "polkit did not answer");
         default:
                 why = "is not allowed for this user";
                 break;
@@ -263,19 +346,69 @@ void bus_polkit_log_refusal(const char *action, const char *const *details, uid_
                   "Refused %s to uid %d: %s", action, uid == (uid_t) -1 ? -1 : (int) uid, error->message);
 }
 
-static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *const *details,
-                  bool cacheable, bool log_refusal, uid_t *ret_uid, sd_bus_error *error) {
+static int on_uid(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        UidLookup *l = userdata;
+        BusPolkit *bp = l->bp;
+        uint32_t uid;
+        (void) ret_error;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        if (!e && sd_bus_message_read(reply, "u", &uid) >= 0)
+                g_hash_table_insert(bp->sender_uids, g_strdup(l->sender), GUINT_TO_POINTER((guint) uid + 1));
+        for (guint i = 0; i < l->parked->len; i++) {
+                sd_bus_message *m = l->parked->pdata[i];
+                if (e)
+                        /* The caller left (its calls need no answer), or the bus is in trouble. */
+                        (void) sd_bus_reply_method_errorf(m, WINVM_ERROR_BUSY, "Could not learn the caller's uid: %s; try again",
+                                                          e->message ? e->message : e->name);
+                else if (sd_bus_enqueue_for_read(bp->bus, m) < 0)
+                        (void) sd_bus_reply_method_errorf(m, WINVM_ERROR_BUSY, "Could not resume the call; try again");
+        }
+        g_hash_table_remove(bp->lookups, l->sender); /* frees l */
+        return 0;
+}
+
+/* Holds m until the bus has said its sender's uid: 0 (held), or an error past the limit. */
+static int park_for_uid(BusPolkit *bp, sd_bus_message *m, const char *sender, sd_bus_error *error) {
+        UidLookup *l = g_hash_table_lookup(bp->lookups, sender);
+        if (!l) {
+                l = g_new0(UidLookup, 1);
+                l->bp = bp;
+                l->sender = g_strdup(sender);
+                l->parked = g_ptr_array_new_with_free_func(unref_message);
+                int r = sd_bus_call_method_async(bp->bus, &l->slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                 "org.freedesktop.DBus", "GetConnectionUnixUser", on_uid, l, "s", sender);
+                if (r < 0) {
+                        lookup_free(l);
+                        return r;
+                }
+                g_hash_table_insert(bp->lookups, l->sender, l);
+        }
+        if (l->parked->len >= MAX_PARKED_PER_SENDER)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "Too many calls of this connection are waiting for authorization; wait for their replies");
+        g_ptr_array_add(l->parked, sd_bus_message_ref(m));
+        bp->n_parked++;
+        unsigned held = g_hash_table_size(bp->queries) + bp->n_parked;
+        if (held > bp->held_high)
+                bp->held_high = held;
+        return 0;
+}
+
+static int verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck *checks, size_t n_checks,
+                         bool cacheable, bool log_refusal, uid_t *ret_uid, sd_bus_error *error) {
         Query *q = g_hash_table_lookup(bp->queries, m);
 
-        for (const char *const *a = actions; *a; a++) {
+        for (size_t k = 0; k < n_checks; k++) {
+                const char *const *a = &checks[k].action, *const *details = checks[k].details;
                 char key[CACHE_KEY_MAX];
-                bool keyed = cacheable && cache_key(key, sizeof(key), m, *a, details);
+                bool fits = cache_key(key, sizeof(key), m, *a, details), keyed = cacheable && fits;
                 if (keyed && g_hash_table_contains(bp->cache, key))
                         continue;
 
+                const char *match = fits ? key : *a;
                 ActionQuery *aq = NULL;
                 for (unsigned i = 0; q && i < q->n_actions; i++)
-                        if (strcmp(q->actions[i].action, *a) == 0)
+                        if (strcmp(q->actions[i].key, match) == 0)
                                 aq = &q->actions[i];
 
                 if (!aq) {
@@ -290,6 +423,13 @@ static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, 
                                         return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                                                  "Too many calls of this connection are waiting for authorization (at most %d); wait for their replies",
                                                                  MAX_PENDING_PER_SENDER);
+                                uid_t uid = bus_polkit_sender_uid(bp, sender);
+                                if (uid == (uid_t) -1 && sender[0])
+                                        return park_for_uid(bp, m, sender, error);
+                                if (uid != (uid_t) -1 && count_of(bp->per_uid, GUINT_TO_POINTER(uid)) >= MAX_PENDING_PER_UID)
+                                        return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                                                 "Too many calls of this user are waiting for authorization (at most %d); wait for their replies",
+                                                                 MAX_PENDING_PER_UID);
                                 q = calloc(1, sizeof(*q));
                                 if (!q || !(q->sender = strdup(sender))) {
                                         free(q);
@@ -298,14 +438,21 @@ static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, 
                                 q->bp = bp;
                                 q->message = sd_bus_message_ref(m);
                                 q->uid = (uid_t) -1;
+                                q->counted_uid = uid;
                                 g_hash_table_insert(bp->queries, m, q);
                                 g_hash_table_insert(bp->per_sender, g_strdup(sender), GUINT_TO_POINTER(n + 1));
+                                if (uid != (uid_t) -1)
+                                        g_hash_table_insert(bp->per_uid, GUINT_TO_POINTER(uid),
+                                                            GUINT_TO_POINTER(count_of(bp->per_uid, GUINT_TO_POINTER(uid)) + 1));
+                                if (g_hash_table_size(bp->queries) > bp->held_high)
+                                        bp->held_high = g_hash_table_size(bp->queries);
                         }
                         if (q->n_actions >= MAX_ACTIONS_PER_CALL)
                                 return -E2BIG;
                         aq = &q->actions[q->n_actions++];
                         aq->query = q;
                         aq->action = strdup(*a);
+                        aq->key = strdup(match);
                         aq->state = VERDICT_PENDING;
 
                         int r = authz_check(bp->authz, sd_bus_message_get_sender(m), *a, details,
@@ -322,12 +469,12 @@ static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, 
                         return 0;
                 if (aq->verdict != AUTHZ_YES) {
                         AuthzVerdict v = aq->verdict;
-                        g_autofree char *action = g_strdup(*a);
+                        g_autofree char *action = g_strdup(*a), *why = g_strdup(aq->why);
                         uid_t uid = q->uid;
                         if (ret_uid)
                                 *ret_uid = uid;
                         query_forget(bp, q);
-                        int r = refuse(error, action, details, v);
+                        int r = refuse(error, action, details, v, why);
                         /* A refused change is worth a line in the journal; refused reads are
                          * not (a desktop applet of a user outside the group would fill it). */
                         if (log_refusal && !cacheable && v != AUTHZ_UNANSWERED)
@@ -342,9 +489,30 @@ static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, 
         }
         if (ret_uid)
                 *ret_uid = q ? q->uid : (uid_t) -1;
-        if (q)
+        if (q) {
+                remember_uid(bp, q);
                 query_forget(bp, q);
+        }
         return 1;
+}
+
+static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *const *details,
+                  bool cacheable, bool log_refusal, uid_t *ret_uid, sd_bus_error *error) {
+        BusPolkitCheck checks[MAX_ACTIONS_PER_CALL];
+        size_t n = 0;
+        for (const char *const *a = actions; *a; a++) {
+                if (n >= MAX_ACTIONS_PER_CALL)
+                        return -E2BIG;
+                checks[n++] = (BusPolkitCheck) { .action = *a, .details = details };
+        }
+        return verify_checks(bp, m, checks, n, cacheable, log_refusal, ret_uid, error);
+}
+
+int bus_polkit_verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck *checks, size_t n,
+                             sd_bus_error *error) {
+        if (n > MAX_ACTIONS_PER_CALL)
+                return -E2BIG;
+        return verify_checks(bp, m, checks, n, true, true, NULL, error);
 }
 
 /* The details vm and verb, either may be NULL. */

@@ -35,9 +35,25 @@ int bus_polkit_verify_uid_unlogged(BusPolkit *bp, sd_bus_message *m, const char 
 /* The journal entry of a refused change (notice, WINVM_POLKIT_ACTION, the vm detail, the uid). */
 void bus_polkit_log_refusal(const char *action, const char *const *details, uid_t uid, const sd_bus_error *error);
 
+/* One check of several a call needs, each with details of its own. */
+typedef struct BusPolkitCheck {
+        const char *action;
+        const char *const *details;     /* NULL-terminated key, value list */
+} BusPolkitCheck;
+
+/* Every check in turn, cached, as bus_polkit_verify does (at most 16: -E2BIG past that). For
+ * GetManagedObjects, which shows every VM: each VM's read is checked with its vm detail. */
+int bus_polkit_verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck *checks, size_t n,
+                             sd_bus_error *error);
+
 /* With free-form details (NULL-terminated key, value list). Cached when ret_uid is NULL. */
 int bus_polkit_verify_details(BusPolkit *bp, sd_bus_message *m, const char *const *actions,
                               const char *const *details, uid_t *ret_uid, sd_bus_error *error);
+
+/* The uid of a caller (a unique name) as polkit's check of one of its calls learnt it; every
+ * connection's first call is checked, so a call that passed the check finds it. (uid_t) -1
+ * when unknown. Forgotten when the caller leaves the bus. */
+uid_t bus_polkit_sender_uid(BusPolkit *bp, const char *sender);
 
 /* Forgets cached verdicts, e.g. when polkit signals Changed. */
 void bus_polkit_flush(BusPolkit *bp);

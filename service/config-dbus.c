@@ -25,6 +25,7 @@ typedef struct ConfigCall {
         Daemon *daemon;
         Vm *vm;                 /* NULL for host-wide reads */
         sd_bus_message *message;
+        CallTicket ticket;
         VmConfigOp *op;
         uid_t caller_uid;       /* of a change, as polkit saw it; LOG_NO_UID for reads */
 } ConfigCall;
@@ -126,7 +127,7 @@ static void config_done(void *userdata);
 /* polkit's answer for a change the allowlist did not admit: an administrator's yes runs the
  * same operation again (it then checks that nothing changed meanwhile); anything else
  * answers the refusal the worker wrote, which names the change and the action. */
-static void on_unrestricted(void *userdata, AuthzVerdict verdict, uid_t uid) {
+static void on_unrestricted(void *userdata, AuthzVerdict verdict, uid_t uid, const char *why) {
         ConfigCall *c = userdata;
         VmConfigOp *op = c->op;
         op->needs_unrestricted = false;
@@ -142,8 +143,8 @@ static void on_unrestricted(void *userdata, AuthzVerdict verdict, uid_t uid) {
                 op->error_name = NULL;
                 free(op->error_message);
                 op->error_message = NULL;
-                vm_config_failf(op, WINVM_ERROR_BUSY, "polkit did not answer for %s in time (it is overloaded); try again",
-                                DEFINE_UNRESTRICTED_ACTION);
+                vm_config_failf(op, WINVM_ERROR_BUSY, "polkit gave no answer for %s (%s); try again",
+                                DEFINE_UNRESTRICTED_ACTION, why ? why : "it is overloaded");
         } else {
                 const char *details[] = { "vm", op->vm, NULL };
                 sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(op->error_name, op->error_message);
@@ -167,6 +168,7 @@ static void config_done(void *userdata) {
         VmConfigOp *op = c->op;
         if (op->needs_unrestricted && !op->unrestricted && ask_unrestricted(c) == 0)
                 return;
+        daemon_call_leave(c->daemon, &c->ticket);
         const char *change = change_name(op->kind), *vm = c->vm ? c->vm->name : NULL;
         if (op->error_name && change)
                 log_operation_failed(vm, change, NULL, c->caller_uid, op->error_name,
@@ -213,8 +215,16 @@ static int submit_as(Daemon *d, Vm *vm, sd_bus_message *m, VmConfigOp *op, uid_t
                 return -ENOMEM;
         }
         *c = (ConfigCall) { .daemon = d, .vm = vm, .message = sd_bus_message_ref(m), .op = op, .caller_uid = caller_uid };
+        _cleanup_(sd_bus_error_free) sd_bus_error busy = SD_BUS_ERROR_NULL;
+        if (daemon_call_enter(d, m, true, &c->ticket, &busy) < 0) {
+                sd_bus_message_unref(c->message);
+                vm_config_op_free(op);
+                free(c);
+                return sd_bus_reply_method_error(m, &busy);
+        }
         int r = worker_submit(d->snapshot_worker, config_work, config_done, c);
         if (r < 0) {
+                daemon_call_leave(d, &c->ticket);
                 sd_bus_message_unref(c->message);
                 vm_config_op_free(op);
                 free(c);

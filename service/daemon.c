@@ -164,6 +164,9 @@ int daemon_new(WinvmConfig *config, Daemon **ret) {
                 if (!(d->vms[i] = vm_new(d, config->vms[i])))
                         return -ENOMEM;
 
+        if (!(d->call_limit = call_limit_new(CALL_LIMIT_PER_UID, CALL_LIMIT_TOTAL)) ||
+            !(d->lifecycle_limit = call_limit_new(CALL_LIMIT_LIFECYCLE_PER_UID, CALL_LIMIT_LIFECYCLE_PER_UID)))
+                return -ENOMEM;
         if ((r = mailbox_new(d->event, &d->mailbox)) < 0 ||
             (r = worker_new(d->mailbox, "libvirt", &d->worker)) < 0 ||
             (r = worker_new(d->mailbox, "storage", &d->storage_worker)) < 0 ||
@@ -239,6 +242,8 @@ Daemon *daemon_free(Daemon *d) {
         free(d->vms);
         sd_bus_flush_close_unref(d->bus);
         sd_event_unref(d->event);
+        call_limit_free(d->call_limit);
+        call_limit_free(d->lifecycle_limit);
         free(d);
         return NULL;
 }

@@ -7,6 +7,7 @@
 
 #include "authz.h"
 #include "bus-polkit.h"
+#include "call-limit.h"
 #include "checks.h"
 #include "config.h"
 #include "lv.h"
@@ -63,6 +64,8 @@ struct Daemon {
         Lv *lv;
         Authz *authz;
         BusPolkit *polkit;
+        CallLimit *call_limit;  /* bus calls queued on the workers, per uid and in all */
+        CallLimit *lifecycle_limit; /* Start, Shutdown, ForceStop, Reboot: per uid only */
         struct StartupHold *startup_hold; /* reads waiting for the VMs' first states */
 
         Vm **vms;
@@ -148,3 +151,15 @@ int vm_force_stop_after_timeout(Vm *vm, sd_bus_message *m, struct Job *job, uid_
 void daemon_busy_inc(Daemon *d);
 void daemon_busy_dec(Daemon *d);
 void daemon_update_status(Daemon *d);
+
+/* A bus call's place under the limits of call-limit.h: taken before its work is queued, given
+ * back when it is answered (call-ticket.c). */
+typedef struct CallTicket {
+        uid_t uid;
+        bool held, in_total;
+} CallTicket;
+
+/* 0 with t held, or -EBUSY with *error set to org.winvm1.Error.Busy saying which cap was hit.
+ * in_total: false for lifecycle calls, which count against a per-user cap of their own only. */
+int daemon_call_enter(Daemon *d, sd_bus_message *m, bool in_total, CallTicket *t, sd_bus_error *error);
+void daemon_call_leave(Daemon *d, CallTicket *t);

@@ -39,6 +39,7 @@ typedef enum HostOp {
 typedef struct HostCall {
         Daemon *daemon;
         sd_bus_message *message;
+        CallTicket ticket;
         HostOp op;
         char *vm;               /* doctor, and the VM whose IVSHMEM device kvmfr checks look at */
 
@@ -396,6 +397,7 @@ static void host_done(void *userdata) {
         if (c->op == HOST_REFRESH && d->host_cache)
                 d->host_cache->refreshing = false;
         cache_take(d, c);
+        daemon_call_leave(d, &c->ticket);
         if (c->message)
                 reply(c);
         daemon_busy_dec(d);
@@ -420,8 +422,16 @@ static int submit(Daemon *d, sd_bus_message *m, HostOp op, const char *vm) {
         c->message = sd_bus_message_ref(m);
         c->op = op;
         c->vm = vm ? strdup(vm) : NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error busy = SD_BUS_ERROR_NULL;
+        if (m && daemon_call_enter(d, m, true, &c->ticket, &busy) < 0) {
+                sd_bus_message_unref(c->message);
+                free(c->vm);
+                free(c);
+                return sd_bus_reply_method_error(m, &busy);
+        }
         int r = worker_submit(d->storage_worker, host_work, host_done, c);
         if (r < 0) {
+                daemon_call_leave(d, &c->ticket);
                 sd_bus_message_unref(c->message);
                 free(c->vm);
                 free(c);

@@ -99,6 +99,37 @@ static int unknown_object(sd_bus_message *m, const char *path) {
         return 1;
 }
 
+/* The listing shows every VM, the storage and the host: each VM's read is checked with its
+ * vm detail, as a Get on that VM is, so a rule that hides one VM from a user hides it here. */
+static int listing_gate(Daemon *d, sd_bus_message *m, sd_bus_error *error) {
+        static const char *const read_details[] = { "verb", "read", NULL };
+        BusPolkitCheck checks[16];
+        const char *vm_details[14][5];
+        size_t n = 0;
+        checks[n++] = (BusPolkitCheck) { "org.winvm1.storage.read", read_details };
+        checks[n++] = (BusPolkitCheck) { "org.winvm1.kvmfr.read", read_details };
+        for (size_t i = 0; i < d->n_vms; i++) {
+                if (n >= sizeof(checks) / sizeof(checks[0]))
+                        return sd_bus_error_setf(error, WINVM_ERROR_FAILED,
+                                                 "winvm lists at most 14 VMs in one GetManagedObjects; ask for each VM with GetVM");
+                const char **det = vm_details[n - 2];
+                det[0] = "vm";
+                det[1] = d->vms[i]->name;
+                det[2] = "verb";
+                det[3] = "read";
+                det[4] = NULL;
+                checks[n++] = (BusPolkitCheck) { "org.winvm1.vm.read", det };
+        }
+        int r = bus_polkit_verify_checks(d->polkit, m, checks, n, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* held; dispatched again once polkit answers */
+        if (startup_hold_take(d->startup_hold, m) > 0)
+                return 1;
+        return object_listing_reply(d, m);
+}
+
 /* Runs before sd-bus dispatches a message to our objects. Property reads and the object
  * listing carry VM data, so they need org.winvm1.vm.read (the listing, which shows the storage
  * and the host too, also their read actions); the verdict is cached per caller connection so
@@ -122,10 +153,9 @@ int manager_read_gate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         static const char *const vm_read[] = { "org.winvm1.vm.read", NULL };
         static const char *const storage_read[] = { "org.winvm1.storage.read", NULL };
         static const char *const kvmfr_read[] = { "org.winvm1.kvmfr.read", NULL };
-        /* The listing shows the storage and the host too. */
-        static const char *const all_read[] = { "org.winvm1.vm.read", "org.winvm1.storage.read",
-                                                "org.winvm1.kvmfr.read", NULL };
         bool listing = listing_call && strcmp(path, WINVM_OBJECT_ROOT) == 0;
+        if (listing)
+                return listing_gate(d, m, error);
         const char *const *actions = vm_read;
         const char *vm_name = NULL;
         if (vm)
@@ -134,8 +164,6 @@ int manager_read_gate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 actions = storage_read;
         else if (strcmp(path, HOST_PATH) == 0)
                 actions = kvmfr_read;
-        else if (listing)
-                actions = all_read;
 
         int r = bus_polkit_verify(d->polkit, m, actions, vm_name, "read", true, error);
         if (r < 0)
@@ -144,7 +172,5 @@ int manager_read_gate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 return 1; /* held; dispatched again once polkit answers */
         if (startup_hold_take(d->startup_hold, m) > 0)
                 return 1; /* held; dispatched again once the VMs' states are known */
-        if (listing)
-                return object_listing_reply(d, m);
         return 0;
 }

@@ -15,6 +15,7 @@
 typedef struct SnapshotCall {
         Vm *vm;
         sd_bus_message *message;        /* NULL for the load at start-up */
+        CallTicket ticket;
         SnapshotOp *op;
         uid_t uid;                      /* the caller, for the journal */
 } SnapshotCall;
@@ -147,6 +148,7 @@ static void snapshot_done(void *userdata) {
         SnapshotCall *c = userdata;
         Vm *vm = c->vm;
         SnapshotOp *op = c->op;
+        daemon_call_leave(vm->daemon, &c->ticket);
 
         adopt_set(vm, op->set);
         op->set = NULL;
@@ -185,8 +187,16 @@ static int submit(Vm *vm, sd_bus_message *m, SnapshotOp *op, uid_t uid) {
         c->message = sd_bus_message_ref(m);
         c->op = op;
         c->uid = uid;
+        _cleanup_(sd_bus_error_free) sd_bus_error busy = SD_BUS_ERROR_NULL;
+        if (m && daemon_call_enter(d, m, true, &c->ticket, &busy) < 0) {
+                sd_bus_message_unref(c->message);
+                snapshot_op_free(op);
+                free(c);
+                return sd_bus_reply_method_error(m, &busy);
+        }
         int r = worker_submit(d->snapshot_worker, snapshot_work, snapshot_done, c);
         if (r < 0) {
+                daemon_call_leave(d, &c->ticket);
                 sd_bus_message_unref(c->message);
                 snapshot_op_free(op);
                 free(c);

@@ -40,6 +40,7 @@ Intent *intent_free(Intent *in) {
                 free(d->stem);
                 free(d->backing);
                 free(d->backing_format);
+                free(d->image_format);
         }
         free(in->disks);
         free(in->op);
@@ -68,9 +69,10 @@ IntentDisk *intent_add_disk(Intent *in, const char *target, const char *image, c
                 .stem = dup0(stem),
                 .backing = dup0(backing),
                 .backing_format = dup0(backing_format),
+                .image_format = dup0(NULL),
         };
         in->n_disks++;
-        if (!d->target || !d->image || !d->overlay || !d->stem || !d->backing || !d->backing_format)
+        if (!d->target || !d->image || !d->overlay || !d->stem || !d->backing || !d->backing_format || !d->image_format)
                 return NULL;
         return d;
 }
@@ -95,6 +97,7 @@ int intent_format(const Intent *in, char **ret_data) {
                 g_key_file_set_string(kf, group, "Stem", d->stem);
                 g_key_file_set_string(kf, group, "Backing", d->backing);
                 g_key_file_set_string(kf, group, "BackingFormat", d->backing_format);
+                g_key_file_set_string(kf, group, "ImageFormat", d->image_format);
         }
         g_autofree char *data = g_key_file_to_data(kf, NULL, NULL);
         *ret_data = data ? strdup(data) : NULL;
@@ -143,6 +146,7 @@ int intent_parse(const char *data, Intent **ret, char **ret_error) {
                 ok = d && take(kf, *g, "Image", &d->image) && take(kf, *g, "Overlay", &d->overlay) &&
                      take(kf, *g, "Stem", &d->stem) && take(kf, *g, "Backing", &d->backing) &&
                      take(kf, *g, "BackingFormat", &d->backing_format) && d->image[0] == '/' &&
+                     (take(kf, *g, "ImageFormat", &d->image_format) || true) &&
                      (!d->overlay[0] || d->overlay[0] == '/') && (!d->backing[0] || d->backing[0] == '/') &&
                      d->stem[0] && !strchr(d->stem, '/') && strcmp(d->stem, "..") != 0 && strcmp(d->stem, ".") != 0;
         }

@@ -16,6 +16,7 @@ typedef struct IntentDisk {
         char *backing;          /* revert: the snapshot's image under the new overlay;
                                  * delete: where dependents are moved to ("" for none) */
         char *backing_format;
+        char *image_format;     /* create: image's format, from the definition; "" when unknown */
 } IntentDisk;
 
 typedef struct Intent {

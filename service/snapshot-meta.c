@@ -28,6 +28,7 @@ Snapshot *snapshot_free(Snapshot *s) {
                 free(s->disks[i].target);
                 free(s->disks[i].image);
                 free(s->disks[i].stem);
+                free(s->disks[i].format);
         }
         free(s->disks);
         free(s->name);
@@ -262,9 +263,14 @@ static Snapshot *parse_snapshot(GKeyFile *kf, const char *group, GError **err) {
                                            "[%s] has a bad or repeated disk target '%s'", group, targets[i]);
                         break;
                 }
-                g_autofree char *ki = key_for("Image", d->target), *ks = key_for("Stem", d->target);
+                g_autofree char *ki = key_for("Image", d->target), *ks = key_for("Stem", d->target),
+                                *kf_ = key_for("Format", d->target);
                 d->image = get_string(kf, group, ki, true, err);
                 d->stem = get_string(kf, group, ks, true, err);
+                d->format = get_string(kf, group, kf_, false, err);
+                if (!*err && d->format[0] && strcmp(d->format, "raw") != 0 && strcmp(d->format, "qcow2") != 0)
+                        *err = g_error_new(G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                                           "[%s] disk %s: Format must be raw or qcow2", group, d->target);
                 if (!*err && !stem_is_valid(d->stem))
                         *err = g_error_new(G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                                            "[%s] disk %s: Stem must be a plain file name part", group, d->target);
@@ -379,6 +385,10 @@ int snapshot_set_format(const SnapshotSet *set, char **ret_data) {
                                         *ks = key_for("Stem", s->disks[k].target);
                         g_key_file_set_string(kf, group, ki, s->disks[k].image);
                         g_key_file_set_string(kf, group, ks, s->disks[k].stem);
+                        if (s->disks[k].format && s->disks[k].format[0]) {
+                                g_autofree char *kfmt = key_for("Format", s->disks[k].target);
+                                g_key_file_set_string(kf, group, kfmt, s->disks[k].format);
+                        }
                 }
         }
         g_autofree char *data = g_key_file_to_data(kf, NULL, NULL);

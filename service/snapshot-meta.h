@@ -15,6 +15,8 @@ typedef struct SnapshotDisk {
         char *target;   /* vda */
         char *image;    /* the frozen image: the snapshot's content (with its backing chain) */
         char *stem;     /* the chain's name stem: "windows11" for windows11.qcow2 */
+        char *format;   /* the image's format (raw, qcow2) as the definition said when the
+                         * snapshot was taken; "" in records of an older winvm */
 } SnapshotDisk;
 
 typedef struct Snapshot {

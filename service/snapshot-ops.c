@@ -243,6 +243,109 @@ static char **known_images(Ctx *c, const char *target) {
         return l;
 }
 
+/* --- image formats: from the records and the definition, never probed ----------------------- */
+
+/* Whether an ancestor of s froze an image of target: then s's image is an overlay libvirt or
+ * winvm made, always qcow2. */
+static bool has_ancestor_disk(const SnapshotSet *set, const Snapshot *s, const char *target) {
+        for (size_t depth = 0; s && s->parent[0] && depth < set->n; depth++) {
+                s = snapshot_set_find(set, s->parent);
+                if (s && snapshot_find_disk(s, target))
+                        return true;
+        }
+        return false;
+}
+
+/* The format winvm knows path (an image of target) to have: a snapshot record's, else the
+ * persistent definition's. Records of an older winvm kept no format; their images on top of an
+ * earlier snapshot's are overlays, hence qcow2. NULL when nothing says. */
+static char *known_format(Ctx *c, const char *target, const char *path) {
+        for (size_t i = 0; c->set && i < c->set->n; i++) {
+                const SnapshotDisk *d = snapshot_find_disk(c->set->items[i], target);
+                if (!d || strcmp(d->image, path) != 0)
+                        continue;
+                if (d->format && d->format[0])
+                        return strdup(d->format);
+                if (has_ancestor_disk(c->set, c->set->items[i], target))
+                        return strdup("qcow2");
+        }
+        _cleanup_free_ char *xml = virDomainGetXMLDesc(c->dom, VIR_DOMAIN_XML_INACTIVE);
+        DomainDisk *disks = NULL;
+        size_t n = 0;
+        char *format = NULL;
+        if (xml && domain_xml_snapshot_disks(xml, &disks, &n) == 0) {
+                for (size_t i = 0; i < n && !format; i++)
+                        if (strcmp(disks[i].target, target) == 0 && strcmp(disks[i].file, path) == 0)
+                                format = strdup(disks[i].format);
+                domain_disks_free(disks, n);
+        }
+        virResetLastError();
+        return format;
+}
+
+/* The backing file of path (of format, known) and its format. A raw image has none, whatever
+ * its bytes say. A qcow2 header is QEMU's and qemu-img's, so its backing file is believed; the
+ * format it names must be there (else QEMU would probe) and agree with the records. */
+static int image_backing(Ctx *c, const char *target, const char *path, const char *format, char **ret_backing,
+                         char **ret_format) {
+        *ret_backing = *ret_format = NULL;
+        ImageInfo info = { 0 };
+        _cleanup_free_ char *msg = NULL;
+        int r = qemu_img_info(path, format, &info, &msg);
+        if (r < 0)
+                return fail_errno(c, r, path, msg);
+        if (!info.backing) {
+                image_info_clear(&info);
+                return 0;
+        }
+        _cleanup_free_ char *recorded = known_format(c, target, info.backing);
+        if (!qemu_img_format_is_known(info.backing_format))
+                r = failf(c, WINVM_ERROR_FAILED,
+                          "%s names its backing file %s without a format winvm handles (%s); winvm does not let qemu-img guess one",
+                          path, info.backing, info.backing_format ? info.backing_format : "none");
+        else if (recorded && strcmp(recorded, info.backing_format) != 0)
+                r = failf(c, WINVM_ERROR_FAILED, "%s says its backing file %s is %s, but winvm recorded it as %s",
+                          path, info.backing, info.backing_format, recorded);
+        if (r == 0) {
+                *ret_backing = info.backing;
+                *ret_format = info.backing_format;
+                info.backing = info.backing_format = NULL;
+        }
+        image_info_clear(&info);
+        return r;
+}
+
+/* top (of format) and every image under it, each checked by image_backing: what qemu-img and
+ * QEMU will open when they open top. NULL (the failure recorded) on a problem. */
+static char **checked_chain(Ctx *c, const char *target, const char *top, const char *format) {
+        char **l = calloc(65, sizeof(char *));
+        _cleanup_free_ char *fmt = format ? strdup(format) : NULL;
+        if (!l || !fmt) {
+                free(l);
+                failf(c, WINVM_ERROR_FAILED, !fmt ? "winvm has no record of the format of %s" : "out of memory", top);
+                return NULL;
+        }
+        char *cur = strdup(top);
+        for (size_t k = 0; cur; k++) {
+                if (k == 64) {
+                        free(cur);
+                        strv_free(l);
+                        failf(c, WINVM_ERROR_FAILED, "the chain under %s is deeper than 64 images", top);
+                        return NULL;
+                }
+                l[k] = cur;
+                char *next = NULL, *next_fmt = NULL;
+                if (image_backing(c, target, cur, fmt, &next, &next_fmt) < 0) {
+                        strv_free(l);
+                        return NULL;
+                }
+                free(fmt);
+                fmt = next_fmt;
+                cur = next;
+        }
+        return l;
+}
+
 /* The images among target's known images whose backing file is image. */
 static int dependents_of(Ctx *c, const char *target, const char *image, char ***ret) {
         _cleanup_(strv_freep) char **known = known_images(c, target);
@@ -253,16 +356,15 @@ static int dependents_of(Ctx *c, const char *target, const char *image, char ***
         for (char **p = known; deps && *p; p++) {
                 if (strcmp(*p, image) == 0 || !path_exists(*p))
                         continue;
-                ImageInfo info = { 0 };
-                _cleanup_free_ char *msg = NULL;
-                int r = qemu_img_info(*p, &info, &msg);
+                _cleanup_free_ char *format = known_format(c, target, *p), *backing = NULL, *backing_format = NULL;
+                int r = format ? image_backing(c, target, *p, format, &backing, &backing_format)
+                               : failf(c, WINVM_ERROR_FAILED, "winvm has no record of the format of %s", *p);
                 if (r < 0) {
                         strv_free(deps);
-                        return fail_errno(c, r, *p, msg);
+                        return -1;
                 }
-                if (info.backing && strcmp(info.backing, image) == 0)
+                if (backing && strcmp(backing, image) == 0)
                         deps[k++] = strdup(*p);
-                image_info_clear(&info);
         }
         *ret = deps;
         return deps ? 0 : failf(c, WINVM_ERROR_FAILED, "out of memory");
@@ -377,6 +479,7 @@ static int record_snapshot(Ctx *c, const Intent *in, const char *name, bool quie
                         .target = strdup(in->disks[i].target),
                         .image = strdup(in->disks[i].image),
                         .stem = strdup(in->disks[i].stem),
+                        .format = strdup(in->disks[i].image_format),
                 };
         if (!s->disks || snapshot_set_add(c->set, s) < 0) {
                 snapshot_free(s);
@@ -470,8 +573,17 @@ static int op_create(Ctx *c) {
                         r = failf(c, WINVM_ERROR_EXISTS, "%s already exists; choose another snapshot name", overlay);
                         break;
                 }
+                if (!qemu_img_format_is_known(disks[i].format)) {
+                        r = failf(c, WINVM_ERROR_FAILED, "disk %s of VM %s is in format %s; winvm snapshots raw and qcow2 images only",
+                                  disks[i].target, op->vm, disks[i].format);
+                        break;
+                }
                 IntentDisk *d = intent_add_disk(in, disks[i].target, disks[i].file, overlay, stem, NULL, NULL);
-                if (!d) {
+                if (d) {
+                        free(d->image_format);
+                        d->image_format = strdup(disks[i].format);
+                }
+                if (!d || !d->image_format) {
                         r = failf(c, WINVM_ERROR_FAILED, "out of memory");
                         break;
                 }
@@ -675,19 +787,23 @@ static int op_revert(Ctx *c) {
                                   op->vm, sd->target, s->name);
                         break;
                 }
-                ImageInfo info = { 0 };
-                _cleanup_free_ char *msg = NULL, *folder = dir_of(sd->image), *base = NULL;
-                int k = qemu_img_info(sd->image, &info, &msg);
-                if (k < 0) {
-                        r = fail_errno(c, k, sd->image, msg);
+                _cleanup_free_ char *folder = dir_of(sd->image), *base = NULL;
+                _cleanup_free_ char *format = known_format(c, sd->target, sd->image);
+                _cleanup_(strv_freep) char **chain = checked_chain(c, sd->target, sd->image, format);
+                if (!chain) {
+                        r = -1;
                         break;
                 }
                 _cleanup_free_ char *overlay = NULL;
                 if (asprintf(&base, "%s/%s.%s.%s", folder, sd->stem, s->name, stamp) >= 0)
                         overlay = unique_path(base);
-                IntentDisk *d = overlay ? intent_add_disk(in, sd->target, top, overlay, sd->stem, sd->image, info.format) : NULL;
-                image_info_clear(&info);
-                if (!d) {
+                IntentDisk *d = overlay ? intent_add_disk(in, sd->target, top, overlay, sd->stem, sd->image, format) : NULL;
+                for (size_t k = 0; d && k < n; k++)
+                        if (strcmp(disks[k].target, sd->target) == 0) {
+                                free(d->image_format);
+                                d->image_format = strdup(disks[k].format);
+                        }
+                if (!d || !d->image_format) {
                         r = failf(c, WINVM_ERROR_FAILED, "out of memory");
                         break;
                 }
@@ -765,25 +881,24 @@ static int block_pull(Ctx *c, const char *target, const char *base) {
         }
 }
 
-/* The running chain of a disk: its top and every backing file under it. */
-static char **chain_of(const char *top) {
-        char **l = calloc(65, sizeof(char *));
-        char *cur = top && l ? strdup(top) : NULL;
-        for (size_t k = 0; cur && k < 64; k++) {
-                l[k] = cur;
-                ImageInfo info = { 0 };
-                _cleanup_free_ char *msg = NULL;
-                cur = qemu_img_info(l[k], &info, &msg) == 0 && info.backing ? strdup(info.backing) : NULL;
-                image_info_clear(&info);
-        }
-        return l;
+/* The running chain of a disk: its top and every backing file under it; NULL (the failure
+ * recorded) when it cannot be read without guessing a format. */
+static char **chain_of(Ctx *c, const char *target, const char *top) {
+        if (!top)
+                return calloc(1, sizeof(char *));
+        _cleanup_free_ char *format = known_format(c, target, top);
+        return checked_chain(c, target, top, format);
 }
 
 /* While the guest runs, QEMU has the disk's whole chain open: only the top may change, and
  * only through QEMU (a block pull). Images off the running chain are rebased as usual. */
 static int merge_dependents(Ctx *c, const IntentDisk *d, bool active, const char *top) {
-        _cleanup_(strv_freep) char **deps = NULL, **chain = active ? chain_of(top) : NULL;
-        if (dependents_of(c, d->target, d->image, &deps) < 0)
+        _cleanup_(strv_freep) char **deps = NULL, **chain = active ? chain_of(c, d->target, top) : NULL;
+        if ((active && !chain) || dependents_of(c, d->target, d->image, &deps) < 0)
+                return -1;
+        /* qemu-img opens the new backing file's chain: it must be what the records say. */
+        _cleanup_(strv_freep) char **below = d->backing[0] ? checked_chain(c, d->target, d->backing, d->backing_format) : NULL;
+        if (d->backing[0] && !below)
                 return -1;
         for (char **p = deps; *p; p++) {
                 if (active && top && strcmp(*p, top) == 0) {
@@ -795,6 +910,9 @@ static int merge_dependents(Ctx *c, const IntentDisk *d, bool active, const char
                         return failf(c, WINVM_ERROR_GUEST_RUNNING,
                                      "merging into %s would rewrite an image the running guest has open; shut the guest down first",
                                      *p);
+                _cleanup_(strv_freep) char **own = checked_chain(c, d->target, *p, "qcow2");
+                if (!own)
+                        return -1;
                 _cleanup_free_ char *msg = NULL;
                 int r = qemu_img_rebase(*p, d->backing[0] ? d->backing : NULL, d->backing_format, &msg);
                 if (r < 0)
@@ -867,18 +985,20 @@ static int op_delete(Ctx *c) {
         int r = in ? 0 : failf(c, WINVM_ERROR_FAILED, "out of memory");
         for (size_t i = 0; r == 0 && i < s->n_disks; i++) {
                 const SnapshotDisk *sd = &s->disks[i];
-                ImageInfo info = { 0 };
-                _cleanup_free_ char *msg = NULL;
-                int k = qemu_img_info(sd->image, &info, &msg);
-                if (k < 0) {
-                        r = fail_errno(c, k, sd->image, msg);
+                _cleanup_free_ char *format = known_format(c, sd->target, sd->image), *backing = NULL,
+                                    *backing_format = NULL;
+                if (!format) {
+                        r = failf(c, WINVM_ERROR_FAILED, "winvm has no record of the format of %s", sd->image);
                         break;
                 }
-                if (!intent_add_disk(in, sd->target, sd->image, NULL, sd->stem, info.backing, info.backing_format))
-                        r = failf(c, WINVM_ERROR_FAILED, "out of memory");
-                image_info_clear(&info);
-                if (r < 0)
+                if (image_backing(c, sd->target, sd->image, format, &backing, &backing_format) < 0) {
+                        r = -1;
                         break;
+                }
+                if (!intent_add_disk(in, sd->target, sd->image, NULL, sd->stem, backing, backing_format)) {
+                        r = failf(c, WINVM_ERROR_FAILED, "out of memory");
+                        break;
+                }
                 _cleanup_free_ char *top = current_source(disks, n, sd->target);
                 if (top && strcmp(top, sd->image) == 0)
                         r = failf(c, WINVM_ERROR_FAILED, "snapshot %s's image %s is the VM's current disk; the records are inconsistent",
@@ -886,8 +1006,8 @@ static int op_delete(Ctx *c) {
                 if (r == 0 && active) {
                         /* Live, the running top may be rewritten by QEMU itself, and images off
                          * the running chain by qemu-img; the rest of the chain is QEMU's. */
-                        _cleanup_(strv_freep) char **deps = NULL, **chain = chain_of(top);
-                        if (dependents_of(c, sd->target, sd->image, &deps) < 0)
+                        _cleanup_(strv_freep) char **deps = NULL, **chain = chain_of(c, sd->target, top);
+                        if (!chain || dependents_of(c, sd->target, sd->image, &deps) < 0)
                                 r = -1;
                         for (char **p = deps; r == 0 && p && *p; p++)
                                 if (top && strcmp(*p, top) != 0 && strv_contains(chain, *p))

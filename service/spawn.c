@@ -5,15 +5,35 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <stdbool.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 static void die_with_parent(gpointer userdata) {
         (void) userdata;
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
-static int spawn(const char *const *argv, char **ret_out, char **ret_err, int *ret_exit) {
+static bool kept_for_files(unsigned long cap) {
+        return cap == CAP_DAC_OVERRIDE || cap == CAP_DAC_READ_SEARCH || cap == CAP_FOWNER;
+}
+
+/* In the child, before exec: root's capabilities after exec are its bounding set, so dropping
+ * the rest from it is enough; ambient ones are cleared and no_new_privs keeps setuid programs
+ * from giving any back. A failure leaves the child exiting at once (it must not run with more). */
+static void files_only(gpointer userdata) {
+        die_with_parent(userdata);
+        for (unsigned long cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+                if (!kept_for_files(cap) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+                        _exit(127);
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                _exit(127);
+}
+
+static int spawn_with(const char *const *argv, GSpawnChildSetupFunc setup, char **ret_out, char **ret_err,
+                      int *ret_exit) {
         g_autofree char *out = NULL, *err = NULL;
         g_autoptr(GError) e = NULL;
         int status = 0;
@@ -21,7 +41,7 @@ static int spawn(const char *const *argv, char **ret_out, char **ret_err, int *r
         GSpawnFlags flags = G_SPAWN_SEARCH_PATH | G_SPAWN_STDIN_FROM_DEV_NULL;
         if (!ret_out)
                 flags |= G_SPAWN_STDOUT_TO_DEV_NULL;
-        if (!g_spawn_sync(NULL, (char **) argv, NULL, flags, die_with_parent, NULL, ret_out ? &out : NULL, &err,
+        if (!g_spawn_sync(NULL, (char **) argv, NULL, flags, setup, NULL, ret_out ? &out : NULL, &err,
                           &status, &e)) {
                 *ret_err = strdup(e->message);
                 return -ENOEXEC;
@@ -39,9 +59,13 @@ static int spawn(const char *const *argv, char **ret_out, char **ret_err, int *r
 }
 
 int spawn_sync(const char *const *argv, char **ret_out, char **ret_err) {
-        return spawn(argv, ret_out, ret_err, NULL);
+        return spawn_with(argv, die_with_parent, ret_out, ret_err, NULL);
+}
+
+int spawn_sync_files_only(const char *const *argv, char **ret_out, char **ret_err) {
+        return spawn_with(argv, files_only, ret_out, ret_err, NULL);
 }
 
 int spawn_sync_exit(const char *const *argv, char **ret_out, char **ret_err, int *ret_exit) {
-        return spawn(argv, ret_out, ret_err, ret_exit);
+        return spawn_with(argv, die_with_parent, ret_out, ret_err, ret_exit);
 }

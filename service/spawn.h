@@ -8,6 +8,12 @@
  * stderr, or a description, in *ret_err. */
 int spawn_sync(const char *const *argv, char **ret_out, char **ret_err);
 
+/* The same, for a program that only reads and writes files (qemu-img): the child keeps only
+ * the capabilities for file access (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER) and may
+ * gain no others (no_new_privs), so a bug in it or in what it parses cannot load a module,
+ * mount or reach devices through the rest of root's powers. */
+int spawn_sync_files_only(const char *const *argv, char **ret_out, char **ret_err);
+
 /* The same, for programs whose exit status carries an answer (diff: 1 = the files differ): any
  * normal exit returns 0 with the status in *ret_exit and stdout in *ret_out; a signal gives -EIO. */
 int spawn_sync_exit(const char *const *argv, char **ret_out, char **ret_err, int *ret_exit);

@@ -27,6 +27,7 @@ typedef struct FsFacts {
 typedef struct FactsCall {
         Daemon *daemon;
         sd_bus_message *message;
+        CallTicket ticket;
         FsFacts *facts; /* one per filesystem */
 } FactsCall;
 
@@ -88,6 +89,7 @@ static void facts_done(void *userdata) {
         FactsCall *c = userdata;
         Daemon *d = c->daemon;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        daemon_call_leave(d, &c->ticket);
 
         int r = sd_bus_message_new_method_return(c->message, &reply);
         if (r >= 0)
@@ -134,8 +136,11 @@ static int method_get_facts(sd_bus_message *m, void *userdata, sd_bus_error *err
         c->daemon = d;
         c->facts = calloc(d->n_filesystems + 1, sizeof(FsFacts));
         c->message = sd_bus_message_ref(m);
-        r = worker_submit(d->storage_worker, facts_work, facts_done, c);
+        r = daemon_call_enter(d, m, true, &c->ticket, error);
+        if (r >= 0)
+                r = worker_submit(d->storage_worker, facts_work, facts_done, c);
         if (r < 0) {
+                daemon_call_leave(d, &c->ticket);
                 sd_bus_message_unref(c->message);
                 free(c->facts);
                 free(c);

@@ -26,6 +26,7 @@ typedef struct Image {
 typedef struct ImagesCall {
         Daemon *daemon;
         sd_bus_message *message;
+        CallTicket ticket;      /* held from the call to its reply, over both workers */
         Image *images;
         size_t n_images;
 } ImagesCall;
@@ -77,6 +78,7 @@ static void flags_work(void *userdata) {
 static void reply_done(void *userdata) {
         ImagesCall *c = userdata;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        daemon_call_leave(c->daemon, &c->ticket);
         int r = sd_bus_message_new_method_return(c->message, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(ssbbs)");
@@ -116,6 +118,11 @@ int storage_method_get_images(sd_bus_message *m, void *userdata, sd_bus_error *e
         ImagesCall *c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
+        r = daemon_call_enter(d, m, true, &c->ticket, error);
+        if (r < 0) {
+                free(c);
+                return r;
+        }
         c->daemon = d;
         c->message = sd_bus_message_ref(m);
         daemon_busy_inc(d);

@@ -16,6 +16,7 @@
 typedef struct ActionCall {
         Vm *vm;
         sd_bus_message *message;
+        CallTicket ticket;      /* the caller's own cap only, never the total */
         LvAction action;
         uint32_t timeout_sec;   /* LV_SHUTDOWN only */
         bool force_after;
@@ -128,6 +129,7 @@ static void action_work(void *userdata) {
 static void action_done(void *userdata) {
         ActionCall *c = userdata;
         Vm *vm = c->vm;
+        daemon_call_leave(vm->daemon, &c->ticket);
 
         if (c->job)
                 job_complete(c->job, c->r == 0 || c->r == -ESRCH,
@@ -181,8 +183,18 @@ static int submit(Vm *vm, sd_bus_message *m, LvAction action, uint32_t timeout_s
         c->after_timeout = after_timeout;
         c->uid = uid;
         c->job = job;
-        int r = worker_submit(vm->daemon->worker, action_work, action_done, c);
+        /* The force-off after a shutdown timeout continues a call already counted. */
+        _cleanup_(sd_bus_error_free) sd_bus_error busy = SD_BUS_ERROR_NULL;
+        if (!after_timeout && daemon_call_enter(vm->daemon, m, false, &c->ticket, &busy) < 0) {
+                if (job)
+                        job_complete(job, false, busy.message);
+                sd_bus_message_unref(c->message);
+                free(c);
+                return sd_bus_reply_method_error(m, &busy);
+        }
+        int r = worker_submit_urgent(vm->daemon->worker, action_work, action_done, c);
         if (r < 0) {
+                daemon_call_leave(vm->daemon, &c->ticket);
                 sd_bus_message_unref(c->message);
                 free(c);
                 return r;

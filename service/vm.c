@@ -265,7 +265,7 @@ void vm_refresh(Vm *vm) {
                 return;
         c->vm = vm;
         vm->refreshing = true;
-        if (worker_submit(vm->daemon->worker, refresh_work, refresh_done, c) < 0) {
+        if (worker_submit_urgent(vm->daemon->worker, refresh_work, refresh_done, c) < 0) {
                 vm->refreshing = false;
                 free(c);
         }

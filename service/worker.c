@@ -17,6 +17,7 @@ struct Worker {
         pthread_mutex_t lock;
         pthread_cond_t cond;
         Task *head, *tail;
+        Task *urgent_tail;      /* the last urgent task at the head of the queue, NULL when none */
         bool stopping;
         Mailbox *mailbox;
 };
@@ -36,6 +37,8 @@ static void *worker_main(void *arg) {
                 w->head = t->next;
                 if (!w->head)
                         w->tail = NULL;
+                if (w->urgent_tail == t)
+                        w->urgent_tail = NULL;
                 pthread_mutex_unlock(&w->lock);
 
                 t->work(t->userdata);
@@ -76,7 +79,7 @@ Worker *worker_free(Worker *w) {
         return NULL;
 }
 
-int worker_submit(Worker *w, worker_fn work, mailbox_fn done, void *userdata) {
+static int submit(Worker *w, worker_fn work, mailbox_fn done, void *userdata, bool urgent) {
         if (!w)
                 return -ESHUTDOWN; /* the daemon is going down */
         Task *t = calloc(1, sizeof(*t));
@@ -87,12 +90,30 @@ int worker_submit(Worker *w, worker_fn work, mailbox_fn done, void *userdata) {
         t->userdata = userdata;
 
         pthread_mutex_lock(&w->lock);
-        if (w->tail)
-                w->tail->next = t;
-        else
-                w->head = t;
-        w->tail = t;
+        if (urgent) {
+                /* After the urgent tasks already waiting, before everything else. */
+                Task **at = w->urgent_tail ? &w->urgent_tail->next : &w->head;
+                t->next = *at;
+                *at = t;
+                if (!t->next)
+                        w->tail = t;
+                w->urgent_tail = t;
+        } else {
+                if (w->tail)
+                        w->tail->next = t;
+                else
+                        w->head = t;
+                w->tail = t;
+        }
         pthread_cond_signal(&w->cond);
         pthread_mutex_unlock(&w->lock);
         return 0;
+}
+
+int worker_submit(Worker *w, worker_fn work, mailbox_fn done, void *userdata) {
+        return submit(w, work, done, userdata, false);
+}
+
+int worker_submit_urgent(Worker *w, worker_fn work, mailbox_fn done, void *userdata) {
+        return submit(w, work, done, userdata, true);
 }

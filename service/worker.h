@@ -14,3 +14,7 @@ Worker *worker_free(Worker *w);
 /* work(userdata) runs on the worker thread; then done(userdata) runs on the event thread.
  * done may be NULL. */
 int worker_submit(Worker *w, worker_fn work, mailbox_fn done, void *userdata);
+
+/* The same, ahead of every task not submitted this way (in order among those that are): for
+ * lifecycle calls and state refreshes, which must never wait behind another user's reads. */
+int worker_submit_urgent(Worker *w, worker_fn work, mailbox_fn done, void *userdata);

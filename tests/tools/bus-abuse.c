@@ -2,6 +2,7 @@
  *
  *   bus-abuse vanish [--clients N] [--concurrency C] [--calls K] [--seed S] [--call SPEC]...
  *   bus-abuse flood  [--calls N] [--timeout SECS] [--call SPEC]...
+ *   bus-abuse storm  [--clients N] [--calls K] [--timeout SECS] [--call SPEC]...
  *   bus-abuse hold   [--calls N] [--timeout SECS] --call SPEC [--then SPEC]
  *   bus-abuse probe  [--duration SECS] [--interval MS] [--max-latency SECS] [--call SPEC]
  *
@@ -20,6 +21,10 @@
  *   every reply. Prints "reply COUNT FROM NAME" lines (FROM: service, or bus when the bus
  *   daemon answered itself, e.g. past its own limit of pending replies per connection) and
  *   "unanswered COUNT"; exits 1 when a call got no reply within --timeout.
+ * storm: flood from N connections of one process at once: K calls in all, dealt out to the
+ *   connections in turn, every one written before any reply is read; then the replies of all
+ *   connections are read. Prints what flood prints. (One process, so that a benchmark's load
+ *   is the calls, not hundreds of clients starting.)
  * hold: one connection sends N calls, prints "held N" once they are written, waits for all
  *   replies and counts them as flood does; then, on the same connection, makes the --then
  *   call and prints "then NAME" (or "then (method return)"). For tests that change what the
@@ -38,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -377,6 +383,67 @@ static int mode_flood(const char *dest, Spec *specs, size_t n_specs, unsigned ca
         return missing ? 1 : 0;
 }
 
+static int mode_storm(const char *dest, Spec *specs, size_t n_specs, unsigned clients, unsigned calls,
+                      uint64_t timeout) {
+        sd_bus **buses = calloc(clients, sizeof(sd_bus *));
+        struct pollfd *fds = calloc(clients, sizeof(struct pollfd));
+        Tally t = { .names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL) };
+        g_autofree char *service = NULL;
+        if (!buses || !fds)
+                return 2;
+        for (unsigned i = 0; i < clients; i++) {
+                int r = sd_bus_open_system(&buses[i]);
+                if (r < 0) {
+                        fprintf(stderr, "bus-abuse: cannot connect connection %u: %s\n", i, strerror(-r));
+                        return 2;
+                }
+        }
+        if (get_owner(buses[0], dest, &service) < 0) {
+                fprintf(stderr, "bus-abuse: %s has no owner\n", dest);
+                return 2;
+        }
+        t.service = service;
+        uint64_t begin = now_usec();
+        unsigned sent = 0;
+        for (unsigned i = 0; i < calls; i++) {
+                sd_bus_message *m = NULL;
+                sd_bus *bus = buses[i % clients];
+                if (new_call(bus, dest, &specs[i % n_specs], &m) < 0)
+                        return 2;
+                int r = sd_bus_call_async(bus, NULL, m, on_tally, &t, timeout);
+                sd_bus_message_unref(m);
+                if (r >= 0)
+                        sent++;
+        }
+        for (unsigned i = 0; i < clients; i++)
+                (void) sd_bus_flush(buses[i]);
+        printf("held %u\n", sent);
+        fflush(stdout);
+        uint64_t written = now_usec(), deadline = written + timeout + USEC_PER_SEC;
+        while (t.answered < sent && now_usec() < deadline) {
+                bool progress = false;
+                for (unsigned i = 0; i < clients; i++)
+                        while (sd_bus_process(buses[i], NULL) > 0)
+                                progress = true;
+                if (progress)
+                        continue;
+                for (unsigned i = 0; i < clients; i++)
+                        fds[i] = (struct pollfd) { .fd = sd_bus_get_fd(buses[i]), .events = (short) sd_bus_get_events(buses[i]) };
+                (void) poll(fds, clients, 100);
+        }
+        unsigned missing = sent - t.answered;
+        printf("sent %u in %.3f s, answered %u in %.3f s more, unanswered %u\n", sent,
+               (double) (written - begin) / USEC_PER_SEC, t.answered, (double) (now_usec() - written) / USEC_PER_SEC,
+               missing);
+        print_tally(&t);
+        for (unsigned i = 0; i < clients; i++)
+                sd_bus_flush_close_unref(buses[i]);
+        g_hash_table_unref(t.names);
+        free(buses);
+        free(fds);
+        return missing ? 1 : 0;
+}
+
 static int mode_probe(const char *dest, const Spec *spec, double duration, unsigned interval_ms, double max_latency,
                       const char *stop_file) {
         sd_bus *bus = NULL;
@@ -428,10 +495,11 @@ static void usage(FILE *out, const char *argv0) {
         fprintf(out,
                 "Usage: %s vanish [--clients N] [--concurrency C] [--calls K] [--seed S] [--call SPEC]...\n"
                 "       %s flood [--calls N] [--timeout SECS] [--call SPEC]...\n"
+                "       %s storm [--clients N] [--calls K] [--timeout SECS] [--call SPEC]...\n"
                 "       %s hold [--calls N] [--timeout SECS] --call SPEC [--then SPEC]\n"
                 "       %s probe [--duration SECS] [--interval MS] [--max-latency SECS] [--stop-file FILE] [--call SPEC]\n"
                 "SPEC: \"PATH INTERFACE.MEMBER [SIGNATURE [ARG...]]\" (basic types only)\n",
-                argv0, argv0, argv0, argv0);
+                argv0, argv0, argv0, argv0, argv0);
 }
 
 int main(int argc, char **argv) {
@@ -532,6 +600,8 @@ int main(int argc, char **argv) {
                 r = mode_vanish(dest, specs, n_specs, clients, concurrency, calls ? calls : 3);
         else if (strcmp(mode, "flood") == 0)
                 r = mode_flood(dest, specs, n_specs, calls ? calls : 5000, timeout, NULL);
+        else if (strcmp(mode, "storm") == 0)
+                r = mode_storm(dest, specs, n_specs, clients, calls ? calls : 20000, timeout);
         else if (strcmp(mode, "hold") == 0)
                 r = mode_flood(dest, specs, n_specs, calls ? calls : 32, timeout, then_text ? &then : NULL);
         else if (strcmp(mode, "probe") == 0)

@@ -155,6 +155,7 @@ static const char three_snapshots[] =
         "Stem.vda=windows11\n"
         "Image.vdb=/vm-storage/images/windows11-data.qcow2\n"
         "Stem.vdb=windows11-data\n"
+        "Format.vdb=raw\n"
         "\n"
         "[Snapshot after-driver]\n"
         "Description=GPU driver 551.23\\nreboot needed\n"
@@ -200,6 +201,9 @@ START_TEST(test_parse_fields) {
         ck_assert_str_eq(s->disks[1].target, "vdb");
         ck_assert_str_eq(s->disks[1].image, "/vm-storage/images/windows11-data.qcow2");
         ck_assert_str_eq(s->disks[1].stem, "windows11-data");
+        /* The format is optional (older records have none) and kept as recorded. */
+        ck_assert_str_eq(s->disks[0].format, "");
+        ck_assert_str_eq(s->disks[1].format, "raw");
         ck_assert_uint_eq(s->bytes_on_disk, 0);
 
         s = set->items[1];
@@ -416,6 +420,8 @@ static const struct {
           "[Snapshot a]\nCreated=1\nGuestState=shutoff\nDisks=vda;vdb\nImage.vda=/a\nStem.vda=a\n"
           "Image.vdb=b.qcow2\nStem.vdb=b\n",
           "vdb" },
+        { "format not on the list", "[Snapshot a]\nCreated=1\nGuestState=shutoff\nDisks=vda\nImage.vda=/a\nStem.vda=a\nFormat.vda=vmdk\n",
+          "Format" },
         { "repeated disk", "[Snapshot a]\nCreated=1\nGuestState=shutoff\nDisks=vda;vda\nImage.vda=/a\nStem.vda=a\n",
           "vda" },
         { "bad disk target", "[Snapshot a]\nCreated=1\nGuestState=shutoff\nDisks=VDA\nImage.VDA=/a\nStem.VDA=a\n",
