@@ -28,9 +28,11 @@ void polkit_agent_open(void) {
         if (agent_pid > 0 || geteuid() == 0 || !isatty(STDIN_FILENO))
                 return;
         /* The agent closes its end of this pipe once polkitd has it: then the call may go. */
-        if (pipe2(fds, 0) < 0)
+        if (pipe2(fds, O_CLOEXEC) < 0)
                 return;
-        (void) fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+        char notify[16];
+        snprintf(notify, sizeof(notify), "%d", fds[1]);
+        pid_t parent = getpid();
 
         pid_t pid = fork();
         if (pid < 0) {
@@ -39,10 +41,13 @@ void polkit_agent_open(void) {
                 return;
         }
         if (pid == 0) {
-                char notify[16];
-                /* Not left behind when winvmctl is killed; pkttyagent serves its parent. */
-                (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
-                snprintf(notify, sizeof(notify), "%d", fds[1]);
+                /* Not left behind when winvmctl is killed (also if it died before the prctl);
+                 * pkttyagent serves its parent. */
+                if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+                        _exit(1);
+                /* The write end alone goes to the agent. */
+                if (fcntl(fds[1], F_SETFD, 0) < 0)
+                        _exit(1);
                 execlp("pkttyagent", "pkttyagent", "--notify-fd", notify, "--fallback", (char *) NULL);
                 _exit(127);
         }

@@ -4,7 +4,8 @@
  * authentication" and never a password prompt. Main thread only. */
 
 /* Starts pkttyagent for this process unless one runs already, the caller is root, stdin is
- * no terminal, or pkttyagent is missing; returns once it is registered with polkit.
+ * no terminal, or pkttyagent is missing; returns once it is registered with polkit, or
+ * once it has failed to start (the call then goes without an agent).
  * --fallback: an agent the session already has (a desktop's) answers instead. */
 void polkit_agent_open(void);
 

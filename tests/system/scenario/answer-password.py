@@ -7,9 +7,11 @@ Copies what CMD prints to stderr and exits with CMD's status.
 
 The agent turns echo off after printing the prompt, and that may discard what was typed
 already: the password goes a moment after the prompt, and again if nothing follows.
+CMD is killed after DEADLINE seconds (environment ANSWER_DEADLINE, default 300).
 """
 import os
 import pty
+import signal
 import select
 import sys
 import time
@@ -19,9 +21,15 @@ pid, fd = pty.fork()
 if pid == 0:
     os.execvp(cmd[0], cmd)
 
+deadline = time.monotonic() + float(os.environ.get("ANSWER_DEADLINE", "300"))
+recent = b""  # the last bytes seen: a prompt may arrive in two reads
 prompt_at = None  # when the prompt waiting for an answer came
 typed = 0
 while True:
+    if time.monotonic() > deadline:
+        sys.stderr.write("answer-password: deadline passed, killing %s\n" % cmd[0])
+        os.kill(pid, signal.SIGKILL)
+        break
     readable, _, _ = select.select([fd], [], [], 0.5)
     if readable:
         try:
@@ -31,10 +39,13 @@ while True:
         if not data:
             break
         sys.stderr.write(data.decode(errors="replace"))
-        if b"Password:" in data:
+        recent = (recent + data)[-64:]
+        if b"Password:" in recent:
             prompt_at = time.monotonic()
-        elif b"AUTHENTICATION" in data:  # ==== AUTHENTICATION COMPLETE (or FAILED) ====
+            recent = b""
+        elif b"AUTHENTICATION" in recent:  # ==== AUTHENTICATION COMPLETE (or FAILED) ====
             prompt_at = None
+            recent = b""
     if prompt_at is not None and typed < 4 and time.monotonic() - prompt_at >= 1.0 + 5.0 * typed:
         os.write(fd, (password + "\n").encode())
         typed += 1

@@ -41,7 +41,7 @@ check() {
     fi
 }
 
-# check_fails DESCRIPTION STATUS CMD...: ok when CMD exits with STATUS (not 0).
+# check_status DESCRIPTION STATUS CMD...: ok when CMD exits with STATUS (not 0).
 check_status() {
     local what=$1 want=$2 out rc=0
     shift 2
@@ -73,15 +73,16 @@ as() {
     su -l "$user" -s /bin/bash -c "$(printf '%q ' "$@")"
 }
 
-# wait_for SECONDS CMD...: poll CMD until it succeeds (SECONDS stretched under TCG).
+# wait_for SECONDS CMD...: poll CMD until it succeeds, for SECONDS of the clock (stretched
+# under TCG) however long CMD takes.
 wait_for() {
-    local secs=$(( $1 * SLOW )) i
+    local end=$((SECONDS + $1 * SLOW))
     shift
-    for ((i = 0; i < secs * 5; i++)); do
+    while ((SECONDS < end)); do
         "$@" >/dev/null 2>&1 && return 0
         sleep 0.2
     done
-    return 1
+    "$@" >/dev/null 2>&1
 }
 
 unit_prop() { systemctl show -P "$2" "$1"; }
@@ -97,11 +98,14 @@ unit_down() { ! systemctl is-active -q "$1"; }
 # round per call under TCG.
 wctl() { setpriv --reuid=jarrett --regid=jarrett --init-groups --reset-env winvmctl --no-ask-password "$@"; }
 qemu_pid() { pgrep -f "guest=$VM," | head -n1; }
+qemu_maps_kvmfr() { grep -q /dev/kvmfr0 "/proc/$(qemu_pid)/maps"; }
+# snapshots_lack REGEX: winvmctl lists the snapshots, and none matches REGEX.
+snapshots_lack() { local out; out=$(wctl snapshot list) && ! grep -Eq -- "$1" <<<"$out"; }
 vm_is() { [[ $(vm_state) == "$1" ]]; }
 
 # The file the VM's disk points at now, and the bytes it reads through its chain.
 current_disk() { virsh -q domblklist "$VM" | awk '$1 == "vda" {print $2}'; }
-disk_write() { qemu-io -f qcow2 -c "write -q -P $1 0 1M" "$(current_disk)" >/dev/null; }
+disk_write() { qemu-io -f qcow2 -c "write -q -P $1 ${2:-0} ${3:-1M}" "$(current_disk)"; }
 disk_reads() {
     local out
     out=$(qemu-io -f qcow2 -r -c "read -q -P $1 0 1M" "$(current_disk)" 2>&1) && [[ -z $out ]]

@@ -16,7 +16,7 @@ for args in "start" "snapshot create mallorys" "scrub start images" "kvmfr unloa
 done
 check "the guest is still off" test "$(vm_state)" = "shut off"
 
-out=$(su -l mallory -c "$here/mallory-with-agent.sh" 2>"$STATE/mallory-agent.log")
+out=$(su -l mallory -c "$(printf '%q' "$here/mallory-with-agent.sh")" 2>"$STATE/mallory-agent.log")
 for want in "start-with-password 0" "force-stop-without-agent 3" "force-stop-with-password 0"; do
     if grep -qx "$want" <<<"$out"; then
         ok "mallory with an administrator's password: ${want% *} exits ${want##* }"
