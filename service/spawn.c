@@ -20,16 +20,25 @@ static bool kept_for_files(unsigned long cap) {
         return cap == CAP_DAC_OVERRIDE || cap == CAP_DAC_READ_SEARCH || cap == CAP_FOWNER;
 }
 
+/* Says why on stderr, which the caller reads, and exits: only write(2) between fork and exec
+ * of a threaded process. */
+static void child_fail(const char *why) {
+        (void) !write(STDERR_FILENO, why, strlen(why));
+        _exit(127);
+}
+
 /* In the child, before exec: root's capabilities after exec are its bounding set, so dropping
  * the rest from it is enough; ambient ones are cleared and no_new_privs keeps setuid programs
  * from giving any back. A failure leaves the child exiting at once (it must not run with more). */
 static void files_only(gpointer userdata) {
         die_with_parent(userdata);
-        for (unsigned long cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
-                if (!kept_for_files(cap) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
-                        _exit(127);
+        int in_set;
+        for (unsigned long cap = 0; (in_set = prctl(PR_CAPBSET_READ, cap, 0, 0, 0)) >= 0; cap++)
+                if (in_set > 0 && !kept_for_files(cap) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+                        child_fail("cannot take capabilities out of the helper's bounding set "
+                                   "(winvmd needs CAP_SETPCAP)\n");
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                _exit(127);
+                child_fail("cannot clear the helper's ambient capabilities or set no_new_privs\n");
 }
 
 static int spawn_with(const char *const *argv, GSpawnChildSetupFunc setup, char **ret_out, char **ret_err,

@@ -24,5 +24,22 @@ check "define from the edited file" wctl define
 check_output "libvirt has the new memory size" "<memory unit='KiB'>196608</memory>" virsh dumpxml --inactive "$VM"
 check "undo" wctl undo
 check_output "libvirt has the old memory size again" "<memory unit='KiB'>131072</memory>" virsh dumpxml --inactive "$VM"
+
+# A change outside the allowlist (a serial port writing a host file): refused without a
+# password, naming the element and the action; with an administrator's password typed into
+# the agent that winvmctl starts at a terminal, defined; then undone.
+virsh dumpxml --inactive "$VM" >"$STATE/before-serial.xml"
+wctl export >/dev/null
+sed -i "s|</devices>|<serial type='file'><source path='/var/log/winvm-test-serial.log'/><target port='1'/></serial></devices>|" \
+    "/etc/winvm/vms/$VM.xml"
+check_refused "define of a serial file is refused without a password, naming the element and action" \
+    "serial.*org.winvm1.vm.define-unrestricted|org.winvm1.vm.define-unrestricted.*serial" wctl define
+check "libvirt's definition is unchanged" bash -c "virsh dumpxml --inactive $VM | cmp -s - $(printf '%q' "$STATE/before-serial.xml")"
+check "with an administrator's password at the agent, jarrett defines it" \
+    su -l jarrett -c "$(printf '%q' "$here/answer-password.py") winvm-admin winvmctl define"
+check_output "libvirt has the serial file" 'winvm-test-serial.log' virsh dumpxml --inactive "$VM"
+check "undo, without a password (removing a device is on the allowlist)" wctl undo
+check "the serial file is gone from the definition" bash -c "! virsh dumpxml --inactive $VM | grep -q winvm-test-serial.log"
+
 wctl doctor >"$STATE/doctor.txt" 2>&1
 check_output "the doctor runs every check" 'kvmfr' cat "$STATE/doctor.txt"
