@@ -7,7 +7,7 @@ RESULTS=$SHARE/results
 TAP=$RESULTS/scenario.tap
 STATE=/var/lib/winvm-system-test
 VM=Windows11
-IMAGES=/vm-storage/images
+export IMAGES=/vm-storage/images
 # Under TCG every wait is longer.
 SLOW=1
 [[ $(cat "$SHARE/accel" 2>/dev/null) == tcg ]] && SLOW=4

@@ -10,4 +10,4 @@ step() { local name=$1; shift; "$@" >>"$out.log" 2>&1; echo "$name $?" >>"$out";
 loginctl show-session "$XDG_SESSION_ID" -p Active -p Seat -p Type >>"$out.log"
 pkcheck --action-id org.winvm1.snapshot.create --process $$ >"$HOME/seat-pkcheck" 2>&1
 step create-with-password "$here/answer-password.py" winvm-admin winvmctl snapshot create seat-one
-echo done >>"$out"
+echo "done" >>"$out"

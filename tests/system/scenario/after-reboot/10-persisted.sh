@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # here: run-scenario sets it
 # After the machine's reboot: nothing started winvmd, and what it keeps survived.
 
 check "winvmd is not running after the boot" unit_is winvmd.service inactive

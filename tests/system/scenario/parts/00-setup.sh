@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # here: run-scenario sets it
 # The machine's administrator sets it up, once, as the seed describes and the README says:
 # the desktop user in winvm's group, the VM storage on btrfs, winvm.conf, the definitions
 # folder with its drop-in, libvirt's qemu.conf for the kvmfr device, and the VM itself.

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # here: run-scenario sets it
 # D-Bus activation under the unit exactly as installed, and exit on idle.
 
 check "winvmd is not running before the first call" test "$(unit_prop winvmd.service ActiveState)" = inactive

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # here: run-scenario sets it
 # Looking Glass's kvmfr through winvmd: the rule and options written, the module loaded
 # (a real finit_module under the unit's seccomp filter), the device made by udev from that
 # rule, QEMU mapping it for the seed's IVSHMEM, and no unload under a running guest.

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # here: run-scenario sets it
 # polkit with real login sessions: jarrett (in the group) needs no password; mallory (not in
 # it) is refused with --no-ask-password, and gets in when an administrator answers the agent.
 

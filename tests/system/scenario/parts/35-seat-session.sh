@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # here: run-scenario sets it
 # polkit in an active seat session: mallory logs in on tty1 (autologin), where
 # snapshot.create is auth_admin_keep; in her other sessions (su, no seat) it is auth_admin.
 
@@ -9,7 +9,7 @@ printf '[ "$(tty)" = /dev/tty1 ] && [ ! -e ~/seat-results ] && %s/seat-session.s
 chown mallory: /home/mallory/.bash_profile
 systemctl daemon-reload
 systemctl restart getty@tty1.service
-seat_done() { grep -qx done /home/mallory/seat-results 2>/dev/null; }
+seat_done() { grep -qx 'done' /home/mallory/seat-results 2>/dev/null; }
 if wait_for 90 seat_done; then
     ok "mallory's tty1 session ran its steps"
 else

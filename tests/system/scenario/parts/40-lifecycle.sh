@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # here: run-scenario sets it
 # The VM's lifecycle as jarrett, checked against libvirt.
 
 check "start" wctl start

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # here: run-scenario sets it
 # Disk-only snapshots as jarrett, with the bytes inside the images checked at each step.
 
 check "fresh-install's bytes written" disk_write 0xa1

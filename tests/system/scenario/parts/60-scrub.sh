@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # here: run-scenario sets it
 # A btrfs scrub of the VM storage as a job, through the scrub ioctls under the unit.
 
 check "scrub start images --wait as jarrett" wctl scrub start images --wait

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # here: run-scenario sets it
 # USB auto-attach from a real udev event: a USB gadget with the seed's tablet ids appears on
 # dummy_hcd while the guest runs; udev starts winvm-usb-attach@256c:006d.service, which
 # attaches it to the running guest.

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # here: run-scenario sets it
 # VFIO on a real (virtual) IOMMU: the e1000e named in [Vfio] Devices is bound to vfio-pci at
 # boot by vfio-pci.ids, alone in its IOMMU group; rebound to e1000e, the checks fail with the
 # remedy.

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # here: run-scenario sets it
 # winvmd killed (SIGKILL, as systemctl kill does) in the middle of a snapshot delete that
 # merges data: the next call activates it again, it finishes or rolls back from its intent
 # journal, and the VM is bootable with its bytes.

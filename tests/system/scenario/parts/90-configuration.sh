@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # here: run-scenario sets it
 # The configuration methods under the unit: CPU pinning, the virtiofsd of a share, and
 # Export/Define/Undo with the definition file in /etc/winvm/vms (the drop-in's folder).
 
