@@ -28,17 +28,6 @@ bool allow_names_path(const char *value) {
         return value && strchr(value, '/') != NULL;
 }
 
-static int why_not(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int why_not(char **why, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        free(*why);
-        if (vasprintf(why, fmt, ap) < 0)
-                *why = NULL;
-        va_end(ap);
-        return *why ? -EPERM : -ENOMEM;
-}
-
 static char *attr_or_empty(xmlNodePtr el, const char *name) {
         xmlChar *v = el ? xmlGetNoNsProp(el, BAD_CAST name) : NULL;
         char *s = g_strdup(v ? (const char *) v : "");
@@ -272,15 +261,15 @@ static bool clean_path(const char *path) {
 static int check_image(const GuardCtx *g, const char *file, const char *format, char **why) {
         const DefinitionPolicy *p = g->policy;
         if (!clean_path(file))
-                return why_not(why, "'%s' is not a plain absolute path", file);
+                return guard_refuse(why, "'%s' is not a plain absolute path", file);
         bool on_storage = false;
         for (char *const *d = p->storage_dirs; d && *d && !on_storage; d++)
                 on_storage = under(*d, file);
         if (!on_storage)
-                return why_not(why, "'%s' is not on a [Storage] filesystem", file);
+                return guard_refuse(why, "'%s' is not on a [Storage] filesystem", file);
         /* The raw disk a guest writes, read as qcow2, would name any backing file it likes. */
         if (strv_contains(g->in_use, file))
-                return why_not(why, "'%s' is an image the VM already uses; its format or kind may not change", file);
+                return guard_refuse(why, "'%s' is an image the VM already uses; its format or kind may not change", file);
         if (p->check_path)
                 return p->check_path(p->userdata, GUARD_PATH_IMAGE, file, format, g->in_use, why);
         return 0;
@@ -297,17 +286,17 @@ static int check_disk(const GuardCtx *g, xmlNodePtr el, char **why) {
         _cleanup_free_ char *file = source ? allow_attr(source, "file") : NULL;
         _cleanup_free_ char *type = allow_attr(el, "type");
         if (!type)
-                return why_not(why, "a new disk says type='file'");
+                return guard_refuse(why, "a new disk says type='file'");
         if (backing && (backing->children || backing->properties))
-                return why_not(why, "a new disk has no backing file");
+                return guard_refuse(why, "a new disk has no backing file");
         if (!file) {
                 /* An empty CD-ROM drive names nothing on the host. */
                 if (streq_ptr(device, "cdrom"))
                         return 0;
-                return why_not(why, "a new disk names its image with <source file>");
+                return guard_refuse(why, "a new disk names its image with <source file>");
         }
         if (!format)
-                return why_not(why, "a new disk gives its format (<driver type='raw'> or 'qcow2'), so it is never probed");
+                return guard_refuse(why, "a new disk gives its format (<driver type='raw'> or 'qcow2'), so it is never probed");
         return check_image(g, file, format, why);
 }
 
@@ -417,11 +406,11 @@ static int check_usb_hostdev(const GuardCtx *g, xmlNodePtr el, char **why) {
         g_autofree char *p = attr_or_empty(src ? first_child(src, "product") : NULL, "id");
         unsigned long vi, pi;
         if (strcmp(type, "usb") != 0 || !hex_id(v, &vi) || !hex_id(p, &pi))
-                return why_not(why, "only a USB device by vendor and product id");
+                return guard_refuse(why, "only a USB device by vendor and product id");
         char id[10];
         usb_id_format((UsbId) { (uint16_t) vi, (uint16_t) pi }, id);
         if (!strv_contains(g->policy->usb_ids, id))
-                return why_not(why, "USB device %s is not in [Usb] Devices", id);
+                return guard_refuse(why, "USB device %s is not in [Usb] Devices", id);
         return 0;
 }
 
@@ -460,19 +449,19 @@ static int check_virtiofs(const GuardCtx *g, xmlNodePtr el, char **why) {
         _cleanup_free_ char *dir = source ? allow_attr(source, "dir") : NULL;
         _cleanup_free_ char *dtype = driver ? allow_attr(driver, "type") : NULL;
         if (!streq_ptr(dtype, "virtiofs"))
-                return why_not(why, "only a virtiofs share (<driver type='virtiofs'/>)");
+                return guard_refuse(why, "only a virtiofs share (<driver type='virtiofs'/>)");
         /* A virtiofsd the VM runs already brings in no new program. */
         if (!bin || !(strv_contains(g->policy->virtiofsd_allowed, bin) || strv_contains(g->virtiofsd_in_use, bin)))
-                return why_not(why, "its virtiofsd '%s' is not in [Virtiofs] AllowedBinaries", bin ? bin : "(libvirt's default)");
+                return guard_refuse(why, "its virtiofsd '%s' is not in [Virtiofs] AllowedBinaries", bin ? bin : "(libvirt's default)");
         if (!dir || !clean_path(dir))
-                return why_not(why, "its folder '%s' is not a plain absolute path", dir ? dir : "");
+                return guard_refuse(why, "its folder '%s' is not a plain absolute path", dir ? dir : "");
         /* A folder the VM shares already (another virtiofsd for it, say) is no new one. */
         bool shared = strv_contains(g->shares_in_use, dir);
         bool in_home = shared;
         for (char *const *d = g->policy->share_dirs; d && *d && !in_home; d++)
                 in_home = under(*d, dir);
         if (!in_home)
-                return why_not(why, "'%s' is not a folder in the desktop user's home", dir);
+                return guard_refuse(why, "'%s' is not a folder in the desktop user's home", dir);
         int r = allow_check_element(g, el, &filesystem_new, why);
         if (r < 0)
                 return r;

@@ -6,6 +6,7 @@
 #include "definition-guard.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -383,4 +384,14 @@ int definition_guard_check(const char *current_xml, const char *new_xml, const D
                 *ret_what = NULL;
         }
         return r;
+}
+
+int guard_refuse(char **why, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        free(*why);
+        if (vasprintf(why, fmt, ap) < 0)
+                *why = NULL;
+        va_end(ap);
+        return *why ? -EPERM : -ENOMEM;
 }

@@ -38,3 +38,7 @@ typedef struct DefinitionPolicy {
  * when either does not parse; -ENOMEM. */
 int definition_guard_check(const char *current_xml, const char *new_xml, const DefinitionPolicy *policy,
                            char **ret_what);
+
+/* For the allowlist's rules and the path checks: sets *why (replacing what it held) to the
+ * reason a difference is refused and returns -EPERM; -ENOMEM when it cannot. */
+int guard_refuse(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -18,17 +18,6 @@
 #define QCOW2_MAGIC 0x514649fbu
 #define QCOW2_INCOMPAT_DATA_FILE (UINT64_C(1) << 2)
 
-static int refuse(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int refuse(char **why, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        free(*why);
-        if (vasprintf(why, fmt, ap) < 0)
-                *why = NULL;
-        va_end(ap);
-        return *why ? -EPERM : -ENOMEM;
-}
-
 uid_t definition_paths_qemu_uid(void) {
         static const char *const names[] = { "libvirt-qemu", "qemu-libvirtd", "qemu" };
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
@@ -59,16 +48,16 @@ static int check_qcow2(int path_fd, const char *path, char **why) {
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path_fd);
         int fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
-                return refuse(why, "cannot read '%s': %m", path);
+                return guard_refuse(why, "cannot read '%s': %m", path);
         unsigned char h[104] = { 0 };
         ssize_t n = pread(fd, h, sizeof(h), 0);
         close(fd);
         if (n < 72 || be32_at(h) != QCOW2_MAGIC)
-                return refuse(why, "'%s' is not a qcow2 image", path);
+                return guard_refuse(why, "'%s' is not a qcow2 image", path);
         if (be64_at(h + 8) != 0 || be32_at(h + 16) != 0)
-                return refuse(why, "'%s' has a backing file", path);
+                return guard_refuse(why, "'%s' has a backing file", path);
         if (be32_at(h + 4) >= 3 && (n < 80 || (be64_at(h + 72) & QCOW2_INCOMPAT_DATA_FILE)))
-                return refuse(why, "'%s' has an external data file", path);
+                return guard_refuse(why, "'%s' has an external data file", path);
         return 0;
 }
 
@@ -97,7 +86,7 @@ int definition_paths_check(void *userdata, GuardPathKind kind, const char *path,
         int fd = -1, r;
         if (kind == GUARD_PATH_SHARE) {
                 if (p->desktop_uid == (uid_t) -1)
-                        return refuse(why, "no [Host] DesktopUser is set, so no folder is the desktop user's");
+                        return guard_refuse(why, "no [Host] DesktopUser is set, so no folder is the desktop user's");
                 OwnedPathRule rule = { .owners = &p->desktop_uid, .n_owners = 1, .directory = true };
                 _cleanup_free_ char *full = NULL;
                 size_t n = p->share_root ? strlen(p->share_root) : 0;
@@ -106,21 +95,21 @@ int definition_paths_check(void *userdata, GuardPathKind kind, const char *path,
                 if (asprintf(&full, "%.*s%s", (int) n, n ? p->share_root : "", path) < 0)
                         return -ENOMEM;
                 r = owned_path_open(full, &rule, NULL, &detail);
-                return r < 0 ? refuse(why, "%s", detail ? detail : strerror(-r)) : 0;
+                return r < 0 ? guard_refuse(why, "%s", detail ? detail : strerror(-r)) : 0;
         }
         const char *top = NULL;
         for (char *const *d = p->storage_dirs; d && *d && !top; d++)
                 if (under(*d, path))
                         top = *d;
         if (!top)
-                return refuse(why, "'%s' is not on a [Storage] filesystem", path);
+                return guard_refuse(why, "'%s' is not on a [Storage] filesystem", path);
         uid_t owners[2] = { 0, p->qemu_uid };
         OwnedPathRule rule = { .owners = owners, .n_owners = p->qemu_uid == (uid_t) -1 ? 1 : 2, .trusted_top = top };
         r = owned_path_open(path, &rule, &fd, &detail);
         if (r < 0)
-                return refuse(why, "%s", detail ? detail : strerror(-r));
+                return guard_refuse(why, "%s", detail ? detail : strerror(-r));
         if (used_already(fd, in_use))
-                r = refuse(why, "'%s' is an image the VM already uses", path);
+                r = guard_refuse(why, "'%s' is an image the VM already uses", path);
         else if (streq_ptr(format, "qcow2"))
                 r = check_qcow2(fd, path, why);
         close(fd);

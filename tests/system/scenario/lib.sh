@@ -54,14 +54,18 @@ check_status() {
 }
 
 # check_output DESCRIPTION REGEX CMD...: ok when CMD succeeds and its output matches REGEX.
-check_output() {
-    local what=$1 re=$2 out rc=0
-    shift 2
+check_output() { check_says "$1" success "$2" "${@:3}"; }
+
+# check_says DESCRIPTION success|failure REGEX CMD...: CMD ends that way and says REGEX.
+check_says() {
+    local what=$1 want=$2 re=$3 out rc=0 ended=success
+    shift 3
     out=$("$@" 2>&1) || rc=$?
-    if [[ $rc == 0 ]] && grep -Eq -- "$re" <<<"$out"; then
+    [[ $rc == 0 ]] || ended=failure
+    if [[ $ended == "$want" ]] && grep -Eq -- "$re" <<<"$out"; then
         ok "$what"
     else
-        not_ok "$what" "exit $rc, output not matching /$re/: $*" "${out:0:1500}"
+        not_ok "$what" "exit $rc, wanted $want with output matching /$re/: $*" "${out:0:1500}"
     fi
 }
 
@@ -113,13 +117,4 @@ disk_reads() {
 unit_started() { [[ $(systemctl show -P ExecMainStartTimestampMonotonic "$1") != 0 ]]; }
 
 # check_refused DESCRIPTION REGEX CMD...: ok when CMD fails and says REGEX.
-check_refused() {
-    local what=$1 re=$2 out rc=0
-    shift 2
-    out=$("$@" 2>&1) || rc=$?
-    if [[ $rc != 0 ]] && grep -Eq -- "$re" <<<"$out"; then
-        ok "$what"
-    else
-        not_ok "$what" "exit $rc, output not matching /$re/: $*" "${out:0:1500}"
-    fi
-}
+check_refused() { check_says "$1" failure "$2" "${@:3}"; }
