@@ -937,7 +937,9 @@ static const char *const kind_member[] = { NULL, "Get", "Set", "GetAll" };
 
 /* Where an edit goes, and what: host references the allowlist must refuse, and changes it
  * admits (which libvirt may still refuse, e.g. a second memballoon). */
-static const char *const definition_anchors[] = { "</devices>", "</os>", "</features>", "</domain>", "</name>", "</source>" };
+/* NULL-terminated, as pick_str reads them. */
+static const char *const definition_anchors[] = { "</devices>", "</os>", "</features>", "</domain>", "</name>",
+                                                  "</source>", NULL };
 static const char *const definition_edits[] = {
         "<seclabel type='none'/>",
         "<seclabel type='static' model='dac' relabel='no'><label>+0:+0</label></seclabel>",
@@ -970,6 +972,7 @@ static const char *const definition_edits[] = {
         "<boot dev='hd'/>",
         "<graphics type='vnc' autoport='yes'/>",
         "<graphics type='vnc' socket='/run/evil.sock'/>",
+        NULL,
 };
 static const char *const definition_swaps[][2] = {
         { "type='raw'", "type='qcow2'" },
@@ -1586,6 +1589,8 @@ int main(int argc, char **argv) {
         g_strfreev(f.skip);
         g_strfreev(f.tame);
         g_strfreev(f.allowed);
+        g_strfreev(f.focus);
+        g_free(f.definition_base);
         free(f.unique);
         free(f.slowest);
         sd_bus_flush_close_unref(f.bus);
