@@ -42,6 +42,19 @@ static xmlNodePtr first_child(xmlNodePtr el, const char *name) {
         return NULL;
 }
 
+/* The child NAME of el that a check reads, in *ret (NULL when there is none); false when there
+ * are two: libvirt would read one of them and the check might have read the other. */
+static bool sole_child(xmlNodePtr el, const char *name, xmlNodePtr *ret) {
+        *ret = NULL;
+        for (xmlNodePtr c = el ? el->children : NULL; c; c = c->next)
+                if (c->type == XML_ELEMENT_NODE && !c->ns && xmlStrcmp(c->name, BAD_CAST name) == 0) {
+                        if (*ret)
+                                return false;
+                        *ret = c;
+                }
+        return true;
+}
+
 /* --- shared small rules ----------------------------------------------------------------- */
 
 static const AllowRule guest_address = { .name = "address", .free = true, .removable = true };
@@ -279,8 +292,10 @@ static int check_disk(const GuardCtx *g, xmlNodePtr el, char **why) {
         int r = allow_check_element(g, el, &disk_new, why);
         if (r < 0)
                 return r;
-        xmlNodePtr driver = first_child(el, "driver"), source = first_child(el, "source"),
-                   backing = first_child(el, "backingStore");
+        xmlNodePtr driver, source, backing;
+        if (!sole_child(el, "driver", &driver) || !sole_child(el, "source", &source) ||
+            !sole_child(el, "backingStore", &backing))
+                return guard_refuse(why, "a disk with two <driver>, <source> or <backingStore> elements");
         _cleanup_free_ char *device = allow_attr(el, "device");
         _cleanup_free_ char *format = driver ? allow_attr(driver, "type") : NULL;
         _cleanup_free_ char *file = source ? allow_attr(source, "file") : NULL;
@@ -400,10 +415,12 @@ static int check_usb_hostdev(const GuardCtx *g, xmlNodePtr el, char **why) {
         int r = allow_check_element(g, el, &usb_hostdev, why);
         if (r < 0)
                 return r;
-        xmlNodePtr src = first_child(el, "source");
+        xmlNodePtr src, vendor, product;
+        if (!sole_child(el, "source", &src) || !sole_child(src, "vendor", &vendor) || !sole_child(src, "product", &product))
+                return guard_refuse(why, "a USB device with two <source>, <vendor> or <product> elements");
         g_autofree char *type = attr_or_empty(el, "type");
-        g_autofree char *v = attr_or_empty(src ? first_child(src, "vendor") : NULL, "id");
-        g_autofree char *p = attr_or_empty(src ? first_child(src, "product") : NULL, "id");
+        g_autofree char *v = attr_or_empty(vendor, "id");
+        g_autofree char *p = attr_or_empty(product, "id");
         unsigned long vi, pi;
         if (strcmp(type, "usb") != 0 || !hex_id(v, &vi) || !hex_id(p, &pi))
                 return guard_refuse(why, "only a USB device by vendor and product id");
@@ -444,7 +461,9 @@ static const AllowRule filesystem = {
 
 static int check_virtiofs(const GuardCtx *g, xmlNodePtr el, char **why) {
         /* The rule admits any binary path and folder ("=*"): they are checked here. */
-        xmlNodePtr driver = first_child(el, "driver"), binary = first_child(el, "binary"), source = first_child(el, "source");
+        xmlNodePtr driver, binary, source;
+        if (!sole_child(el, "driver", &driver) || !sole_child(el, "binary", &binary) || !sole_child(el, "source", &source))
+                return guard_refuse(why, "a share with two <driver>, <binary> or <source> elements");
         _cleanup_free_ char *bin = binary ? allow_attr(binary, "path") : NULL;
         _cleanup_free_ char *dir = source ? allow_attr(source, "dir") : NULL;
         _cleanup_free_ char *dtype = driver ? allow_attr(driver, "type") : NULL;

@@ -91,13 +91,21 @@ static char *canonical_of(xmlNodePtr n) {
         return g_string_free(s, false);
 }
 
-/* The element's own text (its text children, trimmed). */
+/* The element's own text: its text children, each trimmed, the empty ones left out. Between
+ * child elements only the indentation changes when a definition is written again; text nodes
+ * are joined by \x01, which XML text can never hold, so no two different texts compare equal. */
 static char *own_text(xmlNodePtr el) {
         GString *s = g_string_new(NULL);
         for (xmlNodePtr c = el->children; c; c = c->next)
-                if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content)
-                        g_string_append(s, (const char *) c->content);
-        return g_strstrip(g_string_free(s, false));
+                if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content) {
+                        g_autofree char *t = g_strstrip(g_strdup((const char *) c->content));
+                        if (!*t)
+                                continue;
+                        if (s->len)
+                                g_string_append_c(s, '\x01');
+                        g_string_append(s, t);
+                }
+        return g_string_free(s, false);
 }
 
 static bool in_list(const char *list, const char *value) {
