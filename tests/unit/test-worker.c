@@ -29,36 +29,8 @@ static void record(void *userdata) {
 
 #define TASK(n) ((void *) (uintptr_t) (n))
 
-START_TEST(test_urgent_first) {
-        Worker *w = NULL;
-        ck_assert_int_eq(worker_new(NULL, "test", &w), 0);
-        ck_assert_int_eq(worker_submit(w, blocker, NULL, NULL), 0);
-        pthread_mutex_lock(&lock);
-        while (!started)
-                pthread_cond_wait(&cond, &lock);
-        pthread_mutex_unlock(&lock);
-
-        /* A user's reads are queued; then lifecycle calls and a refresh come in. */
-        ck_assert_int_eq(worker_submit(w, record, NULL, TASK(1)), 0);
-        ck_assert_int_eq(worker_submit(w, record, NULL, TASK(2)), 0);
-        ck_assert_int_eq(worker_submit_urgent(w, record, NULL, TASK(101)), 0);
-        ck_assert_int_eq(worker_submit(w, record, NULL, TASK(3)), 0);
-        ck_assert_int_eq(worker_submit_urgent(w, record, NULL, TASK(102)), 0);
-
-        pthread_mutex_lock(&lock);
-        release = true;
-        pthread_cond_broadcast(&cond);
-        pthread_mutex_unlock(&lock);
-        w = worker_free(w); /* runs what is queued, then stops */
-
-        unsigned want[] = { 101, 102, 1, 2, 3 };
-        ck_assert_uint_eq(n_order, 5);
-        for (unsigned i = 0; i < 5; i++)
-                ck_assert_uint_eq(order[i], want[i]);
-}
-END_TEST
-
-START_TEST(test_urgent_on_empty_queue) {
+/* A worker busy with the blocker, so that what is submitted next queues behind it. */
+static Worker *blocked_worker(void) {
         Worker *w = NULL;
         n_order = 0;
         started = release = false;
@@ -68,15 +40,43 @@ START_TEST(test_urgent_on_empty_queue) {
         while (!started)
                 pthread_cond_wait(&cond, &lock);
         pthread_mutex_unlock(&lock);
-        ck_assert_int_eq(worker_submit_urgent(w, record, NULL, TASK(101)), 0);
-        ck_assert_int_eq(worker_submit(w, record, NULL, TASK(1)), 0);
-        ck_assert_int_eq(worker_submit_urgent(w, record, NULL, TASK(102)), 0);
-        ck_assert_int_eq(worker_submit(w, record, NULL, TASK(2)), 0);
+        return w;
+}
+
+/* Lets the blocker finish; freeing the worker runs what is queued, then stops it. */
+static void release_and_drain(Worker *w) {
         pthread_mutex_lock(&lock);
         release = true;
         pthread_cond_broadcast(&cond);
         pthread_mutex_unlock(&lock);
-        w = worker_free(w);
+        worker_free(w);
+}
+
+START_TEST(test_urgent_first) {
+        Worker *w = blocked_worker();
+
+        /* A user's reads are queued; then lifecycle calls and a refresh come in. */
+        ck_assert_int_eq(worker_submit(w, record, NULL, TASK(1)), 0);
+        ck_assert_int_eq(worker_submit(w, record, NULL, TASK(2)), 0);
+        ck_assert_int_eq(worker_submit_urgent(w, record, NULL, TASK(101)), 0);
+        ck_assert_int_eq(worker_submit(w, record, NULL, TASK(3)), 0);
+        ck_assert_int_eq(worker_submit_urgent(w, record, NULL, TASK(102)), 0);
+        release_and_drain(w);
+
+        unsigned want[] = { 101, 102, 1, 2, 3 };
+        ck_assert_uint_eq(n_order, 5);
+        for (unsigned i = 0; i < 5; i++)
+                ck_assert_uint_eq(order[i], want[i]);
+}
+END_TEST
+
+START_TEST(test_urgent_on_empty_queue) {
+        Worker *w = blocked_worker();
+        ck_assert_int_eq(worker_submit_urgent(w, record, NULL, TASK(101)), 0);
+        ck_assert_int_eq(worker_submit(w, record, NULL, TASK(1)), 0);
+        ck_assert_int_eq(worker_submit_urgent(w, record, NULL, TASK(102)), 0);
+        ck_assert_int_eq(worker_submit(w, record, NULL, TASK(2)), 0);
+        release_and_drain(w);
         unsigned want[] = { 101, 102, 1, 2 };
         ck_assert_uint_eq(n_order, 4);
         for (unsigned i = 0; i < 4; i++)
