@@ -32,10 +32,6 @@ struct Authz {
         FairQueue *waiting;
 
         guint timeout_ms, interactive_timeout_ms;
-
-        pthread_mutex_t ready_lock;
-        pthread_cond_t ready_cond;
-        bool ready;
 };
 
 typedef struct Request {
@@ -327,11 +323,7 @@ static void *authz_main(void *arg) {
         g_autofree char *why = NULL;
         (void) connect_authority(a, &why); /* tried again at the next check when it failed */
 
-        pthread_mutex_lock(&a->ready_lock);
-        a->ready = true;
-        pthread_cond_signal(&a->ready_cond);
-        pthread_mutex_unlock(&a->ready_lock);
-
+        /* Checks submitted meanwhile wait in the context as idle sources: they start now. */
         g_main_loop_run(a->loop);
 
         /* Checks still waiting for a slot are answered, so their callers' memory is released. */
@@ -365,8 +357,6 @@ int authz_new(Mailbox *mb, mailbox_fn on_changed, void *changed_userdata, Authz 
         a->in_flight_by_uid = g_hash_table_new(g_direct_hash, g_direct_equal);
         a->waiting = fair_queue_new();
         a->loop = g_main_loop_new(a->context, false);
-        pthread_mutex_init(&a->ready_lock, NULL);
-        pthread_cond_init(&a->ready_cond, NULL);
 
         int r = pthread_create(&a->thread, NULL, authz_main, a);
         if (r != 0) {
@@ -378,12 +368,9 @@ int authz_new(Mailbox *mb, mailbox_fn on_changed, void *changed_userdata, Authz 
                 return -r;
         }
         (void) pthread_setname_np(a->thread, "polkit");
-
-        /* Start-up only: wait until the authority proxy exists so the first check is not refused. */
-        pthread_mutex_lock(&a->ready_lock);
-        while (!a->ready)
-                pthread_cond_wait(&a->ready_cond, &a->ready_lock);
-        pthread_mutex_unlock(&a->ready_lock);
+        /* Not waiting for the thread to reach polkit: winvmd takes its bus name meanwhile (a
+         * cold start's first call needs both), and a check submitted before the authority
+         * proxy exists runs on the thread's loop after it (authz_check). */
         *ret = a;
         return 0;
 }
@@ -402,8 +389,6 @@ Authz *authz_free(Authz *a) {
         g_main_context_unref(a->context);
         fair_queue_free(a->waiting, NULL); /* emptied by the thread */
         g_hash_table_unref(a->in_flight_by_uid);
-        pthread_cond_destroy(&a->ready_cond);
-        pthread_mutex_destroy(&a->ready_lock);
         g_free(a);
         return NULL;
 }

@@ -16,6 +16,7 @@
 #include "scrub.h"
 #include "names.h"
 #include "startup-hold.h"
+#include "startup-phases.h"
 #include "util.h"
 
 #ifndef WINVM_BUS_NAME
@@ -73,8 +74,10 @@ static int on_any_message(sd_bus_message *m, void *userdata, sd_bus_error *error
         Daemon *d = userdata;
         (void) error;
         uint8_t type = 0;
-        if (sd_bus_message_get_type(m, &type) >= 0 && type == SD_BUS_MESSAGE_METHOD_CALL)
+        if (sd_bus_message_get_type(m, &type) >= 0 && type == SD_BUS_MESSAGE_METHOD_CALL) {
                 d->last_activity = now_usec(d);
+                startup_phase_mark(STARTUP_FIRST_CALL);
+        }
         return 0;
 }
 
@@ -141,6 +144,7 @@ static int setup_bus(Daemon *d) {
         r = sd_bus_request_name(d->bus, WINVM_BUS_NAME, 0);
         if (r < 0)
                 return log_error("Cannot own the bus name %s: %s", WINVM_BUS_NAME, strerror(-r)), r;
+        startup_phase_mark(STARTUP_BUS_NAME);
         return 0;
 }
 
@@ -167,7 +171,10 @@ int daemon_new(WinvmConfig *config, Daemon **ret) {
         if (!(d->call_limit = call_limit_new(CALL_LIMIT_PER_UID, CALL_LIMIT_TOTAL)) ||
             !(d->lifecycle_limit = call_limit_new(CALL_LIMIT_LIFECYCLE_PER_UID, CALL_LIMIT_LIFECYCLE_PER_UID)))
                 return -ENOMEM;
+        /* polkit's thread first: it connects to the bus and to polkitd while the rest starts,
+         * and a cold start's first read waits for its verdict. */
         if ((r = mailbox_new(d->event, &d->mailbox)) < 0 ||
+            (r = authz_new(d->mailbox, on_polkit_changed, d, &d->authz)) < 0 ||
             (r = worker_new(d->mailbox, "libvirt", &d->worker)) < 0 ||
             (r = worker_new(d->mailbox, "storage", &d->storage_worker)) < 0 ||
             (r = worker_new(d->mailbox, "snapshots", &d->snapshot_worker)) < 0)
@@ -178,8 +185,10 @@ int daemon_new(WinvmConfig *config, Daemon **ret) {
         LvHandlers handlers = { .lifecycle = daemon_on_lifecycle, .closed = daemon_on_closed, .userdata = d };
         if ((r = lv_new(d->mailbox, config->libvirt_uri, &handlers, &d->lv)) < 0)
                 return log_error("Cannot initialise libvirt"), r;
-        if ((r = authz_new(d->mailbox, on_polkit_changed, d, &d->authz)) < 0)
-                return r;
+        /* Connect first: the worker opens libvirt while polkit's thread starts and the bus
+         * name is taken, and a cold start's first read waits for all three. Its answer comes
+         * through the mailbox, so once the loop runs, with the bus set up. */
+        daemon_connect_libvirt(d);
 
         if ((r = setup_bus(d)) < 0)
                 return r;
@@ -203,7 +212,6 @@ int daemon_new(WinvmConfig *config, Daemon **ret) {
 }
 
 int daemon_run(Daemon *d) {
-        daemon_connect_libvirt(d);
         /* Finishes or rolls back snapshot operations a crash interrupted, before any new one. */
         for (size_t i = 0; i < d->n_vms; i++)
                 (void) vm_snapshots_load(d->vms[i]);

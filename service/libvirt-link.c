@@ -6,6 +6,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "startup-hold.h"
+#include "startup-phases.h"
 
 #define RECONNECT_FIRST_USEC (200 * 1000ULL)
 #define RECONNECT_MAX_USEC (5 * 1000 * 1000ULL)
@@ -15,6 +16,7 @@ typedef struct ConnectCall {
         unsigned gen;
         int r;
         LvError err;
+        uint64_t connected_usec; /* when lv_connect returned, for StartupPhases */
 } ConnectCall;
 
 static void set_connected(Daemon *d, bool connected) {
@@ -54,6 +56,7 @@ static void schedule_reconnect(Daemon *d) {
 static void connect_work(void *userdata) {
         ConnectCall *c = userdata;
         c->r = lv_connect(c->daemon->lv, &c->gen, &c->err);
+        c->connected_usec = startup_phase_now();
 }
 
 static void connect_done(void *userdata) {
@@ -72,6 +75,7 @@ static void connect_done(void *userdata) {
                         log_notice("Connected to %s again", d->config->libvirt_uri);
                 d->gen = c->gen;
                 d->reconnect_attempt = 0;
+                startup_phase_mark_at(STARTUP_LIBVIRT, c->connected_usec);
                 set_connected(d, true);
                 for (size_t i = 0; i < d->n_vms; i++)
                         vm_refresh(d->vms[i]);
@@ -96,11 +100,13 @@ void daemon_connect_libvirt(Daemon *d) {
 }
 
 void daemon_release_held_reads(Daemon *d, bool unconditionally) {
-        if (!startup_hold_active(d->startup_hold))
+        bool all_known = d->connected;
+        for (size_t i = 0; all_known && i < d->n_vms; i++)
+                all_known = d->vms[i]->info_valid;
+        if (all_known)
+                startup_phase_mark(STARTUP_STATES);
+        if (!startup_hold_active(d->startup_hold) || (!unconditionally && !all_known))
                 return;
-        for (size_t i = 0; !unconditionally && i < d->n_vms; i++)
-                if (!d->vms[i]->info_valid)
-                        return;
         startup_hold_release(d->startup_hold);
 }
 

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "daemon-setup.h"
 #include "snapshot-ops.h"
+#include "startup-phases.h"
 #include "util.h"
 
 #ifndef WINVM_VERSION
@@ -23,6 +24,7 @@ static void help(void) {
 }
 
 int main(int argc, char **argv) {
+        startup_phase_mark(STARTUP_MAIN);
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "check-config", no_argument, NULL, 'C' },
@@ -64,6 +66,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "winvmd: %s\n", error);
                 return EXIT_FAILURE;
         }
+        startup_phase_mark(STARTUP_CONFIG);
         for (char **w = warnings; w && *w; w++)
                 fprintf(stderr, "winvmd: warning: %s\n", *w);
         if (check_only) {

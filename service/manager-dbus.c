@@ -9,6 +9,7 @@
 #include "names.h"
 #include "object-listing.h"
 #include "startup-hold.h"
+#include "startup-phases.h"
 #include "util.h"
 
 #ifndef WINVM_VERSION
@@ -70,6 +71,11 @@ static int property_get_version(sd_bus *bus, const char *path, const char *inter
         return sd_bus_message_append(reply, "s", WINVM_VERSION);
 }
 
+static int property_get_startup_phases(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return startup_phases_append(reply);
+}
+
 static int property_get_connected(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Daemon *d = userdata;
@@ -87,6 +93,8 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("VMs", "ao", property_get_vms, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Jobs", "ao", property_get_jobs, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LibvirtConnected", "b", property_get_connected, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        /* Diagnostic: settles during the start, so not signalled. */
+        SD_BUS_PROPERTY("StartupPhases", "a(st)", property_get_startup_phases, 0, 0),
         SD_BUS_METHOD_WITH_ARGS("GetVM", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", vm), method_get_vm,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Doctor", SD_BUS_ARGS("s", vm), SD_BUS_RESULT("a(ssss)", checks, "a{su}", summary),
@@ -127,6 +135,7 @@ static int listing_gate(Daemon *d, sd_bus_message *m, sd_bus_error *error) {
                 return 1; /* held; dispatched again once polkit answers */
         if (startup_hold_take(d->startup_hold, m) > 0)
                 return 1;
+        startup_phase_mark(STARTUP_FIRST_REPLY);
         return object_listing_reply(d, m);
 }
 
@@ -170,7 +179,9 @@ int manager_read_gate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 return r;
         if (r == 0)
                 return 1; /* held; dispatched again once polkit answers */
-        if (startup_hold_take(d->startup_hold, m) > 0)
+        /* A VM whose state is known is answered at once, even while others are not yet. */
+        if (!(vm && vm->info_valid) && startup_hold_take(d->startup_hold, m) > 0)
                 return 1; /* held; dispatched again once the VMs' states are known */
+        startup_phase_mark(STARTUP_FIRST_REPLY); /* sd-bus answers it on return */
         return 0;
 }
