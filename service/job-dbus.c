@@ -68,7 +68,7 @@ static int property_get_objects(sd_bus *bus, const char *path, const char *inter
         Job *job = userdata;
         int r = sd_bus_message_open_container(reply, 'a', "o");
         for (char **o = job->objects; r >= 0 && o && *o; o++)
-                r = sd_bus_message_append(reply, "o", *o);
+                r = sd_bus_message_append_basic(reply, 'o', *o);
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
