@@ -11,6 +11,7 @@ phases() { as_user jarrett busctl --system get-property org.winvm1 /org/winvm1 o
 
 # A fresh winvmd whose first call is a read of the VM (the sandbox waits for the name with
 # the bus daemon, not with a call to winvmd).
+# shellcheck disable=SC2119  # no arguments for winvmd
 restart_winvmd
 state=$(as_user jarrett busctl --system get-property org.winvm1 "$VM_PATH" org.winvm1.VM State)
 assert_contains "$state" '"shutoff"' "the first read says the guest's state, not unknown ($state)"
@@ -48,10 +49,13 @@ assert_eq "$first" "$(phases)" "StartupPhases does not change after the start"
 
 # A new winvmd has a new start: its phases are later than the old one's first reply.
 old_reply=$(python3 -c 'import shlex,sys; w=shlex.split(sys.argv[1]); print(dict(zip(w[2::2], w[3::2]))["first-reply"])' "$first")
+# shellcheck disable=SC2119  # no arguments for winvmd
 restart_winvmd
 new_main=$(python3 -c 'import shlex,sys; w=shlex.split(sys.argv[1]); print(dict(zip(w[2::2], w[3::2]))["main"])' "$(phases)")
-python3 -c "import sys; sys.exit(0 if $new_main > $old_reply else 1)" &&
-    ok "a restarted winvmd records its own start" ||
+if python3 -c "import sys; sys.exit(0 if $new_main > $old_reply else 1)"; then
+    ok "a restarted winvmd records its own start"
+else
     fail "a restarted winvmd records its own start" "main $new_main, the old first reply $old_reply"
+fi
 
 summary
