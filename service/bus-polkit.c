@@ -7,6 +7,7 @@
 
 #include "errors.h"
 #include "log.h"
+#include "startup-phases.h"
 #include "util.h"
 
 /* Checks of one call: GetManagedObjects has one per VM and two more. */
@@ -294,6 +295,7 @@ static void on_verdict(void *userdata, AuthzVerdict verdict, uid_t uid, const ch
         ActionQuery *aq = userdata;
         Query *q = aq->query;
 
+        startup_phase_mark(STARTUP_FIRST_VERDICT);
         q->uid = uid;
         aq->state = VERDICT_DONE;
         aq->verdict = verdict;

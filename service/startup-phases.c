@@ -12,6 +12,7 @@ static const char *const phase_names[_STARTUP_PHASE_MAX] = {
         [STARTUP_LIBVIRT] = "libvirt-connected",
         [STARTUP_STATES] = "states-known",
         [STARTUP_FIRST_CALL] = "first-call",
+        [STARTUP_FIRST_VERDICT] = "first-verdict",
         [STARTUP_FIRST_REPLY] = "first-reply",
 };
 

@@ -17,6 +17,7 @@ typedef enum StartupPhase {
         STARTUP_LIBVIRT,     /* the first libvirt connection is open (on the worker) */
         STARTUP_STATES,      /* every VM's state is known */
         STARTUP_FIRST_CALL,  /* the first method call arrived */
+        STARTUP_FIRST_VERDICT, /* polkit's first answer came back */
         STARTUP_FIRST_REPLY, /* the first read was answered */
         _STARTUP_PHASE_MAX,
 } StartupPhase;

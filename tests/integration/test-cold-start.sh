@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Manager.StartupPhases tells when winvmd reached each step of its start: every step is
 # listed once reached, in the order the steps depend on each other, and a read that came
-# before the VM's state was known was answered only after it (the start-up hold).
+# before the VM's state was known was answered only after it (the start-up hold) and after
+# polkit's verdict.
 set -uo pipefail
 . "$WINVM_SRC/tests/sandbox/sandbox-lib.sh"
 # shellcheck source=tests/integration/lib.sh
@@ -29,13 +30,14 @@ t = dict(pairs)
 problems = []
 if len(pairs) != n or len(t) != n:
     problems.append("each phase once")
-expected = ["main", "config", "bus-name", "libvirt-connected", "states-known", "first-call", "first-reply"]
+expected = ["main", "config", "bus-name", "libvirt-connected", "states-known", "first-call",
+            "first-verdict", "first-reply"]
 if [p for p, _ in pairs] != expected:
     problems.append("phases %s, expected %s" % ([p for p, _ in pairs], expected))
 else:
     for a, b in [("main", "config"), ("config", "bus-name"), ("bus-name", "first-call"),
-                 ("first-call", "first-reply"), ("libvirt-connected", "states-known"),
-                 ("states-known", "first-reply")]:
+                 ("first-call", "first-verdict"), ("first-verdict", "first-reply"),
+                 ("libvirt-connected", "states-known"), ("states-known", "first-reply")]:
         if not 0 < t[a] <= t[b]:
             problems.append("%s (%d) after %s (%d)" % (a, t[a], b, t[b]))
 print("; ".join(problems) or "ok")

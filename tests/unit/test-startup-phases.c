@@ -62,7 +62,7 @@ END_TEST
 
 START_TEST(test_names) {
         static const char *const expected[] = { "main", "config", "bus-name", "libvirt-connected",
-                                                "states-known", "first-call", "first-reply" };
+                                                "states-known", "first-call", "first-verdict", "first-reply" };
         for (StartupPhase p = 0; p < _STARTUP_PHASE_MAX; p++)
                 ck_assert_str_eq(startup_phase_name(p), expected[p]);
 }
