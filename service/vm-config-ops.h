@@ -32,6 +32,7 @@ typedef enum VmConfigOpKind {
         VMCFG_DRIFT,
         VMCFG_UNDO,
         VMCFG_HISTORY,
+        VMCFG_REPAIR,           /* Manager.Repair: the doctor's repairs (doctor-repair.h) */
 } VmConfigOpKind;
 
 /* Attach and Detach flags. */
@@ -56,6 +57,7 @@ typedef struct VmConfigOp {
         uint32_t flags;
         char *path;                     /* SetVirtiofsdPath */
         bool with_diff;
+        char **repair_ids;              /* Repair: the check ids, empty for every repair */
 
         /* outputs */
         CheckList checks;
@@ -72,6 +74,7 @@ typedef struct VmConfigOp {
         bool differs;
         char *diff;
         char *result;
+        char **repaired;                /* Repair: the ids whose repair changed the definition */
         bool definition_changed;
         /* A change the allowlist does not admit (definition-guard.h): the worker sets
          * needs_unrestricted and unrestricted_what; when an administrator admits it
@@ -129,3 +132,4 @@ void cpu_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
 void usb_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
 void shares_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
 void definition_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
+void repair_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
