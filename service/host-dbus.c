@@ -183,7 +183,7 @@ static void doctor_work(HostCall *c) {
         for (size_t i = 0; images && i < n; i++)
                 images[i] = (DoctorImage) { .path = disks[i].file, .nocow = file_nocow(disks[i].file) };
         VirtiofsdFacts vf = { 0 };
-        bool vf_valid = xml && virtiofsd_facts_read(cfg->host_root, xml, &vf) == 0;
+        bool vf_valid = xml && virtiofsd_facts_read(cfg->host_root, xml, cfg->virtiofsd_allowed, &vf) == 0;
         DoctorInput in = {
                 .root = cfg->host_root,
                 .domain_xml = xml,

@@ -151,7 +151,7 @@ static int running_exes(const char *root, const VirtiofsShares *s, char ***ret) 
         return 0;
 }
 
-int virtiofsd_facts_read(const char *root, const char *domain_xml, VirtiofsdFacts *ret) {
+int virtiofsd_facts_read(const char *root, const char *domain_xml, char *const *allowed, VirtiofsdFacts *ret) {
         VirtiofsdFacts f = { 0 };
         VirtiofsShares s;
         int r = virtiofs_shares_from_xml(domain_xml, &s);
@@ -173,8 +173,12 @@ int virtiofsd_facts_read(const char *root, const char *domain_xml, VirtiofsdFact
                         while (plen > 0 && root[plen - 1] == '/')
                                 plen--;
                         f.resolved = strdup(full + (strncmp(full, root ? root : "", plen) == 0 ? plen : 0));
-                        if (host_is_executable(root, f.binary)) {
-                                const char *argv[] = { full, "--version", NULL };
+                        if (!strv_contains(allowed, f.binary)) {
+                                if (asprintf(&f.version_error, "not run: it is not in [Virtiofs] AllowedBinaries") < 0)
+                                        f.version_error = NULL;
+                        } else if (host_is_executable(root, f.binary)) {
+                                /* timeout(1) kills a binary that hangs, and its process group. */
+                                const char *argv[] = { "timeout", "--kill-after=2", "5", full, "--version", NULL };
                                 _cleanup_free_ char *out = NULL, *err = NULL;
                                 if (spawn_sync_files_only(argv, &out, &err) == 0) {
                                         f.version = virtiofsd_parse_version(out);

@@ -28,9 +28,11 @@ typedef struct VirtiofsdFacts {
                                  * virtiofsd serving one of the VM's shares; NULL-terminated */
 } VirtiofsdFacts;
 
-/* Reads the facts for a domain definition. Spawns <root><binary> --version. 0 or -ENOMEM;
+/* Reads the facts for a domain definition. Runs `<root><binary> --version` (at most 5 s, with
+ * the capabilities of file access only) and reads the binary, but only a binary in allowed
+ * ([Virtiofs] AllowedBinaries): root runs nothing else a definition names. 0 or -ENOMEM;
  * -EINVAL when the XML does not parse. */
-int virtiofsd_facts_read(const char *root, const char *domain_xml, VirtiofsdFacts *ret);
+int virtiofsd_facts_read(const char *root, const char *domain_xml, char *const *allowed, VirtiofsdFacts *ret);
 void virtiofsd_facts_clear(VirtiofsdFacts *f);
 
 /* "virtiofsd 1.13.2-dev" or "virtiofsd backend 1.10.1" -> "1.13.2-dev"; NULL when no version. */

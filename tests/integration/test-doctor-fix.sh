@@ -166,11 +166,13 @@ ET.SubElement(mb, "access", {"mode": "shared"})' "$STORE_VIRTIOFSD" "$SHARE"
     local before
     before=$(definition)
     assert_doctor vm.virtiofsd warn "the seed's store path virtiofsd warns"
-    assert_eq ok "$(check vm.virtiofsd-version)" "the seed's build (1.13.2-dev, vm-memory 0.17.1) passes the version check"
+    assert_eq skipped "$(check vm.virtiofsd-version)" "a virtiofsd outside [Virtiofs] AllowedBinaries is not run"
     ctl jarrett doctor --fix vm.virtiofsd
     assert_ctl 0 "jarrett: doctor --fix vm.virtiofsd"
     assert_contains "$(definition)" "<binary path='$NIX_VIRTIOFSD'/>" "libvirt's definition uses the stable NixOS path"
     assert_doctor vm.virtiofsd ok "vm.virtiofsd is ok"
+    assert_eq ok "$(check vm.virtiofsd-version)" "the system's build (1.13.2-dev, vm-memory 0.17.1) passes the version check"
+    assert_contains "$(check vm.virtiofsd-version message)" "built with vm-memory 0.17.1" "read from the binary"
     # Back to a binary [Virtiofs] AllowedBinaries does not list: an administrator's.
     ctl jarrett --no-ask-password undo
     assert_ctl 3 "jarrett's undo back to the store path needs an administrator"

@@ -82,7 +82,9 @@ START_TEST(test_doctor) {
         kvmfr_config_init(&kc);
         kc.modprobe_path = "/etc/modprobe.d/nixos.conf";        /* as nix/module.nix sets it */
         VirtiofsdFacts vf;
-        ck_assert_int_eq(virtiofsd_facts_read(host_root("nixos"), seed_xml, &vf), 0);
+        char *allowed[] = { "/nix/store/vw6vbapxh9dwaw8mhs3pyzlbr7bks6kk-virtiofsd-1.13.2-looking-glass/bin/virtiofsd",
+                            NULL };
+        ck_assert_int_eq(virtiofsd_facts_read(host_root("nixos"), seed_xml, allowed, &vf), 0);
         DoctorInput in = { .root = host_root("nixos"), .domain_xml = seed_xml, .kvmfr = &kc, .ops = &ops,
                            .polkit_group = "winvm", .virtiofsd = &vf };
         ck_assert_int_eq(doctor_run(&in, &checks), 0);

@@ -16,6 +16,8 @@
 #define OLD_1120 "/nix/store/q9f3c2l7w1m5d8x0z4b6n2k7j3h5g1a9-virtiofsd-1.12.0/bin/virtiofsd"
 #define SYSTEM_PATH "/nix/store/3ysd0a8gk0mh5qj6dbj0v8y9j9ffl6yk-system-path/bin/virtiofsd"
 
+static char *allowed[] = { SEED_STORE, UPSTREAM_1132, OLD_1120, "/run/current-system/sw/bin/virtiofsd",
+                           "/run/current-system/sw/bin/virtiofsd-gone", NULL };
 static char *seed_xml;
 static CheckList checks;
 static VirtiofsdFacts facts;
@@ -49,7 +51,7 @@ static void run(const char *binary, bool ivshmem) {
                 _cleanup_free_ char *cut = strndup(from, (size_t) (to + strlen("</qemu:commandline>\n") - from));
                 no_ivshmem = replace(xml, cut, "");
         }
-        ck_assert_int_eq(virtiofsd_facts_read(host_root("nixos"), no_ivshmem ? no_ivshmem : xml, &facts), 0);
+        ck_assert_int_eq(virtiofsd_facts_read(host_root("nixos"), no_ivshmem ? no_ivshmem : xml, allowed, &facts), 0);
         ck_assert_int_eq(virtiofsd_checks(&facts, "Windows11", &checks), 0);
         ck_assert_uint_eq(checks.n, 2);
 }
@@ -143,9 +145,20 @@ START_TEST(test_missing_binary) {
 }
 END_TEST
 
+/* Root runs only an allowed binary: another one is not run, and the check says so. */
+START_TEST(test_not_allowed) {
+        char *only[] = { "/run/current-system/sw/bin/virtiofsd", NULL };
+        ck_assert_int_eq(virtiofsd_facts_read(host_root("nixos"), seed_xml, only, &facts), 0);
+        ck_assert_ptr_null(facts.version);
+        ck_assert_ptr_null(facts.vm_memory);
+        ck_assert_int_eq(virtiofsd_checks(&facts, "Windows11", &checks), 0);
+        assert_check(&checks, "vm.virtiofsd-version", CHECK_SKIPPED, "not in [Virtiofs] AllowedBinaries", NULL);
+}
+END_TEST
+
 START_TEST(test_no_shares) {
         _cleanup_free_ char *bare = fixture_text("domains/windows11-bare.xml");
-        ck_assert_int_eq(virtiofsd_facts_read(host_root("nixos"), bare, &facts), 0);
+        ck_assert_int_eq(virtiofsd_facts_read(host_root("nixos"), bare, allowed, &facts), 0);
         ck_assert_int_eq(virtiofsd_checks(&facts, "Windows11", &checks), 0);
         assert_check(&checks, "vm.virtiofsd-version", CHECK_OK, "no virtiofs share", NULL);
         assert_check(&checks, "vm.virtiofsd-running", CHECK_OK, "no virtiofs share", NULL);
@@ -163,6 +176,7 @@ int main(void) {
         tcase_add_test(tc, test_running_other_binary);
         tcase_add_test(tc, test_running_replaced);
         tcase_add_test(tc, test_missing_binary);
+        tcase_add_test(tc, test_not_allowed);
         tcase_add_test(tc, test_no_shares);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);
