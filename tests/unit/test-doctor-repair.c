@@ -156,6 +156,8 @@ START_TEST(test_virtiofsd) {
         /* None allowed exists: named, the repair says so; among all, it is left out. */
         free(fixed);
         fixed = NULL;
+        strv_free(done);
+        done = NULL;
         ctx.virtiofsd = NULL;
         ck_assert_int_eq(doctor_repair_apply(seed_xml, ids, &ctx, &fixed, &done, &why), -ENOENT);
         ck_assert_ptr_nonnull(strstr(why, "AllowedBinaries"));
@@ -303,6 +305,9 @@ START_TEST(test_guard_commandline) {
                 free(what);
                 what = NULL;
                 ck_assert_msg(definition_guard_check(none, changed, &policy, &what) == -EPERM, "admitted %s", bad[i].to);
+                ck_assert_ptr_nonnull(strstr(what, "qemu:commandline"));
+                free(what);
+                what = NULL;
                 ck_assert_msg(definition_guard_check(seed_xml, changed, &policy, &what) == -EPERM, "admitted change to %s",
                               bad[i].to);
                 ck_assert_ptr_nonnull(strstr(what, "qemu:commandline"));
@@ -310,6 +315,8 @@ START_TEST(test_guard_commandline) {
         /* Without a kvmfr device in the policy, none at all. */
         DefinitionPolicy none_allowed = policy;
         none_allowed.ivshmem_device = NULL;
+        free(what);
+        what = NULL;
         ck_assert_int_eq(definition_guard_check(none, seed_xml, &none_allowed, &what), -EPERM);
 }
 END_TEST
