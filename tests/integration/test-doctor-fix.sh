@@ -7,6 +7,7 @@
 #   - each repair, as jarrett with `winvmctl doctor --fix ID`, turns its check to ok in
 #     libvirt's definition, and `winvmctl undo` turns it back, byte for byte; mallory is
 #     refused and changes nothing; an unknown id is a clear error;
+#   - a repair while the guest runs says it takes effect at the next start;
 #   - the virtiofsd repair moves the seed's Nix store path to the stable NixOS path; going
 #     back to a binary outside [Virtiofs] AllowedBinaries needs an administrator;
 #   - a running virtiofsd (a real process) executes the configured binary, then, once the
@@ -151,6 +152,24 @@ test_repairs() {
     assert_eq "$before" "$(definition)" "refused repairs changed nothing"
 }
 
+# A running guest: the repair goes into the persistent definition, the running guest keeps
+# its own until the next start, and the result says so.
+test_repair_running() {
+    virsh -q -c "$SB_URI" start "$GUEST" >/dev/null
+    assert_eq running "$(virsh_state "$GUEST")" "the guest runs"
+    local before
+    before=$(definition)
+    ctl jarrett doctor --fix vm.kvm-hidden
+    assert_ctl 0 "doctor --fix vm.kvm-hidden while the guest runs"
+    assert_contains "$CTL_OUT" "the guest is running: the change takes effect at the guest's next start" \
+        "it says the change waits for the next start"
+    assert_contains "$(definition)" "<hidden state='on'/>" "the persistent definition has it"
+    assert_not_contains "$(virsh -c "$SB_URI" dumpxml "$GUEST")" "<hidden state='on'/>" "the running guest does not yet"
+    guest_off
+    ctl jarrett undo
+    assert_eq "$before" "$(definition)" "undo restores the definition"
+}
+
 test_virtiofsd_repair() {
     # The seed's share with its Nix store virtiofsd, as the seed's guest has it (root's edit).
     domain_edit '
@@ -244,6 +263,7 @@ trap cleanup EXIT
 setup
 test_desktop_user
 test_repairs
+test_repair_running
 test_virtiofsd_repair
 test_running_virtiofsd
 test_apply_permissions_nixos
