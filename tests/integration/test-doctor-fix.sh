@@ -229,6 +229,17 @@ test_running_virtiofsd() {
     kill "$FAKE_PID" 2>/dev/null
     wait "$FAKE_PID" 2>/dev/null
     FAKE_PID=''
+    # Another build from the store serving the share (the one before a rebuild).
+    local other=/nix/store/q9f3c2l7w1m5d8x0z4b6n2k7j3h5g1a9-virtiofsd-1.12.0/bin/virtiofsd
+    cp /bin/bash "$R$other"
+    (exec -a virtiofsd "$R$other" -c 'read -r _ <>"$0"' "$fifo" "--shared-dir=$SHARE") &
+    FAKE_PID=$!
+    wait_until 10 sh -c "[ \"\$(readlink /proc/$FAKE_PID/exe)\" = '$R$other' ]"
+    assert_doctor vm.virtiofsd-running warn "a running virtiofsd executing another binary than the configured one"
+    assert_contains "$(check vm.virtiofsd-running message)" "runs $other, not the configured $NIX_VIRTIOFSD" "names both"
+    kill "$FAKE_PID" 2>/dev/null
+    wait "$FAKE_PID" 2>/dev/null
+    FAKE_PID=''
     assert_doctor vm.virtiofsd-running ok "with it gone, nothing old runs"
     umount "$R/proc"
 }
