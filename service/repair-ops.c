@@ -112,7 +112,10 @@ void repair_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
                 strcat(list, *i);
         }
         bool active = virDomainIsActive(dom) == 1;
-        if (asprintf(&op->result, "VM %s repaired: %s%s (winvmctl undo takes it back)", op->vm, list ? list : "",
-                     active ? "; the guest is running: the change " DOCTOR_REPAIR_NEXT_START : "") < 0)
+        /* Of the repairs, only pinning can reach a running guest: libvirt pins live. */
+        unsigned live = active && strv_contains(op->repaired, "vm.cpu-pinning") ? cpu_ops_pin_live(op, dom) : 0;
+        if (asprintf(&op->result, "VM %s repaired: %s%s%s (winvmctl undo takes it back)", op->vm, list ? list : "",
+                     active ? "; the guest is running: the change " DOCTOR_REPAIR_NEXT_START : "",
+                     live ? ", but its vCPUs are pinned now already" : "") < 0)
                 op->result = NULL;
 }

@@ -129,6 +129,9 @@ int vm_config_redefine(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom, con
 int vm_config_guard(VmConfigOp *op, const char *current, const char *new_xml);
 
 void cpu_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
+/* Pins the running guest like op->plan when its vCPU count matches; the topology itself only
+ * changes at the next start. Returns how many pins were applied (0 when it does not run). */
+unsigned cpu_ops_pin_live(VmConfigOp *op, virDomainPtr dom);
 void usb_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
 void shares_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
 void definition_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
