@@ -26,6 +26,8 @@ void virtiofsd_facts_clear(VirtiofsdFacts *f) {
         free(f->version_error);
         free(f->vm_memory);
         strv_free(f->running);
+        free(f->unreadable);
+        strv_free(f->started_as);
         *f = (VirtiofsdFacts) { 0 };
 }
 
@@ -118,7 +120,18 @@ static char *vm_memory_of_file(const char *full) {
 }
 
 /* The exe of each running virtiofsd serving one of the shares, root-relative. */
-static int running_exes(const char *root, const VirtiofsShares *s, char ***ret) {
+static int strv_add(char ***l, const char *s) {
+        size_t n = strv_length(*l);
+        char **grown = realloc(*l, (n + 2) * sizeof(char *));
+        if (!grown)
+                return -ENOMEM;
+        *l = grown;
+        grown[n + 1] = NULL;
+        return (grown[n] = strdup(s)) ? 0 : -ENOMEM;
+}
+
+static int running_exes(const char *root, const VirtiofsShares *s, char ***ret, char **ret_unreadable,
+                        char ***ret_started_as) {
         _cleanup_(strv_freep) char **pids = NULL;
         size_t n = 0;
         char **out = calloc(1, sizeof(char *));
@@ -133,8 +146,18 @@ static int running_exes(const char *root, const VirtiofsShares *s, char ***ret) 
                 _cleanup_free_ char *path = NULL, *exe = NULL;
                 if (asprintf(&path, "/proc/%s/exe", *p) < 0)
                         return strv_free(out), -ENOMEM;
-                if (host_readlink(root, path, &exe) < 0)
+                int k = host_readlink(root, path, &exe);
+                if (k < 0) {
+                        /* Its command line is readable: argv[0] is the path libvirt started. */
+                        _cleanup_free_ char *cl_path = NULL, *cmdline = NULL;
+                        if (!*ret_unreadable && asprintf(ret_unreadable, "%s: %s", path, strerror(-k)) < 0)
+                                *ret_unreadable = NULL;
+                        if (asprintf(&cl_path, "/proc/%s/cmdline", *p) >= 0 &&
+                            host_read_file(root, cl_path, 0, &cmdline) == 0 && cmdline[0] == '/' &&
+                            strv_add(ret_started_as, cmdline) < 0)
+                                return strv_free(out), -ENOMEM;
                         continue;
+                }
                 /* The kernel names the host's path: inside a stand-in root, drop the root. */
                 const char *rel = exe;
                 if (prefix && *prefix && strncmp(exe, prefix, strlen(prefix)) == 0 && exe[strlen(prefix)] == '/')
@@ -193,8 +216,10 @@ int virtiofsd_facts_read(const char *root, const char *domain_xml, char *const *
                 if (!f.version && !f.version_error)
                         f.version_error = strdup("it is not an executable file");
         }
+        if (r == 0 && !(f.started_as = calloc(1, sizeof(char *))))
+                r = -ENOMEM;
         if (r == 0)
-                r = running_exes(root, &s, &f.running);
+                r = running_exes(root, &s, &f.running, &f.unreadable, &f.started_as);
         virtiofs_shares_clear(&s);
         if (r < 0) {
                 virtiofsd_facts_clear(&f);
@@ -253,6 +278,23 @@ static int check_version(const VirtiofsdFacts *f, CheckList *l) {
 static int check_running(const VirtiofsdFacts *f, const char *vm, CheckList *l) {
         if (!f->has_shares)
                 return check_list_add(l, RUNNING_ID, CHECK_OK, NULL, "The domain has no virtiofs share");
+        for (char **a = f->started_as; a && *a && f->binary; a++)
+                if (strcmp(*a, f->binary) != 0) {
+                        _cleanup_free_ char *remedy = NULL;
+                        if (asprintf(&remedy,
+                                     "Shut %s down and start it again (winvmctl shutdown, then winvmctl start): "
+                                     "libvirt then starts the configured %s",
+                                     vm, f->binary) < 0)
+                                return -ENOMEM;
+                        return check_list_add(l, RUNNING_ID, CHECK_WARN, remedy,
+                                              "The virtiofsd serving %s was started as %s, not the configured %s",
+                                              vm, *a, f->binary);
+                }
+        if ((!f->running || !*f->running) && f->unreadable)
+                return check_list_add(l, RUNNING_ID, CHECK_SKIPPED, NULL,
+                                      "A virtiofsd runs for %s's shares, started as the configured path, but which "
+                                      "binary it executes cannot be read (%s)",
+                                      vm, f->unreadable);
         if (!f->running || !*f->running)
                 return check_list_add(l, RUNNING_ID, CHECK_OK, NULL, "No virtiofsd runs for %s's shares", vm);
         if (!f->resolved)

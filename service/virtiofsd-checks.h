@@ -26,6 +26,12 @@ typedef struct VirtiofsdFacts {
         bool ivshmem_kvmfr;     /* the definition maps a /dev/kvmfrN through IVSHMEM */
         char **running;         /* the exe (root-relative, maybe " (deleted)") of each running
                                  * virtiofsd serving one of the VM's shares; NULL-terminated */
+        char *unreadable;       /* "/proc/PID/exe: why" of one whose binary could not be read
+                                 * (a process with capabilities winvmd lacks: reading its exe
+                                 * needs CAP_SYS_PTRACE, which winvmd's unit does not give);
+                                 * NULL: none */
+        char **started_as;      /* for those, argv[0] from /proc/PID/cmdline: the <binary path>
+                                 * libvirt started it with; NULL-terminated */
 } VirtiofsdFacts;
 
 /* Reads the facts for a domain definition. Runs `<root><binary> --version` (at most 5 s, with

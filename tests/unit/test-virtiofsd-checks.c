@@ -139,6 +139,30 @@ START_TEST(test_running_replaced) {
 }
 END_TEST
 
+/* A running virtiofsd whose exe cannot be read (non-dumpable, no CAP_SYS_PTRACE) is not taken
+ * for none running. */
+START_TEST(test_running_unreadable) {
+        VirtiofsdFacts f = {
+                .binary = "/run/current-system/sw/bin/virtiofsd",
+                .resolved = SYSTEM_PATH,
+                .version = "1.13.2-dev",
+                .has_shares = true,
+                .running = (char *[]) { NULL },
+                .unreadable = "/proc/4242/exe: Permission denied",
+        };
+        ck_assert_int_eq(virtiofsd_checks(&f, "Windows11", &checks), 0);
+        assert_check(&checks, "vm.virtiofsd-running", CHECK_SKIPPED, "cannot be read (/proc/4242/exe: Permission denied)",
+                     NULL);
+        /* Its command line still names what libvirt started: another path is an old definition's. */
+        check_list_clear(&checks);
+        f.started_as = (char *[]) { SEED_STORE, NULL };
+        ck_assert_int_eq(virtiofsd_checks(&f, "Windows11", &checks), 0);
+        assert_check(&checks, "vm.virtiofsd-running", CHECK_WARN,
+                     "was started as " SEED_STORE ", not the configured /run/current-system/sw/bin/virtiofsd",
+                     "Shut Windows11 down");
+}
+END_TEST
+
 START_TEST(test_missing_binary) {
         run("/run/current-system/sw/bin/virtiofsd-gone", true);
         assert_check(&checks, "vm.virtiofsd-version", CHECK_SKIPPED, "not an executable file", NULL);
@@ -175,6 +199,7 @@ int main(void) {
         tcase_add_test(tc, test_old_build);
         tcase_add_test(tc, test_running_other_binary);
         tcase_add_test(tc, test_running_replaced);
+        tcase_add_test(tc, test_running_unreadable);
         tcase_add_test(tc, test_missing_binary);
         tcase_add_test(tc, test_not_allowed);
         tcase_add_test(tc, test_no_shares);
