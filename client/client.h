@@ -27,6 +27,8 @@ typedef struct ClientOptions {
         const char *virtiofsd;  /* shares: point every share at this virtiofsd */
         bool live;              /* usb attach/detach: the running guest only */
         bool if_running;        /* usb attach/detach: nothing to do when the guest is off (hotplug) */
+        bool fix;               /* doctor: apply the repairs (Manager.Repair) */
+        char **fix_ids;         /* doctor --fix: the check ids, NULL-terminated; empty for every repair */
 } ClientOptions;
 
 /* Prints the error and returns winvmctl's exit code for it. */
@@ -83,6 +85,9 @@ int client_print_checks(sd_bus_message *reply, const ClientOptions *o);
 /* winvmctl doctor: Manager.Doctor for --vm (or the first VM) as a checklist or --json. Exit
  * code 1 when a check failed (warnings do not count), else 0. */
 int cmd_doctor(sd_bus *bus, const ClientOptions *o);
+/* doctor-fix.c */
+/* winvmctl doctor --fix [ID...]: Manager.Repair, then its result (or --json: repaired, result). */
+int cmd_doctor_fix(sd_bus *bus, const ClientOptions *o);
 /* winvmctl kvmfr status|load|unload|apply-permissions; action NULL means status. status exits
  * 1 when a check failed, as doctor does. */
 int cmd_kvmfr(sd_bus *bus, const ClientOptions *o, const char *action);

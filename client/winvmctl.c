@@ -67,6 +67,8 @@ static void help(void) {
                "  snapshot delete NAME      delete a snapshot, merging its data where still needed\n"
                "  doctor                    every readiness check of the host and the VM, with what\n"
                "                            to change for each that is not ok\n"
+               "  doctor --fix [ID...]      apply the doctor's repairs to the VM's definition (all,\n"
+               "                            or the checks named); winvmctl undo takes them back\n"
                "  kvmfr [status]            the Looking Glass kvmfr module, its devices and checks\n"
                "  kvmfr load | unload       load (sized for the configured resolution) or unload it\n"
                "  kvmfr apply-permissions   write the udev rule and module options, and apply them\n"
@@ -109,6 +111,7 @@ static void help(void) {
                "      --set-virtiofsd PATH  shares: use this virtiofsd ([Virtiofs] AllowedBinaries)\n"
                "      --live                usb attach/detach: the running guest only\n"
                "      --if-running          usb attach/detach: do nothing when the guest is off\n"
+               "      --fix                 doctor: repair the checks named (or every one a repair exists for)\n"
                "      --no-ask-password     never ask for authentication\n"
                "  -h, --help                show this help\n"
                "      --version             show the version\n\n"
@@ -435,6 +438,7 @@ int main(int argc, char **argv) {
                 OPT_SET_VIRTIOFSD,
                 OPT_LIVE,
                 OPT_IF_RUNNING,
+                OPT_FIX,
         };
         static const struct option options[] = {
                 { "vm", required_argument, NULL, OPT_VM },
@@ -454,6 +458,7 @@ int main(int argc, char **argv) {
                 { "set-virtiofsd", required_argument, NULL, OPT_SET_VIRTIOFSD },
                 { "live", no_argument, NULL, OPT_LIVE },
                 { "if-running", no_argument, NULL, OPT_IF_RUNNING },
+                { "fix", no_argument, NULL, OPT_FIX },
                 { "no-ask-password", no_argument, NULL, OPT_NO_ASK },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -535,6 +540,9 @@ int main(int argc, char **argv) {
                 case OPT_IF_RUNNING:
                         opts.if_running = true;
                         break;
+                case OPT_FIX:
+                        opts.fix = true;
+                        break;
                 case OPT_NO_ASK:
                         opts.ask_password = false;
                         break;
@@ -557,7 +565,7 @@ int main(int argc, char **argv) {
                 int max_args;
         } verbs[] = {
                 { "status", 0 }, { "start", 0 }, { "shutdown", 0 }, { "force-stop", 0 }, { "reboot", 0 },
-                { "scrub", 2 },  { "jobs", 0 },  { "storage", 0 },  { "snapshot", 2 }, { "doctor", 0 },
+                { "scrub", 2 },  { "jobs", 0 },  { "storage", 0 },  { "snapshot", 2 }, { "doctor", 16 },
                 { "kvmfr", 1 },  { "vfio", 0 },
                 { "list", 1 },
                 { "cpu", 1 },    { "usb", 2 },   { "shares", 0 }, { "define", 0 }, { "export", 0 },
@@ -584,6 +592,16 @@ int main(int argc, char **argv) {
         bool host_verb = strcmp(verb, "doctor") == 0 || strcmp(verb, "kvmfr") == 0 || strcmp(verb, "vfio") == 0;
         if (host_verb && (r = cmd_host_check(&opts, verb, arg1)) != EXIT_OK)
                 return r;
+        if (strcmp(verb, "doctor") == 0 && n_args > 0 && !opts.fix) {
+                fprintf(stderr, "winvmctl: doctor takes check ids only with --fix (winvmctl doctor --fix vm.memballoon)\n");
+                return EXIT_USAGE;
+        }
+        if (opts.fix && strcmp(verb, "doctor") != 0) {
+                fprintf(stderr, "winvmctl: --fix is for doctor\n");
+                return EXIT_USAGE;
+        }
+        if (opts.fix)
+                opts.fix_ids = argv + optind + 1;
         if (strcmp(verb, "list") == 0 && (r = cmd_list_check(&opts, arg1)) != EXIT_OK)
                 return r;
         if ((r = cmd_config_check(&opts, verb, arg1, arg2)) != EXIT_OK)
@@ -604,7 +622,7 @@ int main(int argc, char **argv) {
         if (strcmp(verb, "snapshot") == 0)
                 return cmd_snapshot(bus, &opts, arg1, arg2);
         if (strcmp(verb, "doctor") == 0)
-                return cmd_doctor(bus, &opts);
+                return opts.fix ? cmd_doctor_fix(bus, &opts) : cmd_doctor(bus, &opts);
         if (strcmp(verb, "kvmfr") == 0)
                 return cmd_kvmfr(bus, &opts, arg1);
         if (strcmp(verb, "vfio") == 0)

@@ -9,6 +9,7 @@
 
 #include "daemon.h"
 #include "definition-history.h"
+#include "doctor-repair.h"
 #include "errors.h"
 #include "log.h"
 #include "names.h"
@@ -47,6 +48,8 @@ static const char *change_name(VmConfigOpKind k) {
                 return "define";
         case VMCFG_UNDO:
                 return "undo";
+        case VMCFG_REPAIR:
+                return "repair";
         default:
                 return NULL;
         }
@@ -111,6 +114,10 @@ static int append_result(sd_bus_message *m, const VmConfigOp *op) {
                 return sd_bus_message_append(m, "bs", (int) op->differs, op->diff ? op->diff : "");
         case VMCFG_HISTORY:
                 return append_history(m, op);
+        case VMCFG_REPAIR: {
+                int r = sd_bus_message_append_strv(m, op->repaired);
+                return r < 0 ? r : sd_bus_message_append(m, "s", op->result ? op->result : "");
+        }
         default:
                 return sd_bus_message_append(m, "s", op->result ? op->result : "");
         }
@@ -357,6 +364,41 @@ const sd_bus_vtable cpu_vtable[] = {
                                 SD_BUS_RESULT("s", table, "s", result), method_apply_pinning, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
+
+/* --- Manager.Repair ------------------------------------------------------------------------- */
+
+/* The doctor's repairs on the VM's definition: the same guarded, journalled, undoable path as
+ * ApplyPinning and SetVirtiofsdPath (org.winvm1.vm.configure, verb repair). */
+int manager_method_repair(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        const char *name;
+        _cleanup_(strv_freep) char **ids = NULL;
+        int r = sd_bus_message_read(m, "s", &name);
+        if (r >= 0)
+                r = sd_bus_message_read_strv(m, &ids);
+        if (r < 0)
+                return r;
+        size_t n = 0;
+        for (char **i = ids; i && *i; i++, n++)
+                if (!doctor_repair_known(*i)) {
+                        g_autofree char *known = g_strjoinv(", ", (char **) doctor_repair_ids);
+                        return sd_bus_error_setf(error, WINVM_ERROR_INVALID_ARGUMENT,
+                                                 "no repair exists for '%s'; repairs exist for: %s", *i, known);
+                }
+        if (n > 2 * strv_length((char **) doctor_repair_ids))
+                return sd_bus_error_setf(error, WINVM_ERROR_INVALID_ARGUMENT, "%zu check ids: at most %zu", n,
+                                         2 * strv_length((char **) doctor_repair_ids));
+        Vm *vm = vm_by_name(d, name, error);
+        if (!vm)
+                return -ENXIO;
+        uid_t uid;
+        r = verify_change(d, m, "org.winvm1.vm.configure", vm->name, "repair", &uid, error);
+        VERIFIED(r);
+        VmConfigOp *op = new_op(d, VMCFG_REPAIR, vm);
+        if (op)
+                op->repair_ids = TAKE_PTR(ids);
+        return submit_as(d, vm, m, op, uid);
+}
 
 /* --- org.winvm1.Usb ----------------------------------------------------------------------- */
 

@@ -38,9 +38,7 @@ static void cpumap_of(unsigned char *map, int maplen, const CpuSet *s) {
                 VIR_USE_CPU(map, id);
 }
 
-/* Pins the running guest like the plan when its vCPU count matches; the topology itself only
- * changes at the next start. Returns how many pins were applied. */
-static unsigned pin_live(VmConfigOp *op, virDomainPtr dom) {
+unsigned cpu_ops_pin_live(VmConfigOp *op, virDomainPtr dom) {
         virDomainInfo info;
         if (virDomainIsActive(dom) != 1 || virDomainGetInfo(dom, &info) < 0 || info.nrVirtCpu != op->plan.n_vcpus)
                 return 0;
@@ -77,7 +75,7 @@ static void apply(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
         }
         if (vm_config_redefine(op, conn, dom, "pinning", edited, 0) < 0)
                 return;
-        unsigned live = pin_live(op, dom);
+        unsigned live = cpu_ops_pin_live(op, dom);
         bool active = virDomainIsActive(dom) == 1;
         if (asprintf(&op->result, "VM %s: %u vCPUs pinned in the definition%s", op->vm, op->plan.n_vcpus,
                      !active ? "" : live ? "; the running guest is pinned the same (its topology changes at the next start)" :

@@ -231,15 +231,16 @@ static int check_pinned(const Pinning *p, CheckList *l) {
         _cleanup_(text_clear) Text t = { 0 };
         if (p->n_invalid > 0)
                 return check_list_add(l, id, CHECK_FAIL,
-                                      "Give each vCPU one <vcpupin vcpu='N' cpuset='CPU'/> in <cputune>, with N below "
-                                      "the <vcpu> count and CPU a host CPU list such as 4 or 4-5 (virsh edit)",
+                                      "winvmctl doctor --fix vm.cpu-pinning (a plan for this host), or by hand: give "
+                                      "each vCPU one <vcpupin vcpu='N' cpuset='CPU'/> in <cputune>, with N below "
+                                      "the <vcpu> count and CPU a host CPU list such as 4 or 4-5",
                                       "%s%s", p->invalid ? p->invalid : "A <vcpupin> is not valid",
                                       p->n_invalid > 1 ? " (and more)" : "");
         size_t n_unpinned = cpu_set_count(&p->unpinned);
         if (n_unpinned > 0)
                 return check_list_add(l, id, CHECK_WARN,
-                                      "Pin each vCPU to its own host CPU with <vcpupin vcpu='N' cpuset='CPU'/> in "
-                                      "<cputune> (virsh edit), or apply a generated CPU plan",
+                                      "winvmctl doctor --fix vm.cpu-pinning (a plan for this host), or pin each vCPU "
+                                      "to its own host CPU with <vcpupin vcpu='N' cpuset='CPU'/> in <cputune>",
                                       "%zu of %u vCPUs have no <vcpupin> and float over %s: vCPUs %s",
                                       n_unpinned, p->n, cpu_set_is_empty(&p->fallback) ? "every host CPU"
                                       : "the <vcpu cpuset> CPUs", fmt_set(&t, &p->unpinned));
@@ -254,7 +255,8 @@ static int check_pinned(const Pinning *p, CheckList *l) {
         }
         if (!cpu_set_is_empty(&shared))
                 return check_list_add(l, id, CHECK_WARN,
-                                      "Pin each vCPU to a host CPU of its own (<vcpupin> in <cputune>)",
+                                      "Pin each vCPU to a host CPU of its own (<vcpupin> in <cputune>; winvmctl cpu "
+                                      "plan --apply writes one)",
                                       "All %u vCPUs are pinned, but host CPUs %s carry more than one vCPU", p->n,
                                       fmt_set(&t, &shared));
         return check_list_add(l, id, CHECK_OK, NULL, "All %u vCPUs are pinned, each to its own host CPUs", p->n);
@@ -278,7 +280,8 @@ static int check_online(const CpuTopology *topo, const Pinning *p, CheckList *l)
                         cpu_set_add(&offline, (unsigned) c);
         }
         const char *remedy = "Pin only to CPUs the host has online (lscpu -e, /sys/devices/system/cpu/online): "
-                             "change <vcpupin> and <emulatorpin> in <cputune> (virsh edit)";
+                             "winvmctl cpu plan --p N --e M --host-p K --apply writes <vcpupin> and <emulatorpin> "
+                             "from the host's CPUs";
         if (!cpu_set_is_empty(&missing))
                 return check_list_add(l, id, CHECK_FAIL, remedy, "The domain pins to host CPUs %s, which this host "
                                       "does not have (it has %zu CPUs)", fmt_set(&t, &missing), topo->n);
@@ -293,7 +296,8 @@ static int check_emulator(const Pinning *p, CheckList *l) {
         const char *id = "cpu.emulator";
         _cleanup_(text_clear) Text t = { 0 };
         const char *remedy = "Pin QEMU's emulator threads to CPUs kept for the host, apart from the vCPUs: "
-                             "<emulatorpin cpuset='0-3'/> in <cputune> (virsh edit)";
+                             "<emulatorpin cpuset='0-3'/> in <cputune> (winvmctl cpu plan --apply writes it with "
+                             "the vCPUs' pins)";
         if (p->emulator == 0)
                 return check_list_add(l, id, CHECK_WARN, remedy,
                                       "No <emulatorpin>: QEMU's emulator and I/O threads run on any CPU, the vCPUs' too");
@@ -409,8 +413,8 @@ static int check_e_core_threads(const CpuTopology *topo, const Pinning *p, Check
         if (cpu_set_is_empty(&vcpus))
                 return check_list_add(l, id, CHECK_OK, NULL, "No vCPU is on an E-core");
         _cleanup_free_ char *remedy = NULL;
-        if (asprintf(&remedy, "Declare <topology sockets='1' dies='1' cores='%u' threads='1'/> in <cpu> (virsh edit), "
-                     "or pin the vCPUs to P-cores only", p->n) < 0)
+        if (asprintf(&remedy, "Declare <topology sockets='1' dies='1' cores='%u' threads='1'/> in <cpu>, or pin the "
+                     "vCPUs to P-cores only (winvmctl cpu plan --apply writes both together)", p->n) < 0)
                 return -ENOMEM;
         return check_list_add(l, id, CHECK_WARN, remedy,
                               "vCPUs %s are on E-cores (host CPUs %s), which have no SMT sibling, but the guest "
@@ -422,7 +426,8 @@ static int check_topology(const Pinning *p, CheckList *l) {
         const char *id = "cpu.topology";
         _cleanup_free_ char *remedy = NULL;
         if (asprintf(&remedy, "Set <topology sockets='1' dies='1' cores='%u' threads='1'/> in <cpu> (or cores='%u' "
-                     "threads='2' on SMT pairs), so the product is the <vcpu> count %u (virsh edit)",
+                     "threads='2' on SMT pairs), so the product is the <vcpu> count %u (winvmctl cpu plan --apply "
+                     "writes a matching one)",
                      p->n, p->n / 2 ? p->n / 2 : 1, p->n) < 0)
                 return -ENOMEM;
         if (!p->has_topology) {

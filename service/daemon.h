@@ -124,6 +124,7 @@ extern const sd_bus_vtable vfio_vtable[];
 int host_init(Daemon *d);
 void host_done_all(Daemon *d);
 int manager_method_doctor(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int manager_method_repair(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* Appends checks as the a(ssss) every Check method and Doctor return. */
 int bus_append_checks(sd_bus_message *reply, const CheckList *l);
 

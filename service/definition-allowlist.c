@@ -6,6 +6,7 @@
  * existing device may change its guest-facing details; a new or otherwise changed device must
  * pass its check_new whole. */
 #include "definition-allowlist.h"
+#include "ivshmem-construct.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -592,4 +593,27 @@ static const AllowRule domain = {
 
 const AllowRule *allowlist_domain(void) {
         return &domain;
+}
+
+/* Raw QEMU arguments can do anything QEMU can; winvm admits the one construct it writes itself
+ * (the doctor's kvmfr.ivshmem repair), byte for byte, and any <qemu:commandline> may go. */
+static int check_ivshmem_commandline(const GuardCtx *g, xmlNodePtr el, char **why) {
+        const DefinitionPolicy *p = g->policy;
+        if (p->ivshmem_device && p->ivshmem_size && ivshmem_construct_matches(el, p->ivshmem_device, p->ivshmem_size))
+                return 0;
+        return guard_refuse(why, "raw QEMU arguments other than the IVSHMEM device winvm writes for %s",
+                            p->ivshmem_device ? p->ivshmem_device : "kvmfr");
+}
+static const AllowRule qemu_commandline = {
+        .name = "commandline",
+        .removable = true,
+        .check_new = check_ivshmem_commandline,
+};
+
+const AllowRule *allowlist_foreign(const AllowRule *parent, xmlNodePtr child) {
+        if (parent == &domain && child->ns && child->ns->href &&
+            xmlStrcmp(child->ns->href, BAD_CAST IVSHMEM_QEMU_NS) == 0 &&
+            xmlStrcmp(child->name, BAD_CAST "commandline") == 0)
+                return &qemu_commandline;
+        return NULL;
 }

@@ -41,6 +41,10 @@ struct AllowRule {
 /* The rule of <domain>. */
 const AllowRule *allowlist_domain(void);
 
+/* The rule of an element in another namespace than libvirt's, below parent's rule: the IVSHMEM
+ * <qemu:commandline> below <domain>; NULL for anything else. */
+const AllowRule *allowlist_foreign(const AllowRule *parent, xmlNodePtr child);
+
 /* The value of attribute name of el, NULL when absent. malloc'd by libxml2 (xmlFree). */
 char *allow_attr(xmlNodePtr el, const char *name);
 /* Whether a value may name a host path: it has a '/'. */

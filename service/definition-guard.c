@@ -148,9 +148,10 @@ static const AllowRule *child_rule(const AllowRule *rule, xmlNodePtr child) {
                 return &anything_raw;
         if (rule->free)
                 return &anything_free;
-        /* libvirt's own elements have no namespace; any other (qemu:commandline) is not ours to admit. */
+        /* libvirt's own elements have no namespace; of the others (qemu:commandline) only what
+         * allowlist_foreign() names. */
         if (child->ns && child->ns->href)
-                return NULL;
+                return allowlist_foreign(rule, child);
         for (const AllowRule *const *c = rule->children; c && *c; c++)
                 if (xmlStrcmp(child->name, BAD_CAST(*c)->name) == 0)
                         return *c;

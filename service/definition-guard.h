@@ -7,7 +7,7 @@
  * (definition-allowlist.c): vCPUs, pinning and topology, memory size, features, clock, boot
  * order, memballoon, input, video, sound, graphics without sockets or host paths, USB hostdevs
  * of configured ids, a virtiofs share of a folder the desktop user owns with an allowed
- * virtiofsd, a disk image on a [Storage] filesystem with its format given and no backing file,
+ * virtiofsd, the Looking Glass IVSHMEM <qemu:commandline> exactly as winvm writes it, a disk image on a [Storage] filesystem with its format given and no backing file,
  * and guest-facing details of existing devices. Anything else needs an administrator
  * (org.winvm1.vm.define-unrestricted). Pure, apart from what check_path does. */
 #pragma once
@@ -24,6 +24,10 @@ typedef struct DefinitionPolicy {
         char *const *usb_ids;           /* vendor:product, lower-case hex */
         char *const *storage_dirs;      /* mount points of [Storage] Filesystems */
         char *const *share_dirs;        /* folders whose subfolders may be shared (the desktop user's home) */
+        /* The one <qemu:commandline> admitted: the IVSHMEM construct winvm writes
+         * (ivshmem-construct.h) for this kvmfr device and size in bytes. NULL or 0: none. */
+        const char *ivshmem_device;
+        unsigned long long ivshmem_size;
         /* Checks a path on the host after the text rules passed: resolved without following
          * links, owned as kind says (owned-path.h). format is the image's given format (NULL
          * for a share); in_use the files the current definition uses, which a new image may not

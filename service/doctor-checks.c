@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "desktop-user.h"
 #include "util.h"
 #include "xml-doc.h"
 #include "vfio-checks.h"
@@ -52,7 +53,7 @@ static int check_memballoon(DoctorContext *c, CheckList *l) {
         if (streq_ptr(model, "none"))
                 return check_list_add(l, id, CHECK_OK, NULL, "The memory balloon is disabled (model none)");
         return check_list_add(l, id, CHECK_WARN,
-                              "Put <memballoon model='none'/> in <devices> (virsh edit), then restart the guest",
+                              "winvmctl doctor --fix vm.memballoon (it writes <memballoon model='none'/>; the guest gets it at its next start)",
                               model ? "The domain has a memory balloon (model %s): it costs performance with a "
                                       "passed-through GPU"
                                     : "The domain has no <memballoon> element, so libvirt adds a virtio balloon%s",
@@ -79,8 +80,8 @@ static int check_hyperv(DoctorContext *c, CheckList *l) {
                 return check_list_add(l, id, CHECK_OK, NULL,
                                       "Hyper-V enlightenments relaxed, vapic and spinlocks are on");
         return check_list_add(l, id, CHECK_WARN,
-                              "Put <hyperv mode='custom'><relaxed state='on'/><vapic state='on'/>"
-                              "<spinlocks state='on' retries='8191'/></hyperv> in <features> (virsh edit)",
+                              "winvmctl doctor --fix vm.hyperv (it writes <hyperv mode='custom'><relaxed state='on'/><vapic state='on'/>"
+                              "<spinlocks state='on' retries='8191'/></hyperv> into <features>)",
                               "Hyper-V enlightenments missing: %s (Windows runs slower, and NVIDIA's driver may stop "
                               "with Code 43)",
                               missing);
@@ -94,7 +95,7 @@ static int check_kvm_hidden(DoctorContext *c, CheckList *l) {
         if (xbool(c, "/domain/features/kvm/hidden[@state='on']"))
                 return check_list_add(l, id, CHECK_OK, NULL, "The KVM signature is hidden from the guest");
         return check_list_add(l, id, CHECK_WARN,
-                              "Put <kvm><hidden state='on'/></kvm> in <features> (virsh edit)",
+                              "winvmctl doctor --fix vm.kvm-hidden (it writes <kvm><hidden state='on'/></kvm> into <features>)",
                               "The KVM signature is visible to the guest (no <kvm><hidden state='on'/>): older "
                               "NVIDIA drivers stop with Code 43");
 }
@@ -107,8 +108,8 @@ static int check_vendor_id(DoctorContext *c, CheckList *l) {
         _cleanup_free_ char *value = xstr(c, "string(/domain/features/hyperv/vendor_id[@state='on']/@value)");
         if (value && strlen(value) <= 12)
                 return check_list_add(l, id, CHECK_OK, NULL, "The Hyper-V vendor_id is set to '%s'", value);
-        const char *remedy = "Put <vendor_id state='on' value='AuthenticAMD'/> (any value of up to 12 "
-                             "characters) in <features><hyperv> (virsh edit)";
+        const char *remedy = "winvmctl doctor --fix vm.vendor-id (it writes <vendor_id state='on' value='AuthenticAMD'/> "
+                             "into <features><hyperv>; any value of up to 12 characters does)";
         if (value)
                 return check_list_add(l, id, CHECK_WARN, remedy,
                                       "The Hyper-V vendor_id '%s' is longer than 12 characters", value);
@@ -136,10 +137,8 @@ static int check_cpu_pinning(DoctorContext *c, CheckList *l) {
                         snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%ld",
                                  *missing ? "," : "", v);
         }
-        const char *remedy = "Pin every vCPU to its own host CPU in <cputune> (virsh edit), e.g. "
-                             "<cputune><vcpupin vcpu='0' cpuset='2'/><vcpupin vcpu='1' cpuset='3'/>...</cputune>, on "
-                             "host CPUs kept for the guest (see lscpu -e), and pin the emulator to the rest with "
-                             "<emulatorpin cpuset='0-1'/>";
+        const char *remedy = "winvmctl doctor --fix vm.cpu-pinning (it writes a plan for the host's CPUs; "
+                             "winvmctl cpu plan --p N --e N --host-p N shows one with other counts, --apply writes it)";
         if (n_missing == 0)
                 return check_list_add(l, id, CHECK_OK, NULL, "All %ld vCPUs are pinned", n);
         if (n_missing == n)
@@ -172,14 +171,14 @@ static int check_virtiofsd(DoctorContext *c, CheckList *l) {
         _cleanup_free_ char *remedy = NULL;
         if (suggest && strcmp(suggest, path) != 0) {
                 if (asprintf(&remedy,
-                             "Set <binary path='%s'/> in the domain's virtiofs <filesystem> (virsh edit %s), then "
-                             "restart the guest",
-                             suggest, c->vm) < 0)
+                             "winvmctl --vm %s doctor --fix vm.virtiofsd (it sets <binary path='%s'/> in the "
+                             "domain's virtiofs <filesystem>; the guest uses it from its next start)",
+                             c->vm, suggest) < 0)
                         return -ENOMEM;
         } else if (asprintf(&remedy,
                             "Install virtiofsd (NixOS: the virtiofsd package in environment.systemPackages; Debian: "
-                            "apt install virtiofsd) and set <binary path='...'/> in the domain's virtiofs "
-                            "<filesystem> to it (virsh edit %s)",
+                            "apt install virtiofsd), list it in [Virtiofs] AllowedBinaries, then winvmctl --vm %s "
+                            "doctor --fix vm.virtiofsd",
                             c->vm) < 0)
                 return -ENOMEM;
 
@@ -266,6 +265,35 @@ static int check_images_nocow(DoctorContext *c, CheckList *l) {
                                                                   : "The domain has no file-backed images");
 }
 
+/* The seed's mouse fix: virtio keyboard and mouse (Looking Glass captures relative motion), no
+ * USB tablet (absolute motion, which Looking Glass's capture does not drive). */
+static int check_input(DoctorContext *c, CheckList *l) {
+        const char *id = "vm.input";
+        int r;
+        if (need_xml(c, id, l, &r))
+                return r;
+        bool tablet = xbool(c, "/domain/devices/input[@type='tablet']");
+        bool mouse = xbool(c, "/domain/devices/input[@type='mouse' and @bus='virtio']");
+        bool keyboard = xbool(c, "/domain/devices/input[@type='keyboard' and @bus='virtio']");
+        if (!tablet && mouse && keyboard)
+                return check_list_add(l, id, CHECK_OK, NULL, "The guest has a virtio keyboard and mouse, no tablet");
+        char missing[96] = "";
+        if (!mouse)
+                snprintf(missing, sizeof(missing), "no virtio mouse");
+        if (!keyboard)
+                snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%sno virtio keyboard",
+                         *missing ? ", " : "");
+        if (tablet)
+                snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%sa USB tablet",
+                         *missing ? ", " : "");
+        return check_list_add(l, id, CHECK_WARN,
+                              "winvmctl doctor --fix vm.input (it puts <input type='mouse' bus='virtio'/> and "
+                              "<input type='keyboard' bus='virtio'/> in place of the tablet; the guest needs the "
+                              "VirtIO input drivers)",
+                              "The guest has %s: Looking Glass's mouse capture needs the virtio mouse and keyboard",
+                              missing);
+}
+
 typedef int (*DoctorCheckFunc)(DoctorContext *c, CheckList *l);
 
 /* Adding a check: write its function above and list it here. */
@@ -278,6 +306,7 @@ static const DoctorCheckFunc vm_checks[] = {
         check_virtiofsd,
         check_session_duplicate,
         check_images_nocow,
+        check_input,
 };
 
 int doctor_vm_checks(const DoctorInput *in, CheckList *l) {
@@ -305,25 +334,50 @@ int doctor_vm_checks(const DoctorInput *in, CheckList *l) {
 int doctor_run(const DoctorInput *in, CheckList *l) {
         KvmfrConfig defaults;
         kvmfr_config_init(&defaults);
-        const KvmfrConfig *kc = in->kvmfr ? in->kvmfr : &defaults;
+        KvmfrConfig kc = in->kvmfr ? *in->kvmfr : defaults;
+        DoctorInput with_user = *in;
+
+        /* The desktop user by default: the polkit group's only member. */
+        DesktopUser du = { 0 };
+        int r = 0;
+        if (in->polkit_group) {
+                r = desktop_user_resolve(in->root, in->user, in->polkit_group, &du);
+                if (r == 0)
+                        r = desktop_user_check(&du, l);
+                if (r < 0) {
+                        desktop_user_clear(&du);
+                        return r;
+                }
+                with_user.user = du.name;
+                if (!kc.owner && du.source == DESKTOP_USER_GROUP)
+                        kc.owner = du.name;
+        }
 
         KvmfrState ks;
-        int r = kvmfr_state_read(in->root, kc, in->ops, &ks);
-        if (r < 0)
-                return r;
-        r = kvmfr_checks(in->root, kc, &ks, in->domain_xml, l);
-        kvmfr_state_clear(&ks);
-        if (r < 0)
-                return r;
+        r = kvmfr_state_read(in->root, &kc, in->ops, &ks);
+        if (r == 0) {
+                r = kvmfr_checks(in->root, &kc, &ks, in->domain_xml, l);
+                kvmfr_state_clear(&ks);
+        }
 
         VfioReport vr;
-        r = vfio_report_read(in->root, in->pci_ids, &vr);
-        if (r < 0)
-                return r;
-        r = vfio_checks(&vr, l);
-        vfio_report_clear(&vr);
-        if (r < 0)
-                return r;
-
-        return doctor_vm_checks(in, l);
+        if (r == 0)
+                r = vfio_report_read(in->root, in->pci_ids, &vr);
+        if (r == 0) {
+                r = vfio_checks(&vr, l);
+                vfio_report_clear(&vr);
+        }
+        if (r == 0)
+                r = doctor_vm_checks(&with_user, l);
+        if (r == 0 && in->virtiofsd) {
+                _cleanup_free_ char *vm = NULL;
+                XmlDoc x;
+                if (in->domain_xml && xml_doc_open(in->domain_xml, &x) == 0) {
+                        vm = xml_doc_string(&x, NULL, "normalize-space(/domain/name)");
+                        xml_doc_close(&x);
+                }
+                r = virtiofsd_checks(in->virtiofsd, vm, l);
+        }
+        desktop_user_clear(&du);
+        return r;
 }

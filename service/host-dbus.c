@@ -14,16 +14,22 @@
 
 #include "cpu-pinning.h"
 #include "daemon.h"
+#include "desktop-user.h"
 #include "doctor-checks.h"
 #include "domain-xml.h"
 #include "errors.h"
 #include "kvmfr-manage.h"
+#include "nixos-host.h"
 #include "safe-files.h"
 #include "util.h"
 #include "vfio-checks.h"
 #include "virtiofs-shares.h"
 
 #define KVMFR_CACHE_USEC (2u * 1000000u)
+
+#ifndef WINVM_POLKIT_GROUP
+#define WINVM_POLKIT_GROUP "winvm"
+#endif
 
 typedef enum HostOp {
         HOST_REFRESH,           /* the Kvmfr property cache; no caller */
@@ -69,12 +75,18 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
-static void kvmfr_config_from(const WinvmConfig *cfg, KvmfrConfig *k) {
+/* The owner, when [Kvmfr] Owner is unset, is the polkit group's only member (as the NixOS
+ * module makes the first of services.winvm.users the owner); du keeps the name (the caller
+ * clears it). Worker only: it reads /etc. */
+static void kvmfr_config_from(const WinvmConfig *cfg, KvmfrConfig *k, DesktopUser *du) {
         kvmfr_config_init(k);
         k->width = cfg->kvmfr_width;
         k->height = cfg->kvmfr_height;
         k->hdr = cfg->kvmfr_hdr;
         k->owner = cfg->kvmfr_owner;
+        if (!k->owner && desktop_user_resolve(cfg->host_root, cfg->desktop_user, WINVM_POLKIT_GROUP, du) == 0 &&
+            du->source == DESKTOP_USER_GROUP)
+                k->owner = du->name;
         k->group = cfg->kvmfr_group;
         k->mode = cfg->kvmfr_mode;
         k->device = cfg->kvmfr_device;
@@ -160,7 +172,8 @@ static void doctor_config_checks(HostCall *c, const char *xml) {
 static void doctor_work(HostCall *c) {
         const WinvmConfig *cfg = c->daemon->config;
         KvmfrConfig k;
-        kvmfr_config_from(cfg, &k);
+        DesktopUser du = { 0 };
+        kvmfr_config_from(cfg, &k, &du);
         _cleanup_free_ char *xml = domain_xml(cfg, c->vm, false, NULL);
         DomainDisk *disks = NULL;
         size_t n = 0;
@@ -169,10 +182,14 @@ static void doctor_work(HostCall *c) {
                 images = calloc(n + 1, sizeof(DoctorImage));
         for (size_t i = 0; images && i < n; i++)
                 images[i] = (DoctorImage) { .path = disks[i].file, .nocow = file_nocow(disks[i].file) };
+        VirtiofsdFacts vf = { 0 };
+        bool vf_valid = xml && virtiofsd_facts_read(cfg->host_root, xml, cfg->virtiofsd_allowed, &vf) == 0;
         DoctorInput in = {
                 .root = cfg->host_root,
                 .domain_xml = xml,
                 .user = cfg->desktop_user,
+                .polkit_group = WINVM_POLKIT_GROUP,
+                .virtiofsd = vf_valid ? &vf : NULL,
                 .kvmfr = &k,
                 .pci_ids = cfg->vfio_ids,
                 .images_known = images != NULL,
@@ -182,6 +199,9 @@ static void doctor_work(HostCall *c) {
         if (doctor_run(&in, &c->checks) < 0)
                 seterr(c, WINVM_ERROR_FAILED, strdup("the checks could not run (a bad PCI id or kvmfr setting)"));
         doctor_config_checks(c, xml);
+        if (vf_valid)
+                virtiofsd_facts_clear(&vf);
+        desktop_user_clear(&du);
         free(images);
         domain_disks_free(disks, n);
 }
@@ -191,7 +211,8 @@ static void host_work(void *userdata) {
         const WinvmConfig *cfg = c->daemon->config;
         const char *root = cfg->host_root;
         KvmfrConfig k;
-        kvmfr_config_from(cfg, &k);
+        DesktopUser du = { 0 };
+        kvmfr_config_from(cfg, &k, &du);
         char *message = NULL;
         int r;
 
@@ -232,11 +253,28 @@ static void host_work(void *userdata) {
         case HOST_KVMFR_APPLY: {
                 _cleanup_free_ char *udev = NULL;
                 if (kvmfr_managed_by_nixos(root)) {
-                        /* NixOS declares the rule and the options: report, never fight it. */
-                        c->files = calloc(1, sizeof(char *));
-                        udev = strdup("nothing written: on NixOS the kvmfr udev rule and module options come from "
-                                      "the system configuration; set " KVMFR_NIXOS_OPTIONS
-                                      " and run nixos-rebuild switch");
+                        /* NixOS builds /etc from the system configuration: never write there. The
+                         * running system gets the rule and the options under /run (udev and
+                         * modprobe read both), until the next boot; the configuration keeps them. */
+                        KvmfrConfig run = k;
+                        if (!k.udev_rule_path || strncmp(k.udev_rule_path, "/etc/", 5) == 0)
+                                run.udev_rule_path = NIXOS_RUN_UDEV_RULE;
+                        if (!k.modprobe_path || strncmp(k.modprobe_path, "/etc/", 5) == 0)
+                                run.modprobe_path = NIXOS_RUN_MODPROBE;
+                        r = kvmfr_write_config_files(root, &run, required_size(cfg), &c->files, &message);
+                        if (r < 0) {
+                                seterr(c, WINVM_ERROR_FAILED, message);
+                                break;
+                        }
+                        _cleanup_free_ char *reload = NULL;
+                        (void) kvmfr_reload_udev(root, &run, &reload);
+                        if (asprintf(&udev,
+                                     "NixOS: nothing written into /etc, which the system configuration builds; to keep "
+                                     "this across reboots set " KVMFR_NIXOS_OPTIONS
+                                     " in the NixOS configuration and run nixos-rebuild switch. Applied to the "
+                                     "running system in /run: %s and %s; %s",
+                                     run.udev_rule_path, run.modprobe_path, reload ? reload : "udev not reloaded") < 0)
+                                udev = NULL;
                 } else {
                         r = kvmfr_write_config_files(root, &k, required_size(cfg), &c->files, &message);
                         if (r < 0) {
@@ -269,6 +307,7 @@ static void host_work(void *userdata) {
                 doctor_work(c);
                 break;
         }
+        desktop_user_clear(&du);
 }
 
 /* --- the Kvmfr property cache ------------------------------------------------------------------ */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "nixos-host.h"
 #include "util.h"
 
 #define MIB (1024ull * 1024ull)
@@ -374,7 +375,7 @@ int kvmfr_udev_rule(const KvmfrConfig *config, char **ret) {
 }
 
 bool kvmfr_managed_by_nixos(const char *root) {
-        return host_exists(root, "/etc/NIXOS");
+        return nixos_host(root);
 }
 
 /* "128" or "128,64". */
@@ -991,9 +992,14 @@ static int check_permissions(const char *root, const KvmfrConfig *c, const Kvmfr
                               d->group, d->mode, *acl ? acl : "none");
 }
 
-static int check_cgroup_acl(const char *root, const KvmfrConfig *c, CheckList *l) {
+static int check_cgroup_acl(const char *root, const KvmfrConfig *config, CheckList *l) {
         _cleanup_free_ char *text = NULL, *remedy = NULL;
         _cleanup_(strv_freep) char **acl = NULL;
+        /* NixOS keeps the qemu.conf it generates in /var/lib/libvirt. */
+        KvmfrConfig cc = *config;
+        cc.qemu_conf_path = nixos_qemu_conf(root, config->qemu_conf_path);
+        const KvmfrConfig *c = &cc;
+        bool nixos = nixos_host(root);
         int r = host_read_file(root, c->qemu_conf_path, 1024 * 1024, &text);
         if (r == 0)
                 r = kvmfr_qemu_conf_device_acl(text, &acl);
@@ -1010,11 +1016,16 @@ static int check_cgroup_acl(const char *root, const KvmfrConfig *c, CheckList *l
                         snprintf(list + strlen(list), sizeof(list) - strlen(list), "\"%s\", ", *e);
         else
                 snprintf(list, sizeof(list), "%s, ", LIBVIRT_DEFAULT_ACL);
-        if (asprintf(&remedy,
-                     "Set `cgroup_device_acl = [ %s\"%s\" ]` in %s "
-                     "(NixOS: virtualisation.libvirtd.qemu.verbatimConfig), "
-                     "then restart libvirtd (sudo systemctl restart libvirtd)",
-                     list, c->device, c->qemu_conf_path) < 0)
+        if (nixos ? asprintf(&remedy,
+                             "Set virtualisation.libvirtd.qemu.verbatimConfig = ''cgroup_device_acl = [ %s\"%s\" ]'' "
+                             "in the NixOS configuration (NixOS generates %s), then nixos-rebuild switch and restart "
+                             "libvirtd (sudo systemctl restart libvirtd)",
+                             list, c->device, c->qemu_conf_path) < 0
+                  : asprintf(&remedy,
+                             "Set `cgroup_device_acl = [ %s\"%s\" ]` in %s "
+                             "(NixOS: virtualisation.libvirtd.qemu.verbatimConfig), "
+                             "then restart libvirtd (sudo systemctl restart libvirtd)",
+                             list, c->device, c->qemu_conf_path) < 0)
                 return -ENOMEM;
         if (text == NULL)
                 return check_list_add(l, "kvmfr.cgroup-acl", CHECK_FAIL, remedy,
@@ -1074,8 +1085,8 @@ static int check_ivshmem(const KvmfrConfig *c, const KvmfrState *s, int idx, uns
 
         switch (iv.kind) {
         case KVMFR_IVSHMEM_NONE:
-                r = asprintf(&remedy, "Add to the domain (virsh edit; the <domain> element needs "
-                                      "xmlns:qemu='" QEMU_NS "'): %s", snippet);
+                r = asprintf(&remedy, "winvmctl doctor --fix kvmfr.ivshmem-path (it adds, with the size for the "
+                                      "configured resolution: %s)", snippet);
                 if (r >= 0)
                         r = check_list_add(l, "kvmfr.ivshmem-path", CHECK_FAIL, remedy,
                                            "The domain has no IVSHMEM device "
@@ -1099,16 +1110,16 @@ static int check_ivshmem(const KvmfrConfig *c, const KvmfrState *s, int idx, uns
                                                    "with a mem-path",
                                                    iv.backend_id ? iv.backend_id : "");
                 } else if (strcmp(iv.mem_path, c->device) != 0) {
-                        r = asprintf(&remedy, "Set 'mem-path':'%s' in the memory-backend-file object '%s' of "
-                                              "<qemu:commandline> (virsh edit)",
+                        r = asprintf(&remedy, "winvmctl doctor --fix kvmfr.ivshmem-path (it writes 'mem-path':'%s' "
+                                              "in place of the memory-backend-file object '%s' of <qemu:commandline>)",
                                      c->device, iv.backend_id);
                         if (r >= 0)
                                 r = check_list_add(l, "kvmfr.ivshmem-path", CHECK_FAIL, remedy,
                                                    "The IVSHMEM memory-backend-file uses %s, not %s", iv.mem_path,
                                                    c->device);
                 } else if (!iv.share) {
-                        r = asprintf(&remedy, "Set 'share':true in the memory-backend-file object '%s' of "
-                                              "<qemu:commandline> (virsh edit)",
+                        r = asprintf(&remedy, "winvmctl doctor --fix kvmfr.ivshmem-path (it writes the object '%s' "
+                                              "of <qemu:commandline> again with 'share':true)",
                                      iv.backend_id);
                         if (r >= 0)
                                 r = check_list_add(l, "kvmfr.ivshmem-path", CHECK_FAIL, remedy,
@@ -1137,9 +1148,15 @@ static int check_ivshmem(const KvmfrConfig *c, const KvmfrState *s, int idx, uns
                                            "The IVSHMEM backend is %llu bytes, static_size_mb=%u of %s", iv.size,
                                            sizes[idx], source);
                 else {
-                        r = asprintf(&remedy, "Set 'size':%llu in the memory-backend-file object '%s' of "
-                                              "<qemu:commandline> (virsh edit), or make static_size_mb match",
-                                     (unsigned long long) sizes[idx] * MIB, iv.backend_id);
+                        r = iv.size == (unsigned long long) required * MIB
+                                    ? asprintf(&remedy, "The definition has the size %ux%u needs: load kvmfr with "
+                                                        "static_size_mb=%u (see kvmfr.size)",
+                                               c->width, c->height, required)
+                                    : asprintf(&remedy, "winvmctl doctor --fix kvmfr.ivshmem-size (it writes "
+                                                        "'size':%llu, the size %ux%u needs, into the object '%s'), "
+                                                        "and load kvmfr with static_size_mb=%u (see kvmfr.size)",
+                                               (unsigned long long) required * MIB, c->width, c->height,
+                                               iv.backend_id, required);
                         if (r >= 0)
                                 r = check_list_add(l, "kvmfr.ivshmem-size", CHECK_FAIL, remedy,
                                                    "The IVSHMEM backend is %llu bytes, but static_size_mb=%u of %s "

@@ -99,6 +99,9 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Doctor", SD_BUS_ARGS("s", vm), SD_BUS_RESULT("a(ssss)", checks, "a{su}", summary),
                                 manager_method_doctor, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Repair", SD_BUS_ARGS("s", vm, "as", check_ids),
+                                SD_BUS_RESULT("as", repaired, "s", result), manager_method_repair,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 

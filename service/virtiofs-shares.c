@@ -72,17 +72,21 @@ static bool cmdline_serves(const char *cmdline, size_t len, const char *source) 
         return false;
 }
 
-int virtiofs_shares_mark_running(const char *root, VirtiofsShares *s) {
+/* Calls fn for each running virtiofsd serving a share, with the share's index. */
+static int each_serving(const char *root, const VirtiofsShares *s, int (*fn)(const char *pid, size_t i, void *u),
+                        void *userdata) {
         char **pids = NULL;
         int r = host_list_dir(root, "/proc", &pids);
         if (r < 0)
                 return r;
-        for (char **p = pids; *p; p++) {
+        for (char **p = pids; r >= 0 && *p; p++) {
                 if (strspn(*p, "0123456789") != strlen(*p))
                         continue;
                 _cleanup_free_ char *path = NULL, *cmdline = NULL;
-                if (asprintf(&path, "/proc/%s/cmdline", *p) < 0)
+                if (asprintf(&path, "/proc/%s/cmdline", *p) < 0) {
+                        r = -ENOMEM;
                         break;
+                }
                 if (host_read_file(root, path, 0, &cmdline) < 0)
                         continue;
                 /* The arguments are NUL-separated and host_read_file() adds one more NUL at the
@@ -91,11 +95,52 @@ int virtiofs_shares_mark_running(const char *root, VirtiofsShares *s) {
                 size_t len = 0;
                 for (const char *c = cmdline; *c; c += strlen(c) + 1)
                         len = (size_t) (c - cmdline) + strlen(c) + 1;
-                for (size_t i = 0; i < s->n; i++)
-                        if (!s->items[i].running && cmdline_serves(cmdline, len, s->items[i].source))
-                                s->items[i].running = true;
+                for (size_t i = 0; r >= 0 && i < s->n; i++)
+                        if (cmdline_serves(cmdline, len, s->items[i].source)) {
+                                r = fn(*p, i, userdata);
+                                break;
+                        }
         }
         strv_free(pids);
+        return r;
+}
+
+static int mark(const char *pid, size_t i, void *userdata) {
+        (void) pid;
+        ((VirtiofsShares *) userdata)->items[i].running = true;
+        return 0;
+}
+
+int virtiofs_shares_mark_running(const char *root, VirtiofsShares *s) {
+        return each_serving(root, s, mark, s);
+}
+
+typedef struct PidList {
+        char **pids;
+        size_t n;
+} PidList;
+
+static int collect(const char *pid, size_t i, void *userdata) {
+        (void) i;
+        PidList *l = userdata;
+        char **grown = realloc(l->pids, (l->n + 2) * sizeof(char *));
+        if (!grown)
+                return -ENOMEM;
+        l->pids = grown;
+        if (!(l->pids[l->n] = strdup(pid)))
+                return -ENOMEM;
+        l->pids[++l->n] = NULL;
+        return 0;
+}
+
+int virtiofs_running_pids(const char *root, const VirtiofsShares *s, char ***ret) {
+        PidList l = { .pids = calloc(1, sizeof(char *)) };
+        int r = l.pids ? each_serving(root, s, collect, &l) : -ENOMEM;
+        if (r < 0) {
+                strv_free(l.pids);
+                return r;
+        }
+        *ret = l.pids;
         return 0;
 }
 

@@ -30,6 +30,10 @@ void virtiofs_shares_clear(VirtiofsShares *s);
 /* Marks the shares a running virtiofsd serves, from <root>/proc/<pid>/cmdline. */
 int virtiofs_shares_mark_running(const char *root, VirtiofsShares *s);
 
+/* The pids (as text, NULL-terminated) of the running virtiofsd processes that serve one of the
+ * shares, from <root>/proc/<pid>/cmdline. 0, or -errno when /proc cannot be listed. */
+int virtiofs_running_pids(const char *root, const VirtiofsShares *s, char ***ret);
+
 /* 1 when path is one of the allowed binaries (exact match), else 0. */
 bool virtiofs_binary_allowed(char *const *allowed, const char *path);
 

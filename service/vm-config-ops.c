@@ -8,15 +8,21 @@
 #include <string.h>
 
 #include "definition-history.h"
+#include "desktop-user.h"
 #include "definition-guard.h"
 #include "definition-paths.h"
 #include "domain-xml.h"
 #include "errors.h"
 #include "host-files.h"
+#include "kvmfr-checks.h"
 #include "safe-files.h"
 #include "snapshot-meta.h"
 #include "util.h"
 #include "xml-doc.h"
+
+#ifndef WINVM_POLKIT_GROUP
+#define WINVM_POLKIT_GROUP "winvm"
+#endif
 
 VmConfigOp *vm_config_op_new(VmConfigOpKind kind, const WinvmConfig *config, const char *vm) {
         VmConfigOp *op = calloc(1, sizeof(*op));
@@ -40,6 +46,8 @@ VmConfigOp *vm_config_op_free(VmConfigOp *op) {
                 cpu_topology_clear(&op->topology);
         if (op->plan_valid)
                 cpu_plan_clear(&op->plan);
+        strv_free(op->repair_ids);
+        strv_free(op->repaired);
         if (op->shares_valid)
                 virtiofs_shares_clear(&op->shares);
         for (size_t i = 0; i < op->n_usb_status; i++)
@@ -207,17 +215,24 @@ static int guard(VmConfigOp *op, const char *current, const char *new_xml) {
                 .qemu_uid = definition_paths_qemu_uid(),
                 .share_root = cfg->host_root,
         };
-        if (shares && cfg->desktop_user && host_user_by_name(cfg->host_root, cfg->desktop_user, &u) == 0 && u.home &&
+        /* [Host] DesktopUser, or the polkit group's only member (desktop-user.h). */
+        DesktopUser du = { 0 };
+        (void) desktop_user_resolve(cfg->host_root, cfg->desktop_user, WINVM_POLKIT_GROUP, &du);
+        if (shares && du.name && host_user_by_name(cfg->host_root, du.name, &u) == 0 && u.home &&
             strcmp(u.home, "/") != 0) {
                 shares[0] = strdup(u.home);
                 paths.desktop_uid = u.uid;
         }
         host_user_clear(&u);
+        desktop_user_clear(&du);
         DefinitionPolicy policy = {
                 .virtiofsd_allowed = cfg->virtiofsd_allowed,
                 .usb_ids = cfg->usb_ids,
                 .storage_dirs = cfg->fs_paths,
                 .share_dirs = shares,
+                .ivshmem_device = cfg->kvmfr_device,
+                .ivshmem_size = (unsigned long long) kvmfr_required_size_mib(cfg->kvmfr_width, cfg->kvmfr_height,
+                                                                             cfg->kvmfr_hdr) * 1024ull * 1024ull,
                 .check_path = definition_paths_check,
                 .userdata = &paths,
         };
@@ -369,6 +384,9 @@ void vm_config_op_run(VmConfigOp *op) {
         case VMCFG_UNDO:
         case VMCFG_HISTORY:
                 definition_ops_run(op, conn, dom);
+                break;
+        case VMCFG_REPAIR:
+                repair_ops_run(op, conn, dom);
                 break;
         }
         if (dom)

@@ -32,6 +32,7 @@ typedef enum VmConfigOpKind {
         VMCFG_DRIFT,
         VMCFG_UNDO,
         VMCFG_HISTORY,
+        VMCFG_REPAIR,           /* Manager.Repair: the doctor's repairs (doctor-repair.h) */
 } VmConfigOpKind;
 
 /* Attach and Detach flags. */
@@ -56,6 +57,7 @@ typedef struct VmConfigOp {
         uint32_t flags;
         char *path;                     /* SetVirtiofsdPath */
         bool with_diff;
+        char **repair_ids;              /* Repair: the check ids, empty for every repair */
 
         /* outputs */
         CheckList checks;
@@ -72,6 +74,7 @@ typedef struct VmConfigOp {
         bool differs;
         char *diff;
         char *result;
+        char **repaired;                /* Repair: the ids whose repair changed the definition */
         bool definition_changed;
         /* A change the allowlist does not admit (definition-guard.h): the worker sets
          * needs_unrestricted and unrestricted_what; when an administrator admits it
@@ -126,6 +129,10 @@ int vm_config_redefine(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom, con
 int vm_config_guard(VmConfigOp *op, const char *current, const char *new_xml);
 
 void cpu_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
+/* Pins the running guest like op->plan when its vCPU count matches; the topology itself only
+ * changes at the next start. Returns how many pins were applied (0 when it does not run). */
+unsigned cpu_ops_pin_live(VmConfigOp *op, virDomainPtr dom);
 void usb_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
 void shares_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
 void definition_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
+void repair_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);

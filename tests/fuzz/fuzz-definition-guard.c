@@ -8,7 +8,8 @@
  * definition, every value in it that names a host path (has a '/') is either one the
  * current definition has at the same place, or in an allowed place: a disk image on the
  * [Storage] filesystem, a share in the desktop user's home, an allowed virtiofsd, the kernel's
- * random device; text libvirt never acts on (title, description, metadata) aside. The oracle
+ * random device, the IVSHMEM backend on the kvmfr device; text libvirt never acts on (title,
+ * description, metadata) aside. The oracle
  * here walks the tree itself: it does not share the guard's code. */
 #include <errno.h>
 #include <glib.h>
@@ -21,6 +22,9 @@
 #define STORAGE "/vm-storage/images"
 #define HOME "/home/jarrett"
 #define VIRTIOFSD "/run/current-system/sw/bin/virtiofsd"
+#define QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
+#define IVSHMEM_OBJECT \
+        "{'qom-type':'memory-backend-file','id':'looking-glass','mem-path':'/dev/kvmfr0','size':134217728,'share':true}"
 
 static const char *const seed_guest =
         "<domain type='kvm'><name>Windows11</name><uuid>5b8a3c4e-0000-4000-8000-000000000001</uuid>"
@@ -111,6 +115,9 @@ static bool allowed_place(const char *entry) {
                 return strcmp(value, VIRTIOFSD) == 0;
         if (strcmp(place, "domain/devices/rng/backend") == 0)
                 return strcmp(value, "/dev/urandom") == 0 || strcmp(value, "/dev/random") == 0;
+        /* The IVSHMEM backend winvm writes itself, on the policy's kvmfr device and size. */
+        if (strcmp(place, "domain/{" QEMU_NS "}commandline/{" QEMU_NS "}arg@value") == 0)
+                return strcmp(value, IVSHMEM_OBJECT) == 0;
         return false;
 }
 
@@ -144,7 +151,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char *usb[] = { (char *) "256c:006d", NULL };
         char *storage[] = { (char *) STORAGE, NULL };
         char *shares[] = { (char *) HOME, NULL };
-        DefinitionPolicy p = { .virtiofsd_allowed = allowed, .usb_ids = usb, .storage_dirs = storage, .share_dirs = shares };
+        DefinitionPolicy p = { .virtiofsd_allowed = allowed, .usb_ids = usb, .storage_dirs = storage, .share_dirs = shares,
+                               .ivshmem_device = "/dev/kvmfr0", .ivshmem_size = 134217728ull };
 
         char *what = NULL;
         int r = definition_guard_check(proposed, proposed, &p, &what);

@@ -75,7 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         r = doctor_vm_checks(&in, &l);
         fuzz_check(r == 0, "doctor_vm_checks returned %d", r);
         static const char *const ids[] = { "vm.memballoon", "vm.hyperv", "vm.kvm-hidden", "vm.vendor-id",
-                                           "vm.cpu-pinning", "vm.virtiofsd", "vm.session-duplicate", "vm.images-nocow" };
+                                           "vm.cpu-pinning", "vm.virtiofsd", "vm.session-duplicate", "vm.images-nocow",
+                                           "vm.input" };
         fuzz_check(l.n == ELEMENTSOF(ids), "%zu vm checks", l.n);
         for (size_t i = 0; i < l.n; i++)
                 fuzz_check(strcmp(l.items[i].id, ids[i]) == 0, "check %zu is %s, expected %s", i, l.items[i].id, ids[i]);

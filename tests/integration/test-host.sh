@@ -72,7 +72,7 @@ test_seed_host_demo_guest() {
     expect vm.hyperv warn "<hyperv"
     expect vm.kvm-hidden warn "<hidden state='on'/>"
     expect vm.vendor-id warn vendor_id
-    expect vm.cpu-pinning warn vcpupin
+    expect vm.cpu-pinning warn "doctor --fix vm.cpu-pinning"
     local summary
     summary=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["data"][1]["fail"])' "$DOCTOR")
     assert_eq 2 "$summary" "the summary counts the two failures"
@@ -181,7 +181,8 @@ test_apply_permissions() {
 }
 
 # On NixOS (/etc/NIXOS) the rule and the options are the system configuration's: nothing is
-# written, and the reply names the NixOS options to change instead.
+# written into /etc, the running system gets them in /run, and the reply names the NixOS
+# options to change instead.
 test_apply_permissions_nixos() {
     local rule=$R/etc/udev/rules.d/99-kvmfr.rules options=$R/etc/modprobe.d/kvmfr.conf before
     rm -f "$rule"
@@ -190,12 +191,13 @@ test_apply_permissions_nixos() {
     touch "$R/etc/NIXOS"
     call jarrett /org/winvm1/host org.winvm1.Kvmfr.ApplyPermissions
     assert_call_ok "ApplyPermissions as jarrett on a NixOS host"
-    assert_contains "$CALL_OUT" "(@as [], " "no file is reported written"
+    assert_contains "$CALL_OUT" "(['$R/run/udev/rules.d/99-kvmfr.rules', '$R/run/modprobe.d/kvmfr.conf'], " \
+        "only the running system's files in /run are reported written"
     assert_contains "$CALL_OUT" "services.winvm.kvmfr (resolution, hdr, owner, group, mode) and services.winvm.users" \
         "the reply names the NixOS options"
     if [[ -e $rule ]]; then fail "no udev rule is written"; else ok "no udev rule is written"; fi
     assert_eq "$before" "$(stat -c '%Y %s' "$options")" "the modprobe options file is left as it was"
-    rm "$R/etc/NIXOS"
+    rm -rf "$R/etc/NIXOS" "$R/run/udev" "$R/run/modprobe.d"
 }
 
 test_access() {

@@ -200,7 +200,11 @@ static const FakeNode shared_group_nodes[] = {
 static const FakeNode amd_nodes[] = {
         { "/dev/kvmfr0", S_IFCHR | 0660, 511, 0, 0, 302, "user::rw-,user:1000:rw-,group::rw-,mask::rw-,other::---" },
 };
+static const FakeNode nixos_nodes[] = {
+        { "/dev/kvmfr0", S_IFCHR | 0660, 242, 0, 1000, 302, "user::rw-,user:1000:rw-,group::rw-,mask::rw-,other::---" },
+};
 static const FakeHost intel_seed_host = { intel_seed_nodes, 1 };
+static const FakeHost nixos_fixture_host = { nixos_nodes, 1 };
 static const FakeHost shared_group_host = { shared_group_nodes, 1 };
 static const FakeHost amd_host = { amd_nodes, 1 };
 static const FakeHost no_nodes_host = { NULL, 0 };

@@ -29,7 +29,7 @@ static void teardown(void) {
 static void run_vm(const char *host, const char *xml, const char *user) {
         DoctorInput in = { .root = host ? host_root(host) : "/nonexistent-winvm-root", .domain_xml = xml, .user = user };
         ck_assert_int_eq(doctor_vm_checks(&in, &checks), 0);
-        ck_assert_uint_eq(checks.n, 8);
+        ck_assert_uint_eq(checks.n, 9);
 }
 
 /* A copy of xml with one string replaced. */
@@ -52,8 +52,9 @@ START_TEST(test_seed_xml) {
         assert_check(&checks, "vm.virtiofsd", CHECK_WARN,
                      "virtiofsd /nix/store/vw6vbapxh9dwaw8mhs3pyzlbr7bks6kk-virtiofsd-1.13.2-looking-glass/bin/virtiofsd "
                      "is a Nix store path",
-                     "Set <binary path='/run/current-system/sw/bin/virtiofsd'/> in the domain's virtiofs <filesystem> "
-                     "(virsh edit Windows11), then restart the guest");
+                     "winvmctl --vm Windows11 doctor --fix vm.virtiofsd (it sets <binary "
+                     "path='/run/current-system/sw/bin/virtiofsd'/> in the domain's virtiofs <filesystem>; the guest "
+                     "uses it from its next start)");
         assert_check(&checks, "vm.session-duplicate", CHECK_OK, "Windows11 is not defined in jarrett's session", NULL);
         assert_check(&checks, "vm.images-nocow", CHECK_SKIPPED, "not read", NULL);
         ck_assert_uint_eq(check_list_summary(&checks).warn, 1);
@@ -76,19 +77,21 @@ END_TEST
 START_TEST(test_bare_xml) {
         run_vm("intel-seed", bare_xml, "jarrett");
         assert_check(&checks, "vm.memballoon", CHECK_WARN, "no <memballoon> element, so libvirt adds a virtio balloon",
-                     "Put <memballoon model='none'/> in <devices>");
+                     "winvmctl doctor --fix vm.memballoon");
         assert_check(&checks, "vm.hyperv", CHECK_WARN, "Hyper-V enlightenments missing: relaxed, vapic, spinlocks",
                      "<hyperv mode='custom'><relaxed state='on'/><vapic state='on'/><spinlocks state='on' "
                      "retries='8191'/></hyperv>");
-        assert_check(&checks, "vm.kvm-hidden", CHECK_WARN, "Code 43", "Put <kvm><hidden state='on'/></kvm> in <features>");
+        assert_check(&checks, "vm.kvm-hidden", CHECK_WARN, "Code 43", "winvmctl doctor --fix vm.kvm-hidden (it writes <kvm><hidden state='on'/></kvm>");
         assert_check(&checks, "vm.vendor-id", CHECK_WARN, "No Hyper-V vendor_id is set",
                      "<vendor_id state='on' value='AuthenticAMD'/>");
-        assert_check(&checks, "vm.cpu-pinning", CHECK_WARN, "None of the 1 vCPUs is pinned", "<vcpupin vcpu='0' cpuset='2'/>");
+        assert_check(&checks, "vm.cpu-pinning", CHECK_WARN, "None of the 1 vCPUs is pinned", "winvmctl doctor --fix vm.cpu-pinning");
         assert_check(&checks, "vm.virtiofsd", CHECK_OK, "no virtiofs share", NULL);
         assert_check(&checks, "vm.session-duplicate", CHECK_OK, NULL, NULL);
         assert_check(&checks, "vm.images-nocow", CHECK_SKIPPED, NULL, NULL);
+        assert_check(&checks, "vm.input", CHECK_WARN, "no virtio mouse, no virtio keyboard",
+                     "winvmctl doctor --fix vm.input");
         CheckSummary s = check_list_summary(&checks);
-        ck_assert_uint_eq(s.warn, 5);
+        ck_assert_uint_eq(s.warn, 6);
         ck_assert_uint_eq(s.fail, 0);
 }
 END_TEST
@@ -131,7 +134,8 @@ START_TEST(test_partial_pinning) {
         _cleanup_free_ char *a = replace(seed_xml, "    <vcpupin vcpu='3' cpuset='5'/>\n", "");
         _cleanup_free_ char *b = replace(a, "    <vcpupin vcpu='15' cpuset='19'/>\n", "");
         run_vm("intel-seed", b, NULL);
-        assert_check(&checks, "vm.cpu-pinning", CHECK_WARN, "2 of 16 vCPUs are not pinned: 3,15", "<cputune>");
+        assert_check(&checks, "vm.cpu-pinning", CHECK_WARN, "2 of 16 vCPUs are not pinned: 3,15",
+                     "winvmctl doctor --fix vm.cpu-pinning");
 }
 END_TEST
 
@@ -140,14 +144,14 @@ START_TEST(test_virtiofsd_gone) {
         run_vm("amd", seed_xml, "jarrett");
         assert_check(&checks, "vm.virtiofsd", CHECK_FAIL,
                      "does not exist (a rebuild and garbage collection removed it): the guest cannot start",
-                     "Set <binary path='/run/current-system/sw/bin/virtiofsd'/>");
+                     "doctor --fix vm.virtiofsd (it sets <binary path='/run/current-system/sw/bin/virtiofsd'/>");
         _cleanup_free_ char *xml = replace(seed_xml,
                                            "/nix/store/vw6vbapxh9dwaw8mhs3pyzlbr7bks6kk-virtiofsd-1.13.2-looking-glass/bin/virtiofsd",
                                            "/usr/bin/virtiofsd");
         check_list_clear(&checks);
         run_vm("amd", xml, "jarrett");
         assert_check(&checks, "vm.virtiofsd", CHECK_FAIL, "virtiofsd /usr/bin/virtiofsd does not exist: the guest cannot start",
-                     "Set <binary path='/usr/libexec/virtiofsd'/>");
+                     "doctor --fix vm.virtiofsd (it sets <binary path='/usr/libexec/virtiofsd'/>");
         check_list_clear(&checks);
         run_vm("iommu-off", xml, "jarrett");
         assert_check(&checks, "vm.virtiofsd", CHECK_FAIL, NULL, "Install virtiofsd");
@@ -255,7 +259,7 @@ START_TEST(test_doctor_intel_seed) {
         DoctorInput in = { .root = host_root("intel-seed"), .domain_xml = seed_xml, .user = "jarrett",
                            .kvmfr = &kc, .ops = &ops };
         ck_assert_int_eq(doctor_run(&in, &checks), 0);
-        ck_assert_uint_eq(checks.n, 7 + 8 + 8);
+        ck_assert_uint_eq(checks.n, 7 + 8 + 9);
         ck_assert_str_eq(checks.items[0].id, "kvmfr.loaded");
         ck_assert_str_eq(checks.items[7].id, "vfio.iommu-enabled");
         ck_assert_str_eq(checks.items[15].id, "vm.memballoon");
@@ -263,7 +267,7 @@ START_TEST(test_doctor_intel_seed) {
         ck_assert_uint_eq(s.fail, 0);
         ck_assert_uint_eq(s.warn, 1);   /* vm.virtiofsd: the Nix store path */
         ck_assert_uint_eq(s.skipped, 1);/* vm.images-nocow */
-        ck_assert_uint_eq(s.ok, 21);
+        ck_assert_uint_eq(s.ok, 22);
         /* Every id is distinct. */
         for (size_t i = 0; i < checks.n; i++)
                 for (size_t k = i + 1; k < checks.n; k++)
@@ -277,7 +281,7 @@ START_TEST(test_doctor_iommu_off) {
         HostOps ops = FAKE_OPS(&no_nodes_host);
         DoctorInput in = { .root = host_root("iommu-off"), .domain_xml = bare_xml, .user = "jarrett", .ops = &ops };
         ck_assert_int_eq(doctor_run(&in, &checks), 0);
-        ck_assert_uint_eq(checks.n, 23);
+        ck_assert_uint_eq(checks.n, 24);
         for (size_t i = 0; i < checks.n; i++) {
                 const Check *c = &checks.items[i];
                 if (c->status == CHECK_WARN || c->status == CHECK_FAIL)

@@ -373,7 +373,7 @@ START_TEST(test_shared_group) {
         assert_check(&checks, "kvmfr.ivshmem-path", CHECK_OK, NULL, NULL);
         assert_check(&checks, "kvmfr.ivshmem-size", CHECK_FAIL,
                      "The IVSHMEM backend is 134217728 bytes, but static_size_mb=64 of the loaded module is 67108864 bytes",
-                     "Set 'size':67108864 in the memory-backend-file object 'looking-glass'");
+                     "The definition has the size 3840x2160 needs: load kvmfr with static_size_mb=128");
 }
 END_TEST
 
@@ -413,7 +413,7 @@ START_TEST(test_amd) {
         assert_check(&checks, "kvmfr.cgroup-acl", CHECK_OK, NULL, NULL);
         assert_check(&checks, "kvmfr.ivshmem-path", CHECK_OK, NULL, NULL);
         assert_check(&checks, "kvmfr.ivshmem-size", CHECK_FAIL, "static_size_mb=256 of the loaded module is 268435456 bytes",
-                     "Set 'size':268435456");
+                     "winvmctl doctor --fix kvmfr.ivshmem-size (it writes 'size':268435456");
 }
 END_TEST
 
@@ -479,7 +479,7 @@ START_TEST(test_ivshmem_checks) {
 
         run_host("intel-seed", &intel_seed_host, NULL, "<domain><name>x</name></domain>");
         assert_check(&checks, "kvmfr.ivshmem-path", CHECK_FAIL, "The domain has no IVSHMEM device",
-                     "xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'");
+                     "winvmctl doctor --fix kvmfr.ivshmem-path (it adds");
         check_list_clear(&checks);
         kvmfr_state_clear(&state);
 
@@ -488,7 +488,8 @@ START_TEST(test_ivshmem_checks) {
                 "<qemu:arg value='-object'/>"
                 "<qemu:arg value='memory-backend-file,id=lg,mem-path=/dev/shm/looking-glass,size=128M,share=on'/>"));
         assert_check(&checks, "kvmfr.ivshmem-path", CHECK_FAIL, "uses /dev/shm/looking-glass, not /dev/kvmfr0",
-                     "Set 'mem-path':'/dev/kvmfr0' in the memory-backend-file object 'lg'");
+                     "winvmctl doctor --fix kvmfr.ivshmem-path (it writes 'mem-path':'/dev/kvmfr0' in place of the "
+                     "memory-backend-file object 'lg'");
         assert_check(&checks, "kvmfr.ivshmem-size", CHECK_OK, NULL, NULL);
         check_list_clear(&checks);
         kvmfr_state_clear(&state);
