@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "definition-last.h"
 #include "domain-xml.h"
 #include "errors.h"
 #include "qemu-img.h"
@@ -1286,8 +1287,13 @@ finish:
                 }
         }
         snapshot_set_free(c.set);
-        if (c.dom)
+        if (c.dom) {
+                /* The last definition seen, for a define after libvirt lost the VM. */
+                _cleanup_free_ char *last = virDomainGetXMLDesc(c.dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+                if (last)
+                        (void) definition_last_keep(op->state_dir, op->vm, last);
                 virDomainFree(c.dom);
+        }
         if (c.conn)
                 virConnectClose(c.conn);
         virResetLastError();
