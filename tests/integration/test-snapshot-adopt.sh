@@ -7,6 +7,7 @@
 # from the chain; libvirt's metadata is removed with a copy kept, so virsh snapshot-list is
 # empty. Then every adopted snapshot reads exactly its bytes, a revert to fresh-install reads
 # exactly its bytes, and deleting the middle snapshot keeps every other snapshot's bytes.
+# winvmd is killed (-9) once in the middle of adopting and finishes when started again.
 # Afterwards: a virsh snapshot taken later is adopted by `winvmctl snapshot adopt`, and a
 # chain that breaks the naming rule is refused with nothing changed.
 set -uo pipefail
@@ -47,6 +48,8 @@ virsh_snapshot() {
 
 virsh_snapshots() { virsh -q -c "$SB_URI" snapshot-list --name "$GUEST" 2>&1 | sed '/^$/d' | tr '\n' ' ' | sed 's/ $//'; }
 
+no_virsh_snapshots() { [[ -z $(virsh_snapshots) ]]; }
+
 check_bytes() {
     local when=$1 name
     assert_eq "${ORDER[*]}" "$(snap_names)" "$when: ListSnapshots names, oldest first"
@@ -82,12 +85,28 @@ test_seed_chain() {
     assert_eq "fresh-install snapshot-20260124-210227 snapshot-20260125-093000" "$(virsh_snapshots)" \
         "libvirt lists the three virsh snapshots before winvmd runs"
 
+    # A crash (kill -9) after the records are saved, before libvirt's metadata is removed.
+    (WINVMD_TEST_CRASH_AT=adopt:saved start_winvmd) >/dev/null 2>&1
+    WINVMD_PID=$(<"$WINVM_SANDBOX/winvmd.pid")
+    if wait_until 30 winvmd_dead; then
+        ok "adopt:saved: winvmd dies at the step"
+    else
+        fail "adopt:saved: winvmd dies at the step" "it still runs"
+    fi
+    if [[ -f $STATE/snapshots.ini ]] && grep -q '^\[Snapshot manual-1\]' "$STATE/snapshots.ini"; then
+        ok "adopt:saved: the records were saved before the crash"
+    else
+        fail "adopt:saved: the records were saved before the crash" "$(cat "$STATE/snapshots.ini" 2>&1)"
+    fi
+    assert_eq "fresh-install snapshot-20260124-210227 snapshot-20260125-093000" "$(virsh_snapshots)" \
+        "adopt:saved: libvirt's metadata is still there after the crash"
+    assert_image_reads "$(current_disk)" "$CUR" "adopt:saved: the disk is untouched"
     # shellcheck disable=SC2119
     start_winvmd || fail "winvmd starts"
-    if wait_until 30 test -f "$STATE/snapshots.ini"; then
-        ok "winvmd adopts the snapshots when it starts"
+    if wait_until 30 no_virsh_snapshots; then
+        ok "started again, winvmd finishes the adoption (libvirt's metadata removed)"
     else
-        fail "winvmd adopts the snapshots when it starts" "no $STATE/snapshots.ini after 30 s"
+        fail "started again, winvmd finishes the adoption (libvirt's metadata removed)" "virsh snapshot-list: $(virsh_snapshots)"
     fi
     check_bytes "adopted at start"
     assert_eq "manual-1" "$(vm_prop CurrentSnapshot)" "CurrentSnapshot is the one the current disk grew from"
