@@ -69,8 +69,10 @@ static void disk_chain_clear(DiskChain *d) {
 static void metadata_clear(Metadata *m) {
         for (int i = 0; i < m->n; i++) {
                 virDomainSnapshotFree(m->snaps[i]);
-                free(m->xml[i]);
-                libvirt_snapshot_free(m->parsed[i]);
+                if (m->xml)
+                        free(m->xml[i]);
+                if (m->parsed)
+                        libvirt_snapshot_free(m->parsed[i]);
         }
         free(m->snaps);
         free(m->xml);
