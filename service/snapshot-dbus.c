@@ -126,7 +126,9 @@ static void log_adopted(Vm *vm, const SnapshotOp *op, uid_t uid) {
                         strcat(names, " ");
                 strcat(names, *p);
         }
-        log_event(LOG_INFO, WINVM_MESSAGE_SNAPSHOT_CREATED, vm->name, "snapshot-adopt", NULL, uid, NULL,
+        char f_names[512];
+        const char *extra[] = { log_field(f_names, sizeof(f_names), "WINVM_SNAPSHOTS=%s", names ? names : "?"), NULL };
+        log_event(LOG_INFO, WINVM_MESSAGE_SNAPSHOTS_ADOPTED, vm->name, "snapshot-adopt", NULL, uid, extra,
                   "VM %s: adopted %zu existing snapshot(s): %s", vm->name, strv_length(op->adopted),
                   names ? names : "?");
 }

@@ -175,6 +175,11 @@ test_later_virsh_snapshot() {
     vm_call jarrett AdoptSnapshots
     assert_call_ok "AdoptSnapshots as jarrett"
     assert_eq "(['later'],)" "$CALL_OUT" "AdoptSnapshots returns the one new snapshot"
+    if grep -q "VM $GUEST: adopted 1 existing snapshot(s): later" "$WINVM_SANDBOX/winvmd.log"; then
+        ok "winvmd logs the adoption, naming the snapshot"
+    else
+        fail "winvmd logs the adoption, naming the snapshot" "$(grep -i adopt "$WINVM_SANDBOX/winvmd.log" | tail -n 3)"
+    fi
     assert_eq "$parent" "$(snap_eval "S['later']['Parent']")" "later grows from the snapshot it was taken after ($parent)"
     check_bytes "after adopting a later virsh snapshot"
 }
