@@ -1,4 +1,4 @@
-/* winvmctl snapshot create|list|revert|delete, and through it snapshot-win-vm. */
+/* winvmctl snapshot create|list|revert|delete|adopt, and through it snapshot-win-vm. */
 #include <errno.h>
 #include <json-glib/json-glib.h>
 #include <langinfo.h>
@@ -32,6 +32,7 @@ typedef struct Snap {
         uint64_t created_usec;
         uint64_t bytes;
         bool quiesced;
+        bool adopted;
         bool current;
         char *description; /* on one line, without control characters */
         ssize_t parent_index; /* -1: a root */
@@ -172,6 +173,23 @@ static int snapshot_delete(sd_bus *bus, const ClientOptions *o, const char *path
         return EXIT_OK;
 }
 
+static int snapshot_adopt(sd_bus *bus, const ClientOptions *o, const char *path, const char *vm) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(strv_freep) char **names = NULL;
+        int r = vm_snapshot_call(bus, o, path, "AdoptSnapshots", CLIENT_CHANGE_TIMEOUT, &reply, NULL);
+        if (r < 0)
+                return -r;
+        if ((r = sd_bus_message_read_strv(reply, &names)) < 0) {
+                fprintf(stderr, "winvmctl: cannot read the reply: %s\n", strerror(-r));
+                return EXIT_FAILED;
+        }
+        if (!names || !names[0])
+                printf("%s has no snapshots winvm does not know already.\n", vm);
+        for (char **p = names; p && *p; p++)
+                printf("Adopted snapshot %s of %s.\n", *p, vm);
+        return EXIT_OK;
+}
+
 /* ListSnapshots as a JSON array of the service's dictionaries, keys as the service names them. */
 static int fetch_snapshots(sd_bus *bus, const ClientOptions *o, const char *path, JsonNode **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -212,6 +230,7 @@ static Snap *snaps_from_json(JsonArray *a, size_t *ret_n) {
                 s[i].bytes = (uint64_t) json_object_get_int_member_with_default(obj, "BytesOnDisk", 0);
                 s[i].quiesced = json_object_get_boolean_member_with_default(obj, "Quiesced", false);
                 s[i].current = json_object_get_boolean_member_with_default(obj, "Current", false);
+                s[i].adopted = json_object_get_boolean_member_with_default(obj, "Adopted", false);
                 s[i].description = one_line(json_object_get_string_member_with_default(obj, "Description", ""));
         }
         for (size_t i = 0; i < n; i++) {
@@ -237,7 +256,8 @@ static void print_table(const Snap *s, size_t n) {
         bool any_current = false;
         char state[64];
         for (size_t i = 0; i < n; i++) {
-                snprintf(state, sizeof(state), "%s%s", s[i].state, s[i].quiesced ? ", quiesced" : "");
+                snprintf(state, sizeof(state), "%s%s%s", s[i].state, s[i].quiesced ? ", quiesced" : "",
+                         s[i].adopted ? ", adopted" : "");
                 name_w = MAX(name_w, (int) strlen(s[i].name));
                 state_w = MAX(state_w, (int) strlen(state));
         }
@@ -245,14 +265,21 @@ static void print_table(const Snap *s, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 char created[64];
                 format_time(s[i].created_usec, created, sizeof(created));
-                snprintf(state, sizeof(state), "%s%s", s[i].state, s[i].quiesced ? ", quiesced" : "");
+                snprintf(state, sizeof(state), "%s%s%s", s[i].state, s[i].quiesced ? ", quiesced" : "",
+                         s[i].adopted ? ", adopted" : "");
                 g_autofree char *size = g_format_size_full(s[i].bytes, G_FORMAT_SIZE_IEC_UNITS);
                 printf("%c %-*s  %-19s  %-*s  %10s%s%s\n", s[i].current ? '*' : ' ', name_w, s[i].name, created,
                        state_w, state, size, s[i].description[0] ? "  " : "", s[i].description);
                 any_current = any_current || s[i].current;
         }
+        bool any_adopted = false;
+        for (size_t i = 0; i < n; i++)
+                any_adopted = any_adopted || s[i].adopted;
         if (any_current)
                 printf("\n* the snapshot the current state grew from\n");
+        if (any_adopted)
+                printf("%sadopted: made outside winvm (virsh, snapshot-win-vm), taken in by 'snapshot adopt'\n",
+                       any_current ? "" : "\n");
 }
 
 typedef struct Glyphs {
@@ -348,12 +375,13 @@ int cmd_snapshot_check(const ClientOptions *o, const char *action, const char *n
         if (!action)
                 action = "list";
         bool create = strcmp(action, "create") == 0, list = strcmp(action, "list") == 0,
-             revert = strcmp(action, "revert") == 0, delete = strcmp(action, "delete") == 0;
-        if (!create && !list && !revert && !delete) {
-                fprintf(stderr, "winvmctl: snapshot takes create, list, revert or delete\n");
+             revert = strcmp(action, "revert") == 0, delete = strcmp(action, "delete") == 0,
+             adopt = strcmp(action, "adopt") == 0;
+        if (!create && !list && !revert && !delete && !adopt) {
+                fprintf(stderr, "winvmctl: snapshot takes create, list, revert, delete or adopt\n");
                 return EXIT_USAGE;
         }
-        if (list && name) {
+        if ((list || adopt) && name) {
                 fprintf(stderr, "winvmctl: unexpected argument '%s'\n", name);
                 return EXIT_USAGE;
         }
@@ -407,5 +435,7 @@ int cmd_snapshot(sd_bus *bus, const ClientOptions *o, const char *action, const 
                 return snapshot_revert(bus, o, path, vm, name);
         if (strcmp(action, "delete") == 0)
                 return snapshot_delete(bus, o, path, vm, name);
+        if (strcmp(action, "adopt") == 0)
+                return snapshot_adopt(bus, o, path, vm);
         return snapshot_list(bus, o, path, vm);
 }

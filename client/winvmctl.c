@@ -65,6 +65,8 @@ static void help(void) {
                "  snapshot revert NAME      go back to a snapshot, keeping the current state as a\n"
                "                            snapshot pre-revert-... unless --discard-current\n"
                "  snapshot delete NAME      delete a snapshot, merging its data where still needed\n"
+               "  snapshot adopt            take in snapshots made outside winvm (virsh, libvirt\n"
+               "                            metadata, <stem>.<name> overlay chains)\n"
                "  doctor                    every readiness check of the host and the VM, with what\n"
                "                            to change for each that is not ok\n"
                "  doctor --fix [ID...]      apply the doctor's repairs to the VM's definition (all,\n"

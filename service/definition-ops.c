@@ -11,6 +11,7 @@
 
 #include "definition-file.h"
 #include "definition-history.h"
+#include "definition-last.h"
 #include "domain-xml.h"
 #include "errors.h"
 #include "safe-files.h"
@@ -169,6 +170,39 @@ static void undo(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
                         op->result = NULL;
         }
         definition_versions_free(v, n);
+}
+
+/* The definition winvm last saw, else the newest kept version; NULL when there is none. */
+static char *baseline_of(VmConfigOp *op) {
+        char *xml = NULL;
+        if (definition_last_read(op->config->state_dir, op->vm, &xml) == 0)
+                return xml;
+        DefinitionVersion *v = NULL;
+        size_t n = 0;
+        if (definition_history_list(op->config->state_dir, op->vm, &v, &n) == 0 && n > 0)
+                (void) read_file(v[n - 1].path, &xml);
+        definition_versions_free(v, n);
+        return xml;
+}
+
+void definition_ops_define_lost(VmConfigOp *op, virConnectPtr conn) {
+        const char *file = definition_file(op);
+        _cleanup_free_ char *xml = NULL, *why = NULL, *baseline = NULL;
+        if (!file || read_definition(op, file, &xml) < 0)
+                return;
+        XmlDoc x;
+        if (xml_doc_open_verbose(xml, &x, &why) < 0) {
+                vm_config_failf(op, WINVM_ERROR_INVALID_ARGUMENT, "%s is not well-formed XML: %s", file,
+                                why ? why : "out of memory");
+                return;
+        }
+        xml_doc_close(&x);
+        baseline = baseline_of(op);
+        if (vm_config_define_lost(op, conn, baseline, xml) == 0 &&
+            asprintf(&op->result, "VM %s defined again from %s (libvirt did not have it); %s", op->vm, file,
+                     baseline ? "checked against the definition winvm kept, with the snapshots' disks" :
+                                "winvm kept no definition of it to compare with") < 0)
+                op->result = NULL;
 }
 
 void definition_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {

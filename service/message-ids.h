@@ -11,6 +11,8 @@
 #define WINVM_MESSAGE_SNAPSHOT_CREATED  "ca56f1d1895841a084d9107bb7b03ac2"
 #define WINVM_MESSAGE_SNAPSHOT_REVERTED "043ae7e01b164b10ae6a79146e92843c"
 #define WINVM_MESSAGE_SNAPSHOT_DELETED  "2dcd380ca6f04f5bbbd3714312045413"
+/* Snapshots made outside winvm were adopted; WINVM_SNAPSHOTS lists them, oldest first. */
+#define WINVM_MESSAGE_SNAPSHOTS_ADOPTED "30d82cdf094d40f1a496a909fc41fc32"
 /* A scrub job ended (finished, cancelled or failed), with its counters. */
 #define WINVM_MESSAGE_SCRUB_FINISHED    "21e6f2e02dc64520bec877d4869e6201"
 /* winvm changed the VM's persistent definition (WINVM_OPERATION: pinning, usb-attach,

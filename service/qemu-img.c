@@ -120,3 +120,8 @@ int qemu_img_rebase(const char *image, const char *new_backing, const char *new_
         const char *without[] = { NULL, "rebase", "-q", "-f", "qcow2", "-b", "", "--", image, NULL };
         return run(new_backing ? with : without, NULL, ret_message);
 }
+
+int qemu_img_commit(const char *image, char **ret_message) {
+        const char *argv[] = { NULL, "commit", "-q", "-f", "qcow2", "-d", "--", image, NULL };
+        return run(argv, NULL, ret_message);
+}

@@ -41,5 +41,11 @@ int qemu_img_create_overlay(const char *path, const char *backing, const char *b
 int qemu_img_rebase(const char *image, const char *new_backing, const char *new_backing_format,
                     char **ret_message);
 
+/* Writes what image (qcow2) holds itself into its backing file, leaving image as it was
+ * (-d): the cost follows image's data, not the disk's size. What image reads never changes,
+ * so an interrupted commit is safe to repeat; the backing file's own content is lost. The
+ * caller has checked image's chain against winvm's records first. */
+int qemu_img_commit(const char *image, char **ret_message);
+
 /* The qemu-img binary; WINVM_QEMU_IMG overrides it (tests). */
 const char *qemu_img_binary(void);

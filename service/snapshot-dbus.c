@@ -49,6 +49,9 @@ static int append_snapshot(sd_bus_message *reply, const Vm *vm, const Snapshot *
                                           "Parent", "s", s->parent, "Current", "b",
                                           (int) (strcmp(vm->snapshots->current, s->name) == 0), "BytesOnDisk", "t",
                                           s->bytes_on_disk);
+        /* Only on adopted snapshots, so the dictionary of winvm's own stays as it was. */
+        if (r >= 0 && s->adopted)
+                r = sd_bus_message_append(reply, "{sv}", "Adopted", "b", 1);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'e', "sv");
         if (r >= 0)
@@ -103,7 +106,32 @@ static const char *const op_names[] = {
         [SNAPSHOT_OP_CREATE] = "snapshot-create",
         [SNAPSHOT_OP_REVERT] = "snapshot-revert",
         [SNAPSHOT_OP_DELETE] = "snapshot-delete",
+        [SNAPSHOT_OP_ADOPT] = "snapshot-adopt",
 };
+
+/* The journal entry of an adoption (by the call or at load): which snapshots, from where. */
+static void log_adopted(Vm *vm, const SnapshotOp *op, uid_t uid) {
+        if (op->notice)
+                log_operation_failed(vm->name, "snapshot-adopt", NULL, uid, op->notice_name ? op->notice_name : WINVM_ERROR_FAILED,
+                                     op->notice);
+        if (!op->adopted || !op->adopted[0])
+                return;
+        _cleanup_free_ char *names = NULL;
+        size_t len = 1;
+        for (char **p = op->adopted; *p; p++)
+                len += strlen(*p) + 1;
+        names = calloc(len, 1);
+        for (char **p = op->adopted; names && *p; p++) {
+                if (p != op->adopted)
+                        strcat(names, " ");
+                strcat(names, *p);
+        }
+        char f_names[512];
+        const char *extra[] = { log_field(f_names, sizeof(f_names), "WINVM_SNAPSHOTS=%s", names ? names : "?"), NULL };
+        log_event(LOG_INFO, WINVM_MESSAGE_SNAPSHOTS_ADOPTED, vm->name, "snapshot-adopt", NULL, uid, extra,
+                  "VM %s: adopted %zu existing snapshot(s): %s", vm->name, strv_length(op->adopted),
+                  names ? names : "?");
+}
 
 /* The journal entry of a finished operation: created, reverted, deleted, or failed. */
 static void log_done(Vm *vm, const SnapshotOp *op, uid_t uid) {
@@ -113,7 +141,7 @@ static void log_done(Vm *vm, const SnapshotOp *op, uid_t uid) {
                                      op->error_message ? op->error_message : op->error_name);
                 return;
         }
-        if (op->kind == SNAPSHOT_OP_LOAD)
+        if (op->kind == SNAPSHOT_OP_LOAD || op->kind == SNAPSHOT_OP_ADOPT)
                 return;
         const char *name = op->kind == SNAPSHOT_OP_CREATE && op->result ? op->result : op->name;
         bool kept = op->kind == SNAPSHOT_OP_REVERT && op->result && *op->result;
@@ -139,6 +167,16 @@ static void log_done(Vm *vm, const SnapshotOp *op, uid_t uid) {
         }
 }
 
+static int reply_names(sd_bus_message *m, char **names) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(reply, names);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        return r;
+}
+
 static void snapshot_work(void *userdata) {
         SnapshotCall *c = userdata;
         snapshot_op_run(c->op);
@@ -153,12 +191,15 @@ static void snapshot_done(void *userdata) {
         adopt_set(vm, op->set);
         op->set = NULL;
         log_done(vm, op, c->uid);
+        log_adopted(vm, op, c->uid);
         if (c->message) {
                 if (op->error_name)
                         (void) sd_bus_reply_method_errorf(c->message, op->error_name, "%s",
                                                           op->error_message ? op->error_message : "failed");
                 else if (op->kind == SNAPSHOT_OP_LOAD)
                         (void) reply_list(vm, c->message);
+                else if (op->kind == SNAPSHOT_OP_ADOPT)
+                        (void) reply_names(c->message, op->adopted);
                 else if (op->kind == SNAPSHOT_OP_DELETE)
                         (void) sd_bus_reply_method_return(c->message, NULL);
                 else
@@ -304,6 +345,16 @@ int vm_method_delete_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *e
         if (r <= 0)
                 return r < 0 ? r : 1;
         return submit(vm, m, new_op(vm, SNAPSHOT_OP_DELETE, name, NULL, 0), uid);
+}
+
+/* Adopting is a change of the records like taking a snapshot: polkit snapshot.create. */
+int vm_method_adopt_snapshots(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Vm *vm = userdata;
+        uid_t uid = LOG_NO_UID;
+        int r = verify_change(vm, m, "org.winvm1.snapshot.create", "", &uid, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        return submit(vm, m, new_op(vm, SNAPSHOT_OP_ADOPT, NULL, NULL, 0), uid);
 }
 
 int vm_method_list_snapshots(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -11,7 +11,10 @@ typedef struct IntentDisk {
         char *target;
         char *image;            /* create: the top that gets frozen; revert: the top left behind;
                                  * delete: the frozen image that goes away */
-        char *overlay;          /* create, revert: the new overlay that becomes the top */
+        char *overlay;          /* create, revert: the new overlay that becomes the top;
+                                 * delete: the single dependent that is committed into image,
+                                 * which then moves into its place ("" when dependents are
+                                 * rebased instead) */
         char *stem;
         char *backing;          /* revert: the snapshot's image under the new overlay;
                                  * delete: where dependents are moved to ("" for none) */

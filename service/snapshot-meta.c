@@ -237,6 +237,7 @@ static Snapshot *parse_snapshot(GKeyFile *kf, const char *group, GError **err) {
         s->quiesced = g_key_file_get_boolean(kf, group, "Quiesced", NULL);
         s->has_nvram = g_key_file_get_boolean(kf, group, "NVRAM", NULL);
         s->has_tpm = g_key_file_get_boolean(kf, group, "TPM", NULL);
+        s->adopted = g_key_file_get_boolean(kf, group, "Adopted", NULL);
         if (!*err && !guest_state_is_valid(s->guest_state))
                 *err = g_error_new(G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                                    "[%s] GuestState=%s is not running, paused or shutoff", group, s->guest_state);
@@ -373,6 +374,8 @@ int snapshot_set_format(const SnapshotSet *set, char **ret_data) {
                 g_key_file_set_boolean(kf, group, "Quiesced", s->quiesced);
                 g_key_file_set_boolean(kf, group, "NVRAM", s->has_nvram);
                 g_key_file_set_boolean(kf, group, "TPM", s->has_tpm);
+                if (s->adopted)
+                        g_key_file_set_boolean(kf, group, "Adopted", true);
                 const char **targets = calloc(s->n_disks + 1, sizeof(char *));
                 if (!targets)
                         return -ENOMEM;

@@ -27,6 +27,7 @@ typedef struct Snapshot {
         char *guest_state;      /* running, paused or shutoff */
         bool quiesced;
         bool has_nvram, has_tpm;/* copies kept in the state folder */
+        bool adopted;           /* found on disk (libvirt's metadata, a backing chain), not taken by winvm */
         SnapshotDisk *disks;
         size_t n_disks;
 

@@ -10,29 +10,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "definition-last.h"
 #include "domain-xml.h"
 #include "errors.h"
 #include "qemu-img.h"
 #include "safe-files.h"
+#include "snapshot-adopt.h"
+#include "snapshot-ctx.h"
 #include "snapshot-intent.h"
 #include "util.h"
 
 const char *snapshot_crash_at;
 
-typedef struct Ctx {
-        SnapshotOp *op;
-        virConnectPtr conn;
-        virDomainPtr dom;
-        char *dir;              /* <state>/snapshots/<vm> */
-        char *meta_path;
-        char *intent_path;
-        SnapshotSet *set;
-} Ctx;
-
-static void crash_point(const char *step) {
+void crash_point(const char *step) {
         if (snapshot_crash_at && strcmp(snapshot_crash_at, step) == 0)
                 raise(SIGKILL);
 }
@@ -44,7 +38,7 @@ static uint64_t now_usec(void) {
 }
 
 /* Records the first failure of the operation; returns -1 for `return failf(...)`. */
-static int __attribute__((format(printf, 3, 4))) failf(Ctx *c, const char *name, const char *fmt, ...) {
+int failf(Ctx *c, const char *name, const char *fmt, ...) {
         if (c->op->error_name)
                 return -1;
         va_list ap;
@@ -59,14 +53,14 @@ static int __attribute__((format(printf, 3, 4))) failf(Ctx *c, const char *name,
 }
 
 /* A failure with an errno: ENOSPC and EEXIST get their own names. */
-static int fail_errno(Ctx *c, int r, const char *what, const char *detail) {
+int fail_errno(Ctx *c, int r, const char *what, const char *detail) {
         const char *name = r == -ENOSPC ? WINVM_ERROR_NO_SPACE : r == -EEXIST ? WINVM_ERROR_EXISTS : WINVM_ERROR_FAILED;
         if (detail)
                 return failf(c, name, "%s: %s", what, detail);
         return failf(c, name, "%s: %s", what, strerror(-r));
 }
 
-static int fail_libvirt(Ctx *c, const char *what) {
+int fail_libvirt(Ctx *c, const char *what) {
         virErrorPtr e = virGetLastError();
         const char *msg = e && e->message ? e->message : "unknown libvirt error";
         const char *name = strstr(msg, "No space left on device") ? WINVM_ERROR_NO_SPACE :
@@ -76,12 +70,12 @@ static int fail_libvirt(Ctx *c, const char *what) {
         return -1;
 }
 
-static char *path_in(const char *dir, const char *name) {
+char *path_in(const char *dir, const char *name) {
         char *p = NULL;
         return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
 }
 
-static char *dir_of(const char *path) {
+char *dir_of(const char *path) {
         _cleanup_free_ char *copy = strdup(path);
         return copy ? strdup(dirname(copy)) : NULL;
 }
@@ -93,7 +87,7 @@ char *snapshot_state_folder(const char *state_dir, const char *vm) {
 
 /* --- libvirt ---------------------------------------------------------------------------- */
 
-static int need_domain(Ctx *c) {
+int need_domain(Ctx *c) {
         if (c->dom)
                 return 0;
         if (!c->conn && !(c->conn = virConnectOpen(c->op->uri)))
@@ -107,14 +101,14 @@ static int need_domain(Ctx *c) {
 }
 
 /* 1 when the guest runs (or is paused), 0 when off, -1 on failure. */
-static int domain_active(Ctx *c) {
+int domain_active(Ctx *c) {
         int r = virDomainIsActive(c->dom);
         return r < 0 ? fail_libvirt(c, "cannot read the VM's state") : r;
 }
 
 /* The persistent definition is read with its secrets: a revert defines the VM again from it,
  * and without SECURE libvirt leaves out graphics passwords, which would then be lost. */
-static char *domain_xml(Ctx *c, bool persistent) {
+char *domain_xml(Ctx *c, bool persistent) {
         char *xml = virDomainGetXMLDesc(c->dom, persistent ? VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE : 0);
         if (!xml)
                 fail_libvirt(c, "cannot read the VM's definition");
@@ -184,6 +178,7 @@ static int load_set(Ctx *c) {
         c->set = snapshot_set_free(c->set);
         _cleanup_free_ char *data = NULL;
         int r = read_file(c->meta_path, &data);
+        c->records_missing = r == -ENOENT;
         if (r == -ENOENT) {
                 c->set = snapshot_set_new();
                 return c->set ? 0 : failf(c, WINVM_ERROR_FAILED, "out of memory");
@@ -196,7 +191,7 @@ static int load_set(Ctx *c) {
         return 0;
 }
 
-static int save_set(Ctx *c) {
+int save_set(Ctx *c) {
         _cleanup_free_ char *data = NULL;
         int r = snapshot_set_format(c->set, &data);
         if (r == 0)
@@ -259,7 +254,7 @@ static bool has_ancestor_disk(const SnapshotSet *set, const Snapshot *s, const c
 /* The format winvm knows path (an image of target) to have: a snapshot record's, else the
  * persistent definition's. Records of an older winvm kept no format; their images on top of an
  * earlier snapshot's are overlays, hence qcow2. NULL when nothing says. */
-static char *known_format(Ctx *c, const char *target, const char *path) {
+char *known_format(Ctx *c, const char *target, const char *path) {
         for (size_t i = 0; c->set && i < c->set->n; i++) {
                 const SnapshotDisk *d = snapshot_find_disk(c->set->items[i], target);
                 if (!d || strcmp(d->image, path) != 0)
@@ -286,7 +281,7 @@ static char *known_format(Ctx *c, const char *target, const char *path) {
 /* The backing file of path (of format, known) and its format. A raw image has none, whatever
  * its bytes say. A qcow2 header is QEMU's and qemu-img's, so its backing file is believed; the
  * format it names must be there (else QEMU would probe) and agree with the records. */
-static int image_backing(Ctx *c, const char *target, const char *path, const char *format, char **ret_backing,
+int image_backing(Ctx *c, const char *target, const char *path, const char *format, char **ret_backing,
                          char **ret_format) {
         *ret_backing = *ret_format = NULL;
         ImageInfo info = { 0 };
@@ -921,7 +916,76 @@ static int merge_dependents(Ctx *c, const IntentDisk *d, bool active, const char
         return 0;
 }
 
+/* Whether the delete of d commits its single dependent into the snapshot's image (the
+ * dependent's path names it afterwards) rather than rebasing dependents onto the image's
+ * backing file. */
+static bool by_commit(const IntentDisk *d) {
+        return d->overlay[0] != '\0';
+}
+
+static bool any_by_commit(const Intent *in) {
+        for (size_t i = 0; i < in->n_disks; i++)
+                if (by_commit(&in->disks[i]))
+                        return true;
+        return false;
+}
+
+/* Commits the dependent d->overlay into the snapshot's image d->image and moves the image into
+ * the dependent's place. Until the rename, the dependent still reads as before (a commit
+ * leaves it whole), so a repeat after a crash is safe; after it, the image is gone. Only with
+ * the guest off: QEMU would hold both files open. */
+static int commit_into_image(Ctx *c, const IntentDisk *d) {
+        if (!path_exists(d->image))
+                return 0;
+        int active = domain_active(c);
+        if (active < 0)
+                return -1;
+        if (active)
+                return failf(c, WINVM_ERROR_GUEST_RUNNING,
+                             "deleting a snapshot was interrupted and is finished with the guest off; shut VM %s down and call again",
+                             c->op->vm);
+        _cleanup_(strv_freep) char **chain = checked_chain(c, d->target, d->overlay, "qcow2");
+        if (!chain)
+                return -1;
+        if (!chain[1] || strcmp(chain[1], d->image) != 0)
+                return failf(c, WINVM_ERROR_FAILED, "%s no longer backs on %s; the snapshot's image was kept", d->overlay,
+                             d->image);
+        _cleanup_free_ char *msg = NULL;
+        int r = qemu_img_commit(d->overlay, &msg);
+        if (r < 0)
+                return fail_errno(c, r, "cannot merge the dependent image into the snapshot's image", msg);
+        crash_point("delete:committed");
+        /* The moved file takes the dependent's owner and mode: libvirt and the user see the
+         * same file they had. */
+        struct stat st;
+        if (stat(d->overlay, &st) == 0) {
+                (void) chown(d->image, st.st_uid, st.st_gid);
+                (void) chmod(d->image, st.st_mode & 07777);
+        }
+        if (rename(d->image, d->overlay) < 0)
+                return fail_errno(c, -errno, "cannot move the merged image into place", NULL);
+        (void) sync_parent(d->overlay);
+        crash_point("delete:moved");
+        return 0;
+}
+
+static int forget_snapshot(Ctx *c, const Intent *in) {
+        if (!snapshot_set_find(c->set, in->name))
+                return 0;
+        if (snapshot_set_remove(c->set, in->name) < 0)
+                return failf(c, WINVM_ERROR_FAILED, "out of memory");
+        return save_set(c);
+}
+
 static int finish_delete(Ctx *c, const Intent *in) {
+        /* A commit overwrites the snapshot's image: from its first byte on the snapshot no
+         * longer exists, so it leaves the records first, and the intent stays until the move. */
+        bool commits = any_by_commit(in);
+        if (commits) {
+                if (forget_snapshot(c, in) < 0)
+                        return -1;
+                crash_point("delete:forgotten");
+        }
         bool active = virDomainIsActive(c->dom) == 1;
         _cleanup_free_ char *xml = domain_xml(c, true);
         DomainDisk *disks = NULL;
@@ -930,27 +994,31 @@ static int finish_delete(Ctx *c, const Intent *in) {
                 return xml ? failf(c, WINVM_ERROR_FAILED, "cannot parse the VM's definition") : -1;
         int r = 0;
         for (size_t i = 0; r == 0 && i < in->n_disks; i++) {
+                if (by_commit(&in->disks[i])) {
+                        r = commit_into_image(c, &in->disks[i]);
+                        continue;
+                }
                 _cleanup_free_ char *top = current_source(disks, n, in->disks[i].target);
                 r = merge_dependents(c, &in->disks[i], active, top);
         }
         domain_disks_free(disks, n);
         if (r < 0) {
                 /* Whatever was merged reads as before and the snapshot is still whole:
-                 * consistent, so the intent goes and the snapshot stays. */
-                remove_intent(c);
+                 * consistent, so the intent goes and the snapshot stays. Not after a commit
+                 * began: then the intent stays, to be finished. */
+                if (!commits)
+                        remove_intent(c);
                 return -1;
         }
         crash_point("delete:merged");
 
-        if (snapshot_set_find(c->set, in->name)) {
-                if (snapshot_set_remove(c->set, in->name) < 0)
-                        return failf(c, WINVM_ERROR_FAILED, "out of memory");
-                if (save_set(c) < 0)
-                        return -1;
-        }
+        if (forget_snapshot(c, in) < 0)
+                return -1;
         crash_point("delete:saved");
 
         for (size_t i = 0; i < in->n_disks; i++) {
+                if (by_commit(&in->disks[i]))
+                        continue;       /* moved into the dependent's place */
                 _cleanup_(strv_freep) char **deps = NULL;
                 if (dependents_of(c, in->disks[i].target, in->disks[i].image, &deps) < 0)
                         return -1;
@@ -963,6 +1031,19 @@ static int finish_delete(Ctx *c, const Intent *in) {
         (void) remove_tree(folder);
         remove_intent(c);
         return 0;
+}
+
+/* Whether deleting the snapshot whose image (of format) has the single dependent dep is
+ * cheaper by committing dep into the image and moving it into dep's place: both qcow2 (the
+ * moved file must read as dep did, in dep's format), the guest off, and dep holding less
+ * data than the image. Data is what the files hold on the host, not their virtual size. */
+static bool commit_is_cheaper(Ctx *c, const char *target, const char *image, const char *format, const char *dep) {
+        if (strcmp(format, "qcow2") != 0 || definition_uses(c, image))
+                return false;
+        _cleanup_free_ char *dep_format = known_format(c, target, dep);
+        if (!dep_format || strcmp(dep_format, "qcow2") != 0)
+                return false;
+        return disk_usage(dep) < disk_usage(image);
 }
 
 static int op_delete(Ctx *c) {
@@ -995,7 +1076,8 @@ static int op_delete(Ctx *c) {
                         r = -1;
                         break;
                 }
-                if (!intent_add_disk(in, sd->target, sd->image, NULL, sd->stem, backing, backing_format)) {
+                IntentDisk *d = intent_add_disk(in, sd->target, sd->image, NULL, sd->stem, backing, backing_format);
+                if (!d) {
                         r = failf(c, WINVM_ERROR_FAILED, "out of memory");
                         break;
                 }
@@ -1003,6 +1085,16 @@ static int op_delete(Ctx *c) {
                 if (top && strcmp(top, sd->image) == 0)
                         r = failf(c, WINVM_ERROR_FAILED, "snapshot %s's image %s is the VM's current disk; the records are inconsistent",
                                   s->name, sd->image);
+                if (r == 0 && !active) {
+                        _cleanup_(strv_freep) char **deps = NULL;
+                        if (dependents_of(c, sd->target, sd->image, &deps) < 0)
+                                r = -1;
+                        else if (deps[0] && !deps[1] && commit_is_cheaper(c, sd->target, sd->image, format, deps[0])) {
+                                free(d->overlay);
+                                if (!(d->overlay = strdup(deps[0])))
+                                        r = failf(c, WINVM_ERROR_FAILED, "out of memory");
+                        }
+                }
                 if (r == 0 && active) {
                         /* Live, the running top may be rewritten by QEMU itself, and images off
                          * the running chain by qemu-img; the rest of the chain is QEMU's. */
@@ -1088,6 +1180,30 @@ static void measure(Ctx *c) {
         }
 }
 
+/* A VM winvm has no records for, or one libvirt has snapshot metadata for (taken with virsh
+ * since, or left by an adoption a crash cut short), has its snapshots adopted when winvmd
+ * reads them. A failure leaves the load as it was and is told as a notice. */
+static void adopt_at_load(Ctx *c) {
+        if (!c->records_missing && c->set->n > 0) {
+                /* Known VM: only libvirt metadata brings anything new. */
+                if (need_domain(c) < 0 || snapshot_adopt_metadata_count(c) <= 0)
+                        goto quiet;
+        } else if (need_domain(c) < 0)
+                goto quiet;
+        if (snapshot_adopt(c, &c->op->adopted) == 0)
+                return;
+        c->op->notice_name = c->op->error_name;
+        c->op->notice = c->op->error_message;
+        c->op->error_name = NULL;
+        c->op->error_message = NULL;
+        (void) load_set(c);
+        return;
+quiet:
+        free(c->op->error_message);
+        c->op->error_name = NULL;
+        c->op->error_message = NULL;
+}
+
 SnapshotOp *snapshot_op_new(SnapshotOpKind kind, const char *uri, const char *vm, const char *state_dir) {
         SnapshotOp *op = calloc(1, sizeof(*op));
         if (!op)
@@ -1113,6 +1229,8 @@ SnapshotOp *snapshot_op_free(SnapshotOp *op) {
         free(op->description);
         free(op->error_message);
         free(op->result);
+        free(op->notice);
+        strv_free(op->adopted);
         snapshot_set_free(op->set);
         free(op);
         return NULL;
@@ -1135,6 +1253,10 @@ void snapshot_op_run(SnapshotOp *op) {
                 goto finish;
         switch (op->kind) {
         case SNAPSHOT_OP_LOAD:
+                adopt_at_load(&c);
+                break;
+        case SNAPSHOT_OP_ADOPT:
+                (void) snapshot_adopt(&c, &op->adopted);
                 break;
         case SNAPSHOT_OP_CREATE:
                 (void) op_create(&c);
@@ -1165,8 +1287,13 @@ finish:
                 }
         }
         snapshot_set_free(c.set);
-        if (c.dom)
+        if (c.dom) {
+                /* The last definition seen, for a define after libvirt lost the VM. */
+                _cleanup_free_ char *last = virDomainGetXMLDesc(c.dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+                if (last)
+                        (void) definition_last_keep(op->state_dir, op->vm, last);
                 virDomainFree(c.dom);
+        }
         if (c.conn)
                 virConnectClose(c.conn);
         virResetLastError();

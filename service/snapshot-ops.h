@@ -9,6 +9,10 @@
  *           removed → intent removed → [guest started]
  *   delete: intent → dependents merged (qemu-img rebase, or a block pull while running)
  *           → metadata saved → the snapshot's image and firmware removed → intent removed
+ *   delete, guest off, one dependent holding less data than the snapshot's image:
+ *           intent → metadata saved → the dependent committed into the image → the image
+ *           renamed over the dependent → firmware removed → intent removed
+ *           (time follows the dependent's data, not the disk's size)
  *
  * Recovery decides by the domain definition: create and revert roll forward once the
  * definition points at the new overlays, and back otherwise; delete always rolls forward,
@@ -24,6 +28,7 @@ typedef enum SnapshotOpKind {
         SNAPSHOT_OP_CREATE,
         SNAPSHOT_OP_REVERT,
         SNAPSHOT_OP_DELETE,
+        SNAPSHOT_OP_ADOPT,      /* take in snapshots made outside winvm (snapshot-adopt.h) */
 } SnapshotOpKind;
 
 #define SNAPSHOT_REVERT_SHUTDOWN 1u     /* shut the guest down first, start it again after */
@@ -47,6 +52,9 @@ typedef struct SnapshotOp {
         char *error_message;
         char *result;                   /* create: the name; revert: the kept snapshot or "" */
         SnapshotSet *set;               /* the snapshots afterwards, sizes filled in; NULL if unreadable */
+        char **adopted;                 /* adopt, and a load that adopted: the snapshots taken in */
+        const char *notice_name;        /* load: why adopting what exists failed (the load itself did not) */
+        char *notice;
 } SnapshotOp;
 
 SnapshotOp *snapshot_op_new(SnapshotOpKind kind, const char *uri, const char *vm, const char *state_dir);

@@ -8,9 +8,10 @@
 #include <string.h>
 
 #include "definition-history.h"
-#include "desktop-user.h"
+#include "definition-last.h"
 #include "definition-guard.h"
 #include "definition-paths.h"
+#include "desktop-user.h"
 #include "domain-xml.h"
 #include "errors.h"
 #include "host-files.h"
@@ -340,6 +341,66 @@ int vm_config_redefine(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom, con
         return 0;
 }
 
+int vm_config_define_lost(VmConfigOp *op, virConnectPtr conn, const char *baseline, const char *new_xml) {
+        _cleanup_free_ char *name = NULL, *uuid = NULL, *base_name = NULL, *base_uuid = NULL, *fixed = NULL,
+                            *minimal = NULL, *with_passwords = NULL;
+        if (!identity(new_xml, &name, &uuid)) {
+                vm_config_failf(op, WINVM_ERROR_INVALID_ARGUMENT, "the definition is not a libvirt <domain> XML document");
+                return -EINVAL;
+        }
+        if (!streq_ptr(name, op->vm)) {
+                vm_config_failf(op, WINVM_ERROR_INVALID_ARGUMENT, "the definition names VM '%s', not '%s'",
+                                name ? name : "", op->vm);
+                return -EINVAL;
+        }
+        if (baseline) {
+                (void) identity(baseline, &base_name, &base_uuid);
+                if (uuid && *uuid && !same_uuid(uuid, base_uuid)) {
+                        vm_config_failf(op, WINVM_ERROR_INVALID_ARGUMENT,
+                                        "the definition's <uuid> is %s, but VM %s had %s: a different uuid would make another VM of it",
+                                        uuid, op->vm, base_uuid ? base_uuid : "?");
+                        return -EINVAL;
+                }
+                /* The snapshots moved the disks since the file was written, maybe: the kept
+                 * definition has their sources, as an undo carries them. */
+                if (protect_snapshot_disks(op, baseline, new_xml, true, &fixed) < 0)
+                        return -EINVAL;
+                if (fixed)
+                        new_xml = fixed;
+                if (domain_xml_keep_graphics_passwords(baseline, new_xml, &with_passwords) == 0 && with_passwords)
+                        new_xml = with_passwords;
+        } else if (has_snapshots(op)) {
+                vm_config_failf(op, WINVM_ERROR_FAILED,
+                                "VM %s has snapshots, but winvm kept no definition of it to take their disk sources from; define it with virsh as an administrator",
+                                op->vm);
+                return -ENOENT;
+        } else {
+                /* Nothing to compare with: everything the file holds is a change from an empty
+                 * domain, admitted by the allowlist or an administrator. */
+                XmlDoc x;
+                _cleanup_free_ char *type = NULL;
+                if (xml_doc_open(new_xml, &x) == 0) {
+                        type = xml_doc_string(&x, NULL, "string(/domain/@type)");
+                        xml_doc_close(&x);
+                }
+                if (asprintf(&minimal, "<domain type='%s'><name>%s</name>%s%s%s</domain>", type ? type : "kvm", op->vm,
+                             uuid && *uuid ? "<uuid>" : "", uuid && *uuid ? uuid : "", uuid && *uuid ? "</uuid>" : "") < 0) {
+                        vm_config_failf(op, WINVM_ERROR_FAILED, "out of memory");
+                        return -ENOMEM;
+                }
+        }
+        if (guard(op, baseline ? baseline : minimal, new_xml) < 0)
+                return -EPERM;
+        virDomainPtr nd = virDomainDefineXMLFlags(conn, new_xml, VIR_DOMAIN_DEFINE_VALIDATE);
+        if (!nd) {
+                vm_config_fail_libvirt(op, refusal_name(), "libvirt refused the definition");
+                return -EINVAL;
+        }
+        virDomainFree(nd);
+        op->definition_changed = true;
+        return 0;
+}
+
 static bool needs_libvirt(VmConfigOpKind k) {
         return k != VMCFG_TOPOLOGY && k != VMCFG_PIN_PLAN && k != VMCFG_HISTORY;
 }
@@ -354,6 +415,14 @@ void vm_config_op_run(VmConfigOp *op) {
                         return;
                 }
                 dom = virDomainLookupByName(conn, op->vm);
+                virErrorPtr e = dom ? NULL : virGetLastError();
+                if (!dom && op->kind == VMCFG_DEFINE && e && e->code == VIR_ERR_NO_DOMAIN) {
+                        /* libvirt lost the VM (a rebuild, an undefine): define it again. */
+                        virResetLastError();
+                        definition_ops_define_lost(op, conn);
+                        virConnectClose(conn);
+                        return;
+                }
                 if (!dom) {
                         vm_config_failf(op, WINVM_ERROR_NOT_DEFINED, "VM %s is not defined in libvirt", op->vm);
                         virResetLastError();
@@ -389,8 +458,13 @@ void vm_config_op_run(VmConfigOp *op) {
                 repair_ops_run(op, conn, dom);
                 break;
         }
-        if (dom)
+        if (dom) {
+                /* The last definition seen, for a define after libvirt lost the VM. */
+                _cleanup_free_ char *last = vm_config_domain_xml(dom, false, true);
+                if (last)
+                        (void) definition_last_keep(op->config->state_dir, op->vm, last);
                 virDomainFree(dom);
+        }
         if (conn)
                 virConnectClose(conn);
         virResetLastError();

@@ -136,3 +136,8 @@ void usb_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
 void shares_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
 void definition_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
 void repair_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
+/* Define when libvirt has no domain of that name: the file is checked against baseline (the
+ * last definition winvm kept), whose snapshot disk sources it takes, or, with no baseline,
+ * against an empty domain (so the allowlist or an administrator admits all of it). */
+int vm_config_define_lost(VmConfigOp *op, virConnectPtr conn, const char *baseline, const char *new_xml);
+void definition_ops_define_lost(VmConfigOp *op, virConnectPtr conn);

@@ -328,5 +328,7 @@ const sd_bus_vtable vm_vtable[] = {
                                 vm_method_revert_snapshot, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("DeleteSnapshot", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
                                 vm_method_delete_snapshot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AdoptSnapshots", SD_BUS_NO_ARGS, SD_BUS_RESULT("as", adopted),
+                                vm_method_adopt_snapshots, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };

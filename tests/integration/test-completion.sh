@@ -70,7 +70,7 @@ test_commands() {
     assert_eq "$want" "$(complete_as jarrett winvmctl '')" "winvmctl <TAB>: the commands of winvmctl --help"
     assert_eq "$(lines snapshot shares shutdown start status storage scrub)" "$(complete_as jarrett winvmctl s)" \
         "winvmctl s<TAB>: the commands starting with s"
-    assert_eq "$(lines create delete list revert)" "$(complete_as jarrett winvmctl snapshot '')" \
+    assert_eq "$(lines adopt create delete list revert)" "$(complete_as jarrett winvmctl snapshot '')" \
         "winvmctl snapshot <TAB>: its subcommands"
     assert_eq "$(lines --discard-current)" "$(complete_as jarrett winvmctl snapshot revert --disc)" \
         "winvmctl snapshot revert --disc<TAB>: the option"

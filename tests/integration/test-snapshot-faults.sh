@@ -6,6 +6,8 @@
 #   revert: stopped (flag 1), intent, kept, overlays, firmware -> rolled back;
 #           defined, saved -> rolled forward
 #   delete: intent, merged, saved -> rolled forward
+#   delete by commit (one dependent, holding less data): forgotten, committed, moved -> rolled
+#           forward
 # After each recovery: intent.ini is gone; ListSnapshots agrees with the files (nothing
 # listed is missing, nothing beside the disk is unaccounted for); every snapshot, the current
 # disk and the NVRAM hold exactly the bytes of the rolled-back or rolled-forward state;
@@ -273,6 +275,34 @@ test_delete_crash() {
     verify "delete:$step" "$REF/.cur"
 }
 
+# delete by commit: as test_delete_crash, but a's image holds far more data than b's (8 MiB
+# of filler past the stages), so the delete commits b's image into a's and moves a's image
+# into b's place (the file at b's path is then a's, same inode).
+test_delete_commit_crash() {
+    local step=$1 a=c-$1-a b=c-$1-b img bimg ino out
+    next_stage
+    if ! out=$(qemu-io -f qcow2 -c "write -P 0x77 256M 8M" "$(current_disk)" 2>&1) || [[ $out == *rror* ]]; then
+        fail "delete-commit:$step: filler written" "$out"
+    fi
+    take "$a"
+    next_stage
+    take "$b"
+    next_stage
+    cp "$NVRAM" "$REF/.cur"
+    img=$(snap_image "$a")
+    bimg=$(snap_image "$b")
+    ino=$(stat -c %i "$img")
+    crash "delete:$step" '' snap_delete jarrett "$a"
+    for i in "${!ORDER[@]}"; do [[ ${ORDER[i]} == "$a" ]] && unset 'ORDER[i]'; done
+    ORDER=("${ORDER[@]}")
+    unset 'SNAP[$a]'
+    assert_eq "${ORDER[*]}" "$(snap_names)" "delete-commit:$step: rolled forward, $a is gone"
+    assert_absent "$STATE/$a" "delete-commit:$step: $a's state folder is gone"
+    assert_absent "$img" "delete-commit:$step: $a's image moved away"
+    assert_eq "$ino" "$(stat -c %i "$bimg")" "delete-commit:$step: $b's path now holds $a's image (committed into, not rebased)"
+    verify "delete-commit:$step" "$REF/.cur"
+}
+
 test_setup
 test_no_space
 next_stage
@@ -295,6 +325,10 @@ test_revert_crash saved fwd
 test_delete_crash intent
 test_delete_crash merged
 test_delete_crash saved
+
+test_delete_commit_crash forgotten
+test_delete_commit_crash committed
+test_delete_commit_crash moved
 
 assert_winvmd_alive "$WINVMD_PID" "winvmd serving at the end"
 summary

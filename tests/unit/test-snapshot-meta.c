@@ -114,6 +114,7 @@ static void assert_snapshot_eq(const Snapshot *a, const Snapshot *b) {
         ck_assert_int_eq(a->quiesced, b->quiesced);
         ck_assert_int_eq(a->has_nvram, b->has_nvram);
         ck_assert_int_eq(a->has_tpm, b->has_tpm);
+        ck_assert_int_eq(a->adopted, b->adopted);
         ck_assert_uint_eq(a->n_disks, b->n_disks);
         for (size_t i = 0; i < a->n_disks; i++) {
                 ck_assert_str_eq(a->disks[i].target, b->disks[i].target);
@@ -326,6 +327,7 @@ START_TEST(test_round_trip_built) {
         free(s->guest_state);
         s->guest_state = strdup("running");
         s->has_nvram = true;
+        s->adopted = true;
         ck_assert_int_eq(snapshot_set_add(set, s), 0);
         ck_assert_int_eq(snapshot_set_remember_stem(set, "sda", "win 11"), 0);
         ck_assert_int_eq(snapshot_set_remember_stem(set, "nvme0n1", "data;1"), 0);
@@ -337,6 +339,13 @@ START_TEST(test_round_trip_built) {
         ck_assert_str_eq(set2->items[0]->description,
                          " leading, trailing \t and\nnew lines; # [not a group] =\\ Gr\xc3\xbc\xc3\x9f" "e \xf0\x9f\x8e\xae ");
         ck_assert_uint_eq(set2->items[1]->created_usec, UINT64_MAX);
+        /* Adopted is written only when true: records of winvm's own snapshots read as before. */
+        ck_assert(!set2->items[0]->adopted);
+        ck_assert(set2->items[1]->adopted);
+        const char *first = strstr(text, "Adopted=true");
+        ck_assert_ptr_nonnull(first);
+        ck_assert_ptr_null(strstr(first + 1, "Adopted=true"));
+        ck_assert_ptr_null(strstr(text, "Adopted=false"));
         ck_assert_str_eq(set2->items[0]->disks[1].image, "/vm/a&b/data;1.raw");
 }
 END_TEST
