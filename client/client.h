@@ -27,6 +27,8 @@ typedef struct ClientOptions {
         const char *virtiofsd;  /* shares: point every share at this virtiofsd */
         bool live;              /* usb attach/detach: the running guest only */
         bool if_running;        /* usb attach/detach: nothing to do when the guest is off (hotplug) */
+        bool if_configured;     /* usb attach/detach: nothing to do for an id not in [Usb] Devices (hotplug) */
+        bool scheduled;         /* scrub scheduled: set by it for the scrubs it starts (no progress lines) */
 } ClientOptions;
 
 /* Prints the error and returns winvmctl's exit code for it. */

@@ -56,6 +56,7 @@ static void help(void) {
                "  scrub start [FS]          scrub a configured btrfs filesystem (--wait follows it)\n"
                "  scrub status [FS]         the running scrub and the last result\n"
                "  scrub cancel [FS]         cancel the running scrub\n"
+               "  scrub scheduled           scrub each filesystem due by [Storage] ScrubInterval, one at a time\n"
                "  jobs                      running and recently finished jobs\n"
                "  storage                   the configured filesystems: btrfs, subvolume, space\n"
                "  snapshot create [NAME]    take a disk snapshot (default name snapshot-YYYYMMDD-HHMMSS)\n"
@@ -109,6 +110,7 @@ static void help(void) {
                "      --set-virtiofsd PATH  shares: use this virtiofsd ([Virtiofs] AllowedBinaries)\n"
                "      --live                usb attach/detach: the running guest only\n"
                "      --if-running          usb attach/detach: do nothing when the guest is off\n"
+               "      --if-configured       usb attach/detach: do nothing for an id not in [Usb] Devices\n"
                "      --no-ask-password     never ask for authentication\n"
                "  -h, --help                show this help\n"
                "      --version             show the version\n\n"
@@ -435,6 +437,7 @@ int main(int argc, char **argv) {
                 OPT_SET_VIRTIOFSD,
                 OPT_LIVE,
                 OPT_IF_RUNNING,
+                OPT_IF_CONFIGURED,
         };
         static const struct option options[] = {
                 { "vm", required_argument, NULL, OPT_VM },
@@ -454,6 +457,7 @@ int main(int argc, char **argv) {
                 { "set-virtiofsd", required_argument, NULL, OPT_SET_VIRTIOFSD },
                 { "live", no_argument, NULL, OPT_LIVE },
                 { "if-running", no_argument, NULL, OPT_IF_RUNNING },
+                { "if-configured", no_argument, NULL, OPT_IF_CONFIGURED },
                 { "no-ask-password", no_argument, NULL, OPT_NO_ASK },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -534,6 +538,9 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_IF_RUNNING:
                         opts.if_running = true;
+                        break;
+                case OPT_IF_CONFIGURED:
+                        opts.if_configured = true;
                         break;
                 case OPT_NO_ASK:
                         opts.ask_password = false;

@@ -97,7 +97,7 @@ in
       type = types.listOf (settingsLib.hexId "USB");
       default = [ ];
       example = [ "256c:006d" "256f:c635" ];
-      description = "USB devices winvm may pass through (vendor:product); each is attached to the running guest when plugged in.";
+      description = "USB devices winvm may pass through (vendor:product), [Usb] Devices; each is attached to the running guest when plugged in.";
     };
 
     scrub = {
@@ -150,8 +150,8 @@ in
       security.polkit.enable = true;
       users.groups.${polkitGroup}.members = cfg.users;
 
-      # The hotplug rule from usbDevices, in place of the package's rule with winvmd's defaults.
-      services.udev.packages = [ (rulesPackage "90-winvm-usb.rules" (rules.usb cfg.usbDevices)) ];
+      # The hotplug rule: it starts the attach unit for any USB device; winvmd acts on usbDevices.
+      services.udev.packages = [ (rulesPackage "90-winvm-usb.rules" rules.usb) ];
 
       environment.etc."winvm/winvm.conf".text = settingsLib.render cfg.settings;
       services.winvm.settings = {
