@@ -192,6 +192,10 @@ in
         inherit (cfg.scrub) interval fileSystems;
       };
       services.winvm.settings.Storage.Filesystems = lib.zipListsWith (name: mount: "${name}:${mount}") fsNames cfg.scrub.fileSystems;
+      # autoScrub scrubs on NixOS (winvm-scrub.timer, installed, is left disabled); winvm counts
+      # its scrubs, and with the same interval the doctor's storage.scrub-overdue agrees with it.
+      services.winvm.settings.Storage.ScrubInterval =
+        mkIf (lib.elem cfg.scrub.interval [ "daily" "weekly" "monthly" ]) (mkDefault cfg.scrub.interval);
     })
   ]);
 }
