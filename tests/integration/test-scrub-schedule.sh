@@ -86,7 +86,8 @@ test_btrfs_progs_scrub_counts() {
     assert_eq false "$(schedule_field due)" "GetScrubSchedule: not due"
     assert_eq btrfs-progs "$(schedule_field last_scrub_by)" "GetScrubSchedule: last scrub by btrfs-progs"
 
-    local before=$(jobs_count)
+    local before
+    before=$(jobs_count)
     ctl root --no-ask-password scrub scheduled
     assert_ctl 0 "winvmctl scrub scheduled (winvm-scrub.service's command) exits 0"
     assert_contains "$CTL_OUT" "images: not due, last scrubbed" "it says images is not due"
@@ -164,7 +165,8 @@ test_interval_follows_config() {
     set_interval 0
     assert_eq 0 "$(prop mallory /org/winvm1/storage org.winvm1.Storage ScrubInterval | awk '{print $NF}')" \
         "ScrubInterval=0 reads 0"
-    local before=$(jobs_count)
+    local before
+    before=$(jobs_count)
     ctl root --no-ask-password scrub scheduled
     assert_ctl 0 "ScrubInterval=0: winvmctl scrub scheduled exits 0"
     assert_contains "$CTL_OUT" "Scheduled scrubs are off" "and says scheduled scrubs are off"
