@@ -59,7 +59,7 @@ check "the gadget is unplugged" wait_for 10 other_gone
 udevadm settle
 
 # The administrator adds it to [Usb] Devices; winvmd reads winvm.conf when it starts.
-check "no udev rules file names $other" bash -c "! grep -rqs '1209' /etc/udev/rules.d /usr/lib/udev/rules.d /lib/udev/rules.d"
+check "winvm's udev rule names no id (nor $other)" bash -c "! grep -Eqs 'idVendor}==\"[0-9a-f]{4}|1209' /usr/lib/udev/rules.d/90-winvm-usb.rules /lib/udev/rules.d/90-winvm-usb.rules /etc/udev/rules.d/90-winvm-usb.rules"
 sed -i "s/^Devices=256c:006d 256f:c635\$/Devices=256c:006d 256f:c635 $other/" /etc/winvm/winvm.conf
 check_output "winvm.conf names it now" "^Devices=.*$other" cat /etc/winvm/winvm.conf
 systemctl stop winvmd
