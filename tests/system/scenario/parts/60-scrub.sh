@@ -65,6 +65,7 @@ check_output "the doctor: storage.scrub-overdue warns, naming btrfs-progs' scrub
 # The timer starts the service: a stamp from three days ago makes the Persistent timer catch up.
 before=$(last_scrub_start)
 systemctl stop winvm-scrub.timer
+mkdir -p "$(dirname "$STAMP")"
 touch -d '3 days ago' "$STAMP"
 check "the timer restarted with a stamp three days old" systemctl start winvm-scrub.timer
 check "the timer started winvm-scrub.service" wait_for 60 newer_scrub_than "$before"
