@@ -172,8 +172,10 @@ static void format_age(uint64_t sec, char buf[static 32]) {
                 snprintf(buf, 32, "%" PRIu64 " days", sec / DAY);
         else if (sec >= 2 * 3600)
                 snprintf(buf, 32, "%" PRIu64 " hours", sec / 3600);
-        else
+        else if (sec >= 120)
                 snprintf(buf, 32, "%" PRIu64 " minutes", sec / 60);
+        else
+                snprintf(buf, 32, "under 2 minutes");
 }
 
 static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -201,6 +201,15 @@ START_TEST(test_overdue_check) {
         assert_check(&list, "storage.scrub-overdue", CHECK_OK, "root 3 hours ago (by winvm)", NULL);
         check_list_clear(&list);
 
+        fs[1].last.started_usec = NOW - 61 * SEC;
+        ck_assert_int_eq(scrub_overdue_check(week, fs, 2, NOW, &list), 0);
+        assert_check(&list, "storage.scrub-overdue", CHECK_OK, "root under 2 minutes ago (by winvm)", NULL);
+        check_list_clear(&list);
+        fs[1].last.started_usec = NOW - 40 * 60 * SEC;
+        ck_assert_int_eq(scrub_overdue_check(week, fs, 2, NOW, &list), 0);
+        assert_check(&list, "storage.scrub-overdue", CHECK_OK, "root 40 minutes ago (by winvm)", NULL);
+        check_list_clear(&list);
+
         fs[0].last = (ScrubLast) { SCRUB_SOURCE_BTRFS_PROGS, NOW - 11 * DAY };
         ck_assert_int_eq(scrub_overdue_check(week, fs, 2, NOW, &list), 0);
         assert_check(&list, "storage.scrub-overdue", CHECK_WARN,
