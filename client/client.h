@@ -29,6 +29,8 @@ typedef struct ClientOptions {
         bool if_running;        /* usb attach/detach: nothing to do when the guest is off (hotplug) */
         bool fix;               /* doctor: apply the repairs (Manager.Repair) */
         char **fix_ids;         /* doctor --fix: the check ids, NULL-terminated; empty for every repair */
+        bool if_configured;     /* usb attach/detach: nothing to do for an id not in [Usb] Devices (hotplug) */
+        bool scheduled;         /* scrub scheduled: set by it for the scrubs it starts (no progress lines) */
 } ClientOptions;
 
 /* Prints the error and returns winvmctl's exit code for it. */

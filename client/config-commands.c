@@ -206,7 +206,7 @@ int cmd_usb(sd_bus *bus, const ClientOptions *o, const char *action, const char 
         if (!action || strcmp(action, "list") == 0)
                 return usb_list(bus, o);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        uint32_t flags = (o->live ? 1u : 0u) | (o->if_running ? 2u : 0u);
+        uint32_t flags = (o->live ? 1u : 0u) | (o->if_running ? 2u : 0u) | (o->if_configured ? 4u : 0u);
         int r = client_vm_call(bus, o, "org.winvm1.Usb", strcmp(action, "attach") == 0 ? "Attach" : "Detach", CLIENT_CHANGE_TIMEOUT,
                         &reply, "su", id, flags);
         return r < 0 ? -r : print_string_reply(reply);

@@ -141,10 +141,11 @@ static int on_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return 0;
 }
 
-/* Follows a job by its signals until Completed; exit 0 on success. */
-static int wait_job(sd_bus *bus, const char *path) {
+/* Follows a job by its signals until Completed, printing its progress unless quiet; exit 0 on
+ * success. */
+static int wait_job_full(sd_bus *bus, const char *path, bool quiet) {
         WaitState w = { 0 };
-        bool tty = isatty(STDOUT_FILENO);
+        bool tty = !quiet && isatty(STDOUT_FILENO);
         int r;
 
         if ((r = sd_bus_match_signal(bus, NULL, WINVM_BUS_NAME, path, "org.winvm1.Job", "Completed", on_completed, &w)) < 0 ||
@@ -166,7 +167,7 @@ static int wait_job(sd_bus *bus, const char *path) {
                 r = sd_bus_process(bus, NULL);
                 if (r < 0)
                         break;
-                if (w.changed && !w.done) {
+                if (w.changed && !w.done && !quiet) {
                         w.changed = false;
                         if (read_job(bus, path, &j) >= 0)
                                 print_progress(&j, tty);
@@ -225,7 +226,11 @@ static int scrub_start(sd_bus *bus, const ClientOptions *o, const char *fs) {
                 return EXIT_OK;
         }
         _cleanup_free_ char *p = strdup(path);
-        return wait_job(bus, p);
+        if (o->scheduled) {
+                printf("%s: scrub started (%s)\n", fs, p);
+                fflush(stdout);
+        }
+        return wait_job_full(bus, p, o->scheduled);
 }
 
 static int scrub_cancel(sd_bus *bus, const ClientOptions *o, const char *fs) {
@@ -334,10 +339,85 @@ static int scrub_status(sd_bus *bus, const ClientOptions *o, const char *fs) {
         return EXIT_OK;
 }
 
+static void format_when(uint64_t usec, char buf[static 64]) {
+        time_t when = (time_t) (usec / 1000000ULL);
+        struct tm tm;
+        if (usec == 0 || !localtime_r(&when, &tm) || strftime(buf, 64, "%Y-%m-%d %H:%M", &tm) == 0)
+                snprintf(buf, 64, "never");
+}
+
+/* What winvm-scrub.service runs (daily): a scrub of each filesystem whose last scrub, winvm's or
+ * btrfs-progs', is older than [Storage] ScrubInterval, one at a time, each waited for. */
+static int scrub_scheduled(sd_bus *bus, const ClientOptions *o) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        uint64_t interval = 0;
+        int r = sd_bus_get_property_trivial(bus, WINVM_BUS_NAME, "/org/winvm1/storage", "org.winvm1.Storage",
+                                            "ScrubInterval", &error, 't', &interval);
+        if (r < 0)
+                return client_fail(&error, r);
+        if (interval == 0) {
+                printf("Scheduled scrubs are off ([Storage] ScrubInterval=0 in winvm.conf); nothing to do\n");
+                return EXIT_OK;
+        }
+        r = sd_bus_call_method(bus, WINVM_BUS_NAME, "/org/winvm1/storage", "org.winvm1.Storage", "GetScrubSchedule",
+                               &error, &reply, NULL);
+        if (r < 0)
+                return client_fail(&error, r);
+
+        /* Collected first: the scrubs below use the same connection. */
+        g_autoptr(GPtrArray) due = g_ptr_array_new_with_free_func(g_free);
+        r = sd_bus_message_enter_container(reply, 'a', "a{sv}");
+        while (r >= 0 && sd_bus_message_enter_container(reply, 'a', "{sv}") > 0) {
+                g_autoptr(JsonBuilder) b = json_builder_new();
+                json_builder_begin_object(b);
+                (void) client_dict_to_json(reply, b);
+                json_builder_end_object(b);
+                sd_bus_message_exit_container(reply);
+                g_autoptr(JsonNode) node = json_builder_get_root(b);
+                JsonObject *f = json_node_get_object(node);
+                const char *name = json_object_get_string_member(f, "name");
+                const char *err = json_object_get_string_member(f, "error");
+                char when[64];
+                format_when((uint64_t) json_object_get_int_member(f, "last_scrub_usec"), when);
+                const char *by = json_object_get_string_member(f, "last_scrub_by");
+                if (err && *err)
+                        printf("%s (%s): skipped, %s\n", name, json_object_get_string_member(f, "mount_point"), err);
+                else if (json_object_get_boolean_member(f, "running"))
+                        printf("%s: skipped, winvm is scrubbing it now\n", name);
+                else if (!json_object_get_boolean_member(f, "due"))
+                        printf("%s: not due, last scrubbed %s by %s\n", name, when, by);
+                else {
+                        printf("%s: due, last scrubbed %s%s%s\n", name, when, *by ? " by " : "", by);
+                        g_ptr_array_add(due, g_strdup(name));
+                }
+        }
+        fflush(stdout);
+
+        ClientOptions so = *o;
+        so.wait = true;
+        so.readonly = false;
+        so.scheduled = true;
+        int rc = EXIT_OK;
+        for (guint i = 0; i < due->len; i++) {
+                int one = scrub_start(bus, &so, due->pdata[i]);
+                if (one != EXIT_OK && rc == EXIT_OK)
+                        rc = one;
+        }
+        return rc;
+}
+
 int cmd_scrub(sd_bus *bus, const ClientOptions *o, const char *action, const char *fs_arg) {
         _cleanup_free_ char *fs = NULL;
+        if (action && strcmp(action, "scheduled") == 0) {
+                if (fs_arg) {
+                        fprintf(stderr, "winvmctl: scrub scheduled takes no filesystem: it scrubs every due one\n");
+                        return EXIT_USAGE;
+                }
+                return scrub_scheduled(bus, o);
+        }
         if (!action || (strcmp(action, "start") && strcmp(action, "status") && strcmp(action, "cancel"))) {
-                fprintf(stderr, "winvmctl: scrub takes start, status or cancel\n");
+                fprintf(stderr, "winvmctl: scrub takes start, status, cancel or scheduled\n");
                 return EXIT_USAGE;
         }
         int r = pick_fs(bus, fs_arg, &fs);

@@ -56,6 +56,7 @@ static void help(void) {
                "  scrub start [FS]          scrub a configured btrfs filesystem (--wait follows it)\n"
                "  scrub status [FS]         the running scrub and the last result\n"
                "  scrub cancel [FS]         cancel the running scrub\n"
+               "  scrub scheduled           scrub each filesystem due by [Storage] ScrubInterval, one at a time\n"
                "  jobs                      running and recently finished jobs\n"
                "  storage                   the configured filesystems: btrfs, subvolume, space\n"
                "  snapshot create [NAME]    take a disk snapshot (default name snapshot-YYYYMMDD-HHMMSS)\n"
@@ -114,6 +115,7 @@ static void help(void) {
                "      --live                usb attach/detach: the running guest only\n"
                "      --if-running          usb attach/detach: do nothing when the guest is off\n"
                "      --fix                 doctor: repair the checks named (or every one a repair exists for)\n"
+               "      --if-configured       usb attach/detach: do nothing for an id not in [Usb] Devices\n"
                "      --no-ask-password     never ask for authentication\n"
                "  -h, --help                show this help\n"
                "      --version             show the version\n\n"
@@ -441,6 +443,7 @@ int main(int argc, char **argv) {
                 OPT_LIVE,
                 OPT_IF_RUNNING,
                 OPT_FIX,
+                OPT_IF_CONFIGURED,
         };
         static const struct option options[] = {
                 { "vm", required_argument, NULL, OPT_VM },
@@ -461,6 +464,7 @@ int main(int argc, char **argv) {
                 { "live", no_argument, NULL, OPT_LIVE },
                 { "if-running", no_argument, NULL, OPT_IF_RUNNING },
                 { "fix", no_argument, NULL, OPT_FIX },
+                { "if-configured", no_argument, NULL, OPT_IF_CONFIGURED },
                 { "no-ask-password", no_argument, NULL, OPT_NO_ASK },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -544,6 +548,9 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_FIX:
                         opts.fix = true;
+                        break;
+                case OPT_IF_CONFIGURED:
+                        opts.if_configured = true;
                         break;
                 case OPT_NO_ASK:
                         opts.ask_password = false;

@@ -97,7 +97,7 @@ in
       type = types.listOf (settingsLib.hexId "USB");
       default = [ ];
       example = [ "256c:006d" "256f:c635" ];
-      description = "USB devices winvm may pass through (vendor:product); each is attached to the running guest when plugged in.";
+      description = "USB devices winvm may pass through (vendor:product), [Usb] Devices; each is attached to the running guest when plugged in.";
     };
 
     scrub = {
@@ -150,8 +150,8 @@ in
       security.polkit.enable = true;
       users.groups.${polkitGroup}.members = cfg.users;
 
-      # The hotplug rule from usbDevices, in place of the package's rule with winvmd's defaults.
-      services.udev.packages = [ (rulesPackage "90-winvm-usb.rules" (rules.usb cfg.usbDevices)) ];
+      # The hotplug rule: it starts the attach unit for any USB device; winvmd acts on usbDevices.
+      services.udev.packages = [ (rulesPackage "90-winvm-usb.rules" rules.usb) ];
 
       environment.etc."winvm/winvm.conf".text = settingsLib.render cfg.settings;
       services.winvm.settings = {
@@ -192,6 +192,10 @@ in
         inherit (cfg.scrub) interval fileSystems;
       };
       services.winvm.settings.Storage.Filesystems = lib.zipListsWith (name: mount: "${name}:${mount}") fsNames cfg.scrub.fileSystems;
+      # autoScrub scrubs on NixOS (winvm-scrub.timer, installed, is left disabled); winvm counts
+      # its scrubs, and with the same interval the doctor's storage.scrub-overdue agrees with it.
+      services.winvm.settings.Storage.ScrubInterval =
+        mkIf (lib.elem cfg.scrub.interval [ "daily" "weekly" "monthly" ]) (mkDefault cfg.scrub.interval);
     })
   ]);
 }

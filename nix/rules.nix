@@ -6,12 +6,7 @@
   kvmfr = { owner, group, mode }:
     ''SUBSYSTEM=="kvmfr", ${lib.optionalString (owner != null) ''OWNER="${owner}", ''}GROUP="${group}", MODE="${mode}"'' + "\n";
 
-  # One line per vendor:product: plugged in, the device is attached to the running guest.
-  usb = ids: lib.concatMapStrings (id:
-    let
-      parts = lib.splitString ":" id;
-      vendor = lib.elemAt parts 0;
-      product = lib.elemAt parts 1;
-    in
-    ''ACTION=="add", SUBSYSTEM=="usb", ENV{DEVTYPE}=="usb_device", ATTR{idVendor}=="${vendor}", ATTR{idProduct}=="${product}", TAG+="systemd", ENV{SYSTEMD_WANTS}+="winvm-usb-attach@${id}.service"'' + "\n") ids;
+  # The hotplug rule, the package's (systemd/90-winvm-usb.rules): it names no ids, since
+  # winvm-usb-attach@.service does nothing for a device not in [Usb] Devices.
+  usb = ''ACTION=="add", SUBSYSTEM=="usb", ENV{DEVTYPE}=="usb_device", ATTR{bDeviceClass}!="09", ATTR{idVendor}=="?*", ATTR{idProduct}=="?*", TAG+="systemd", ENV{SYSTEMD_WANTS}+="winvm-usb-attach@$attr{idVendor}:$attr{idProduct}.service"'' + "\n";
 }

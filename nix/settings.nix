@@ -50,6 +50,9 @@ in
     };
     Storage = group "[Storage]: the btrfs filesystems winvm may scrub." {
       Filesystems = key (types.listOf fsEntry) "NAME:/mount/point entries (the module sets it from scrub.fileSystems).";
+      ScrubInterval = key (types.strMatching "0|off|daily|weekly|monthly|[1-9][0-9]{0,5}[hdw]" // {
+        description = "scrub interval (0, off, daily, weekly, monthly, or N h, d or w)";
+      }) "How often each filesystem is scrubbed, and when the doctor calls a scrub overdue (the module sets it from scrub.interval when that is daily, weekly or monthly).";
     };
     Host = group "[Host]: where the host checks read." {
       Root = key path "The host's root for the readiness checks (default: /).";

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -62,4 +63,14 @@ int scrub_progress(int fd, uint64_t devid, struct btrfs_scrub_progress *progress
 
 int scrub_cancel(int fd) {
         return ioctl(fd, BTRFS_IOC_SCRUB_CANCEL, NULL) < 0 ? -errno : 0;
+}
+
+int scrub_fsid(int fd, char ret[static 37]) {
+        struct btrfs_ioctl_fs_info_args info = { 0 };
+        if (ioctl(fd, BTRFS_IOC_FS_INFO, &info) < 0)
+                return errno == EINVAL ? -ENOTTY : -errno;
+        const uint8_t *u = info.fsid;
+        snprintf(ret, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2],
+                 u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+        return 0;
 }

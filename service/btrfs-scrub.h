@@ -30,3 +30,7 @@ int scrub_progress(int fd, uint64_t devid, struct btrfs_scrub_progress *progress
 
 /* Cancels the scrub running on the filesystem: 0, or -ENOTCONN when none runs. */
 int scrub_cancel(int fd);
+
+/* The filesystem's uuid as text (lower-case, 36 characters), as btrfs-progs names its status
+ * file. Needs no capability. 0 or negative errno. */
+int scrub_fsid(int fd, char ret[static 37]);

@@ -425,10 +425,14 @@ static int method_usb_change(sd_bus_message *m, void *userdata, sd_bus_error *er
                                          text);
         if (flags & ~USB_FLAGS_ALL)
                 return sd_bus_error_setf(error, WINVM_ERROR_INVALID_ARGUMENT,
-                                         "unknown flags 0x%x: known are 1 (live only) and 2 (only if the guest runs)",
+                                         "unknown flags 0x%x: known are 1 (live only), 2 (only if the guest runs) and "
+                                         "4 (only if the id is configured)",
                                          flags & ~USB_FLAGS_ALL);
         char canonical[10];
         usb_id_format(id, canonical);
+        /* Before polkit: the hotplug unit asks this for every USB device plugged in. */
+        if (!strv_contains(d->config->usb_ids, canonical) && (flags & USB_FLAG_IF_CONFIGURED))
+                return sd_bus_reply_method_return(m, "s", "not in [Usb] Devices of winvm.conf; nothing to do");
         if (!strv_contains(d->config->usb_ids, canonical))
                 return sd_bus_error_setf(error, WINVM_ERROR_NOT_CONFIGURED,
                                          "USB device %s is not configured for passthrough; add it to [Usb] Devices in winvm.conf",

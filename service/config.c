@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "names.h"
+#include "scrub-schedule.h"
 #include "util.h"
 
 typedef struct ConfigKey ConfigKey;
@@ -354,6 +355,13 @@ const char *config_definition_file(const WinvmConfig *c, const char *vm) {
         return NULL;
 }
 
+static const char *parse_scrub_interval(WinvmConfig *c, const char *value) {
+        return scrub_interval_parse(value, &c->scrub_interval_sec) < 0
+                       ? "expected 0 (off), daily, weekly, monthly, or a number with h, d or w (36h, 14d, 2w), "
+                         "from 1 hour to 366 days"
+                       : NULL;
+}
+
 static const ConfigKey config_keys[] = {
         { "Host",    "Root",               parse_host_root },
         { "Host",    "DesktopUser",        parse_desktop_user },
@@ -371,6 +379,7 @@ static const ConfigKey config_keys[] = {
         { "Usb",     "Devices",            parse_usb_ids },
         { "Virtiofs", "AllowedBinaries",   parse_virtiofsd_allowed },
         { "Storage", "Filesystems",        parse_filesystems },
+        { "Storage", "ScrubInterval",      parse_scrub_interval },
         { "Service", "LibvirtURI",         parse_uri },
         { "Service", "VMs",                parse_vms },
         { "Service", "StateDirectory",     parse_state_dir },
@@ -407,6 +416,7 @@ WinvmConfig *config_new_default(void) {
         c->shutdown_timeout_sec = 120;
         c->startup_read_wait_sec = 2;
         (void) parse_filesystems(c, "images:/vm-storage/images");
+        c->scrub_interval_sec = SCRUB_INTERVAL_DEFAULT_SEC;
         c->host_root = strdup("/");
         c->kvmfr_width = 3840;
         c->kvmfr_height = 2160;

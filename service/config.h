@@ -16,6 +16,7 @@ typedef struct WinvmConfig {
         uint32_t startup_read_wait_sec;/* [Service] StartupReadWaitSec, 0 = reads never wait */
         char **fs_names;              /* [Storage] Filesystems=name:/mount/point ..., names */
         char **fs_paths;              /* and their mount points, same order */
+        uint64_t scrub_interval_sec;  /* [Storage] ScrubInterval: how often winvm-scrub.timer scrubs, 0 = off */
 
         char *host_root;              /* [Host] Root: where /sys, /proc, /dev and /etc are read */
         char *desktop_user;           /* [Host] DesktopUser: whose libvirt session to check, or NULL */

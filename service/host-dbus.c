@@ -21,6 +21,7 @@
 #include "kvmfr-manage.h"
 #include "nixos-host.h"
 #include "safe-files.h"
+#include "scrub-records.h"
 #include "util.h"
 #include "vfio-checks.h"
 #include "virtiofs-shares.h"
@@ -169,6 +170,16 @@ static void doctor_config_checks(HostCall *c, const char *xml) {
         }
 }
 
+/* storage.scrub-overdue: the last scrub of each configured filesystem, winvm's or btrfs-progs'. */
+static void doctor_scrub_check(HostCall *c) {
+        const WinvmConfig *cfg = c->daemon->config;
+        ScrubScheduleFs *fs = NULL;
+        size_t n = 0;
+        if (scrub_records_read(cfg, &fs, &n) == 0)
+                (void) scrub_overdue_check(cfg->scrub_interval_sec, fs, n, scrub_records_now_usec(), &c->checks);
+        free(fs);
+}
+
 static void doctor_work(HostCall *c) {
         const WinvmConfig *cfg = c->daemon->config;
         KvmfrConfig k;
@@ -199,6 +210,7 @@ static void doctor_work(HostCall *c) {
         if (doctor_run(&in, &c->checks) < 0)
                 seterr(c, WINVM_ERROR_FAILED, strdup("the checks could not run (a bad PCI id or kvmfr setting)"));
         doctor_config_checks(c, xml);
+        doctor_scrub_check(c);
         if (vf_valid)
                 virtiofsd_facts_clear(&vf);
         desktop_user_clear(&du);

@@ -35,4 +35,9 @@ int storage_verify_read(Daemon *d, sd_bus_message *m, sd_bus_error *error);
 /* storage-images.c */
 int storage_method_get_images(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
+/* storage-schedule.c */
+int storage_method_get_scrub_schedule(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int storage_property_get_scrub_interval(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                        sd_bus_message *reply, void *userdata, sd_bus_error *error);
+
 extern const sd_bus_vtable storage_vtable[];

@@ -244,5 +244,8 @@ const sd_bus_vtable storage_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetImages", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssbbs)", images),
                                 storage_method_get_images, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("ScrubInterval", "t", storage_property_get_scrub_interval, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("GetScrubSchedule", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", filesystems),
+                                storage_method_get_scrub_schedule, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };

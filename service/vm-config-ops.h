@@ -38,7 +38,9 @@ typedef enum VmConfigOpKind {
 /* Attach and Detach flags. */
 #define USB_FLAG_LIVE_ONLY  UINT32_C(1)  /* leave the persistent definition alone */
 #define USB_FLAG_IF_RUNNING UINT32_C(2)  /* nothing to do (no error) when the guest is off: for hotplug */
-#define USB_FLAGS_ALL       (USB_FLAG_LIVE_ONLY | USB_FLAG_IF_RUNNING)
+#define USB_FLAG_IF_CONFIGURED UINT32_C(4) /* nothing to do (no error) for an id not in [Usb] Devices: the
+                                            * hotplug rule starts the unit for every USB device */
+#define USB_FLAGS_ALL       (USB_FLAG_LIVE_ONLY | USB_FLAG_IF_RUNNING | USB_FLAG_IF_CONFIGURED)
 
 typedef struct UsbStatus {
         char id[10];

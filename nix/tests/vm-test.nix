@@ -48,8 +48,10 @@ pkgs.testers.runNixOSTest {
         assert status == 3, f"mallory's apply-permissions exited {status}, not 3"
 
     with subtest("the hotplug rule and unit, and the scrub timers, are in place"):
-        machine.succeed("grep -q 'winvm-usb-attach@256f:c635.service' /etc/udev/rules.d/90-winvm-usb.rules")
+        machine.succeed("grep -qF 'winvm-usb-attach@$attr{idVendor}:$attr{idProduct}.service' /etc/udev/rules.d/90-winvm-usb.rules")
         machine.succeed("systemctl cat winvm-usb-attach@256c:006d.service")
         machine.succeed("systemctl list-unit-files 'btrfs-scrub-*.timer' | grep -q vm")
+        machine.succeed("systemctl cat winvm-scrub.timer winvm-scrub.service")
+        machine.succeed("grep -qx 'ScrubInterval=weekly' /etc/winvm/winvm.conf")
   '';
 }

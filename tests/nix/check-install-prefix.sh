@@ -44,6 +44,6 @@ has_line() {
 }
 has_line lib/systemd/system/winvmd.service "ExecStart=$prefix/sbin/winvmd"
 has_line lib/systemd/system/winvm-usb-attach@.service \
-    "ExecStart=$prefix/bin/winvmctl --no-ask-password --if-running --live usb attach %I"
+    "ExecStart=$prefix/bin/winvmctl --no-ask-password --if-running --if-configured --live usb attach %I"
 has_line share/dbus-1/system-services/org.winvm1.service "Exec=$prefix/sbin/winvmd"
 echo "$(cd "$work/dest" && find . \( -type f -o -type l \) | wc -l) files, all under $prefix"
