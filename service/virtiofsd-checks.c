@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "host-files.h"
@@ -130,8 +131,40 @@ static int strv_add(char ***l, const char *s) {
         return (grown[n] = strdup(s)) ? 0 : -ENOMEM;
 }
 
+/* Its start in clock ticks after boot is the 22nd field of /proc/PID/stat, counted after the
+ * command name in parentheses (which may hold spaces and parentheses itself). */
+uint64_t virtiofsd_process_start(const char *root, const char *pid) {
+        _cleanup_free_ char *path = NULL, *stat = NULL, *procstat = NULL;
+        if (asprintf(&path, "/proc/%s/stat", pid) < 0 || host_read_file(root, path, 0, &stat) < 0 ||
+            host_read_file(root, "/proc/stat", 0, &procstat) < 0)
+                return 0;
+        const char *btime = strstr(procstat, "\nbtime ");
+        const char *p = strrchr(stat, ')');
+        if (!btime || !p)
+                return 0;
+        unsigned long long ticks = 0;
+        /* After ')': state (field 3) ... starttime (field 22), so 20 fields on. */
+        for (int field = 3; field <= 22 && p; field++) {
+                p = strchr(p + 1, ' ');
+                if (p && field == 22)
+                        ticks = strtoull(p + 1, NULL, 10);
+        }
+        long hz = sysconf(_SC_CLK_TCK);
+        unsigned long long boot = strtoull(btime + strlen("\nbtime "), NULL, 10);
+        return p && hz > 0 && boot > 0 ? boot + ticks / (unsigned long long) hz : 0;
+}
+
+/* The newest ctime of PATH (a link itself, when it is one) and of the file it leads to: a package
+ * upgrade or a NixOS rebuild gives either a new one. 0 unknown. */
+static uint64_t binary_changed(const char *root, const char *path) {
+        struct stat link, file;
+        if (host_stat(root, path, false, &link) < 0 || host_stat(root, path, true, &file) < 0)
+                return 0;
+        return (uint64_t) (link.st_ctime > file.st_ctime ? link.st_ctime : file.st_ctime);
+}
+
 static int running_exes(const char *root, const VirtiofsShares *s, char ***ret, char **ret_unreadable,
-                        char ***ret_started_as) {
+                        char ***ret_started_as, uint64_t *ret_first_unreadable_start) {
         _cleanup_(strv_freep) char **pids = NULL;
         size_t n = 0;
         char **out = calloc(1, sizeof(char *));
@@ -152,6 +185,9 @@ static int running_exes(const char *root, const VirtiofsShares *s, char ***ret, 
                         _cleanup_free_ char *cl_path = NULL, *cmdline = NULL;
                         if (!*ret_unreadable && asprintf(ret_unreadable, "%s: %s", path, strerror(-k)) < 0)
                                 *ret_unreadable = NULL;
+                        uint64_t start = virtiofsd_process_start(root, *p);
+                        if (start > 0 && (*ret_first_unreadable_start == 0 || start < *ret_first_unreadable_start))
+                                *ret_first_unreadable_start = start;
                         if (asprintf(&cl_path, "/proc/%s/cmdline", *p) >= 0 &&
                             host_read_file(root, cl_path, 0, &cmdline) == 0 && cmdline[0] == '/' &&
                             strv_add(ret_started_as, cmdline) < 0)
@@ -219,7 +255,9 @@ int virtiofsd_facts_read(const char *root, const char *domain_xml, char *const *
         if (r == 0 && !(f.started_as = calloc(1, sizeof(char *))))
                 r = -ENOMEM;
         if (r == 0)
-                r = running_exes(root, &s, &f.running, &f.unreadable, &f.started_as);
+                r = running_exes(root, &s, &f.running, &f.unreadable, &f.started_as, &f.first_unreadable_start);
+        if (r == 0 && f.unreadable && f.binary && f.binary[0] == '/')
+                f.binary_changed = binary_changed(root, f.binary);
         virtiofs_shares_clear(&s);
         if (r < 0) {
                 virtiofsd_facts_clear(&f);
@@ -290,6 +328,27 @@ static int check_running(const VirtiofsdFacts *f, const char *vm, CheckList *l) 
                                               "The virtiofsd serving %s was started as %s, not the configured %s",
                                               vm, *a, f->binary);
                 }
+        /* winvmd may not read the exe of a process with capabilities it lacks (that takes
+         * CAP_SYS_PTRACE), but it started as the configured path: if that path and the file it
+         * leads to are older than the process, the process runs that file. */
+        if ((!f->running || !*f->running) && f->unreadable && f->binary && f->first_unreadable_start > 0 &&
+            f->binary_changed > 0) {
+                if (f->binary_changed < f->first_unreadable_start)
+                        return check_list_add(l, RUNNING_ID, CHECK_OK, NULL,
+                                              "The virtiofsd serving %s was started as the configured %s, which has "
+                                              "not changed since",
+                                              vm, f->binary);
+                _cleanup_free_ char *remedy = NULL;
+                if (asprintf(&remedy,
+                             "Shut %s down and start it again (winvmctl shutdown, then winvmctl start): libvirt then "
+                             "starts the configured %s; if it still runs the old one, restart libvirtd first",
+                             vm, f->binary) < 0)
+                        return -ENOMEM;
+                return check_list_add(l, RUNNING_ID, CHECK_WARN, remedy,
+                                      "The virtiofsd serving %s runs an old %s: the file (or the link to it) changed "
+                                      "after it started",
+                                      vm, f->binary);
+        }
         if ((!f->running || !*f->running) && f->unreadable)
                 return check_list_add(l, RUNNING_ID, CHECK_SKIPPED, NULL,
                                       "A virtiofsd runs for %s's shares, started as the configured path, but which "

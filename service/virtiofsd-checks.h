@@ -9,6 +9,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "checks.h"
 
@@ -32,6 +33,10 @@ typedef struct VirtiofsdFacts {
                                  * NULL: none */
         char **started_as;      /* for those, argv[0] from /proc/PID/cmdline: the <binary path>
                                  * libvirt started it with; NULL-terminated */
+        uint64_t first_unreadable_start; /* when the earliest of those started (Unix seconds,
+                                          * /proc/PID/stat and /proc/stat's btime); 0: unknown */
+        uint64_t binary_changed;         /* the newest ctime of the configured path, of the link
+                                          * it may be and of the file it leads to; 0: unknown */
 } VirtiofsdFacts;
 
 /* Reads the facts for a domain definition. Runs `<root><binary> --version` (at most 5 s, with
@@ -40,6 +45,9 @@ typedef struct VirtiofsdFacts {
  * -EINVAL when the XML does not parse. */
 int virtiofsd_facts_read(const char *root, const char *domain_xml, char *const *allowed, VirtiofsdFacts *ret);
 void virtiofsd_facts_clear(VirtiofsdFacts *f);
+
+/* When process PID (a decimal string) started, in Unix seconds, from <root>/proc; 0 unknown. */
+uint64_t virtiofsd_process_start(const char *root, const char *pid);
 
 /* "virtiofsd 1.13.2-dev" or "virtiofsd backend 1.10.1" -> "1.13.2-dev"; NULL when no version. */
 char *virtiofsd_parse_version(const char *output);

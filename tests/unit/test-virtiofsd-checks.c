@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "host-fixtures.h"
 #include "util.h"
@@ -163,6 +164,56 @@ START_TEST(test_running_unreadable) {
 }
 END_TEST
 
+/* Under winvmd's unit the exe stays unreadable, but a process started as the configured path
+ * runs that file unless the path (or the file it leads to) changed after it started. */
+START_TEST(test_running_unreadable_by_time) {
+        VirtiofsdFacts f = {
+                .binary = "/run/current-system/sw/bin/virtiofsd",
+                .resolved = SYSTEM_PATH,
+                .version = "1.13.2-dev",
+                .has_shares = true,
+                .running = (char *[]) { NULL },
+                .unreadable = "/proc/4242/exe: Permission denied",
+                .started_as = (char *[]) { "/run/current-system/sw/bin/virtiofsd", NULL },
+                .first_unreadable_start = 1769284000,
+                .binary_changed = 1769283000,
+        };
+        ck_assert_int_eq(virtiofsd_checks(&f, "Windows11", &checks), 0);
+        assert_check(&checks, "vm.virtiofsd-running", CHECK_OK, "which has not changed since", NULL);
+        /* A rebuild after it started: the link now leads elsewhere. */
+        check_list_clear(&checks);
+        f.binary_changed = 1769285000;
+        ck_assert_int_eq(virtiofsd_checks(&f, "Windows11", &checks), 0);
+        assert_check(&checks, "vm.virtiofsd-running", CHECK_WARN, "changed after it started", "restart libvirtd");
+        /* Either time unknown: nothing is claimed. */
+        check_list_clear(&checks);
+        f.first_unreadable_start = 0;
+        ck_assert_int_eq(virtiofsd_checks(&f, "Windows11", &checks), 0);
+        assert_check(&checks, "vm.virtiofsd-running", CHECK_SKIPPED, "cannot be read", NULL);
+}
+END_TEST
+
+/* The start time from a /proc whose command name holds ") " itself. */
+START_TEST(test_process_start) {
+        char root[] = "/tmp/winvm-proc-XXXXXX";
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        _cleanup_free_ char *cmd = NULL;
+        long hz = sysconf(_SC_CLK_TCK);
+        ck_assert_int_ge(asprintf(&cmd,
+                                  "mkdir -p %s/proc/77 && printf 'cpu 1 2 3\\nbtime 1769280000\\nprocesses 9\\n' "
+                                  ">%s/proc/stat && printf '77 (virtio) fsd) S 1 77 77 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 "
+                                  "1 0 %ld 1000 100\\n' >%s/proc/77/stat",
+                                  root, root, 42 * hz, root),
+                         0);
+        ck_assert_int_eq(system(cmd), 0);
+        ck_assert_uint_eq(virtiofsd_process_start(root, "77"), 1769280042);
+        ck_assert_uint_eq(virtiofsd_process_start(root, "78"), 0);
+        free(cmd);
+        ck_assert_int_ge(asprintf(&cmd, "rm -rf %s", root), 0);
+        ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(test_missing_binary) {
         run("/run/current-system/sw/bin/virtiofsd-gone", true);
         assert_check(&checks, "vm.virtiofsd-version", CHECK_SKIPPED, "not an executable file", NULL);
@@ -198,6 +249,8 @@ int main(void) {
         tcase_add_test(tc, test_upstream_with_ivshmem);
         tcase_add_test(tc, test_old_build);
         tcase_add_test(tc, test_running_other_binary);
+        tcase_add_test(tc, test_running_unreadable_by_time);
+        tcase_add_test(tc, test_process_start);
         tcase_add_test(tc, test_running_replaced);
         tcase_add_test(tc, test_running_unreadable);
         tcase_add_test(tc, test_missing_binary);
