@@ -154,13 +154,12 @@ uint64_t virtiofsd_process_start(const char *root, const char *pid) {
         return p && hz > 0 && boot > 0 ? boot + ticks / (unsigned long long) hz : 0;
 }
 
-/* The newest ctime of PATH (a link itself, when it is one) and of the file it leads to: a package
- * upgrade or a NixOS rebuild gives either a new one. 0 unknown. */
+/* The ctime of the file PATH leads to: a package upgrade or a NixOS rebuild that changes
+ * virtiofsd gives a new file. Not the links on the way: a NixOS rebuild makes them anew even when
+ * virtiofsd stays the same store file. 0 unknown. */
 static uint64_t binary_changed(const char *root, const char *path) {
-        struct stat link, file;
-        if (host_stat(root, path, false, &link) < 0 || host_stat(root, path, true, &file) < 0)
-                return 0;
-        return (uint64_t) (link.st_ctime > file.st_ctime ? link.st_ctime : file.st_ctime);
+        struct stat file;
+        return host_stat(root, path, true, &file) < 0 ? 0 : (uint64_t) file.st_ctime;
 }
 
 static int running_exes(const char *root, const VirtiofsShares *s, char ***ret, char **ret_unreadable,
@@ -329,8 +328,8 @@ static int check_running(const VirtiofsdFacts *f, const char *vm, CheckList *l) 
                                               vm, *a, f->binary);
                 }
         /* winvmd may not read the exe of a process with capabilities it lacks (that takes
-         * CAP_SYS_PTRACE), but it started as the configured path: if that path and the file it
-         * leads to are older than the process, the process runs that file. */
+         * CAP_SYS_PTRACE), but it started as the configured path: if the file that path leads to
+         * is older than the process, the process runs that file. */
         if ((!f->running || !*f->running) && f->unreadable && f->binary && f->first_unreadable_start > 0 &&
             f->binary_changed > 0) {
                 if (f->binary_changed < f->first_unreadable_start)
@@ -345,8 +344,8 @@ static int check_running(const VirtiofsdFacts *f, const char *vm, CheckList *l) 
                              vm, f->binary) < 0)
                         return -ENOMEM;
                 return check_list_add(l, RUNNING_ID, CHECK_WARN, remedy,
-                                      "The virtiofsd serving %s runs an old %s: the file (or the link to it) changed "
-                                      "after it started",
+                                      "The virtiofsd serving %s runs an old %s: the file it leads to changed after it "
+                                      "started",
                                       vm, f->binary);
         }
         if ((!f->running || !*f->running) && f->unreadable)

@@ -35,8 +35,8 @@ typedef struct VirtiofsdFacts {
                                  * libvirt started it with; NULL-terminated */
         uint64_t first_unreadable_start; /* when the earliest of those started (Unix seconds,
                                           * /proc/PID/stat and /proc/stat's btime); 0: unknown */
-        uint64_t binary_changed;         /* the newest ctime of the configured path, of the link
-                                          * it may be and of the file it leads to; 0: unknown */
+        uint64_t binary_changed;         /* the ctime of the file the configured path leads to;
+                                          * 0: unknown */
 } VirtiofsdFacts;
 
 /* Reads the facts for a domain definition. Runs `<root><binary> --version` (at most 5 s, with
