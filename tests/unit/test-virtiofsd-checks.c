@@ -165,7 +165,7 @@ START_TEST(test_running_unreadable) {
 END_TEST
 
 /* Under winvmd's unit the exe stays unreadable, but a process started as the configured path
- * runs that file unless the path (or the file it leads to) changed after it started. */
+ * runs that file unless the file that path leads to changed after it started. */
 START_TEST(test_running_unreadable_by_time) {
         VirtiofsdFacts f = {
                 .binary = "/run/current-system/sw/bin/virtiofsd",
