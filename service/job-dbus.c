@@ -82,17 +82,24 @@ static int property_get_bool(sd_bus *bus, const char *path, const char *interfac
         return sd_bus_message_append_basic(reply, 'b', &(int) { v });
 }
 
+/* Read with Get, left out of GetAll and GetManagedObjects: a job's progress figures change
+ * up to 4 times a second and are read only by whoever follows the job (winvmctl re-reads them
+ * on each PropertiesChanged), and every listing would otherwise carry them. Their changes are
+ * signalled as invalidations: the names, not the values. */
+#define GET_ONLY_CONST (SD_BUS_VTABLE_PROPERTY_EXPLICIT | SD_BUS_VTABLE_PROPERTY_CONST)
+#define GET_ONLY_INVALIDATES (SD_BUS_VTABLE_PROPERTY_EXPLICIT | SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION)
+
 const sd_bus_vtable job_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Operation", "s", NULL, offsetof(Job, operation), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Objects", "ao", property_get_objects, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("StartedByUID", "u", NULL, offsetof(Job, started_by_uid), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("StartTime", "t", NULL, offsetof(Job, start_time_usec), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Progress", "d", NULL, offsetof(Job, progress), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("ProgressValid", "b", property_get_bool, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Bytes", "t", NULL, offsetof(Job, bytes), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Rate", "t", NULL, offsetof(Job, rate), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("ExpectedEndTime", "t", NULL, offsetof(Job, expected_end_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("StartedByUID", "u", NULL, offsetof(Job, started_by_uid), GET_ONLY_CONST),
+        SD_BUS_PROPERTY("StartTime", "t", NULL, offsetof(Job, start_time_usec), GET_ONLY_CONST),
+        SD_BUS_PROPERTY("Progress", "d", NULL, offsetof(Job, progress), GET_ONLY_INVALIDATES),
+        SD_BUS_PROPERTY("ProgressValid", "b", property_get_bool, 0, GET_ONLY_INVALIDATES),
+        SD_BUS_PROPERTY("Bytes", "t", NULL, offsetof(Job, bytes), GET_ONLY_INVALIDATES),
+        SD_BUS_PROPERTY("Rate", "t", NULL, offsetof(Job, rate), GET_ONLY_INVALIDATES),
+        SD_BUS_PROPERTY("ExpectedEndTime", "t", NULL, offsetof(Job, expected_end_usec), GET_ONLY_INVALIDATES),
         SD_BUS_PROPERTY("Cancelable", "b", property_get_bool, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Finished", "b", property_get_bool, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Success", "b", property_get_bool, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

@@ -93,8 +93,8 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("VMs", "ao", property_get_vms, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Jobs", "ao", property_get_jobs, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LibvirtConnected", "b", property_get_connected, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        /* Diagnostic: settles during the start, so not signalled. */
-        SD_BUS_PROPERTY("StartupPhases", "a(st)", property_get_startup_phases, 0, 0),
+        /* Diagnostic: read with Get, not in GetAll; settles during the start, so not signalled. */
+        SD_BUS_PROPERTY("StartupPhases", "a(st)", property_get_startup_phases, 0, SD_BUS_VTABLE_PROPERTY_EXPLICIT),
         SD_BUS_METHOD_WITH_ARGS("GetVM", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", vm), method_get_vm,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Doctor", SD_BUS_ARGS("s", vm), SD_BUS_RESULT("a(ssss)", checks, "a{su}", summary),

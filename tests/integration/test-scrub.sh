@@ -93,6 +93,34 @@ test_corruption_repaired() {
     assert_eq "$before" "$after" "the canary reads back intact"
 }
 
+# Properties marked to be read with Get (dbus/org.winvm1.Job.xml, Storage.xml) stay out of
+# GetManagedObjects and GetAll, yet Get answers each of them. JOB is a running scrub's job,
+# after a finished scrub (LastScrub filled in).
+check_read_with_get() {
+    local job=$1 listing all p v
+    listing=$(as_user jarrett busctl --system --json=short call org.winvm1 /org/winvm1 \
+        org.freedesktop.DBus.ObjectManager GetManagedObjects)
+    assert_eq "['Cancelable', 'Finished', 'Message', 'Objects', 'Operation', 'Success']" \
+        "$(json_field "$listing" "sorted(d['data'][0]['$job']['org.winvm1.Job'])")" \
+        "the listing carries the job's identity and outcome, not its progress figures"
+    assert_eq "['Filesystems', 'RunningScrubs']" \
+        "$(json_field "$listing" "sorted(d['data'][0]['/org/winvm1/storage']['org.winvm1.Storage'])")" \
+        "the listing leaves LastScrub out"
+    all=$(as_user jarrett busctl --system --json=short call org.winvm1 /org/winvm1/storage \
+        org.freedesktop.DBus.Properties GetAll s org.winvm1.Storage)
+    assert_eq "['Filesystems', 'RunningScrubs']" "$(json_field "$all" "sorted(d['data'][0])")" \
+        "GetAll leaves LastScrub out too"
+    for p in StartedByUID StartTime Progress ProgressValid Bytes Rate ExpectedEndTime; do
+        v=$(prop jarrett "$job" org.winvm1.Job "$p")
+        if [[ $v =~ ^(true|false|[0-9.e+-]+)$ ]]; then ok "Get reads the job's $p ($v)"; else fail "Get $p" "$v"; fi
+    done
+    assert_eq "$(id -u jarrett)" "$(prop jarrett "$job" org.winvm1.Job StartedByUID)" "StartedByUID is jarrett's"
+    v=$(prop jarrett "$job" org.winvm1.Job Bytes)
+    if ((v > 600 * 1024 * 1024)); then ok "Bytes reads the scrub's total ($v)"; else fail "Bytes during the scrub: $v"; fi
+    assert_contains "$(as_user mallory busctl --system get-property org.winvm1 /org/winvm1/storage \
+        org.winvm1.Storage LastScrub)" '"images" 14 "outcome" s "finished"' "Get reads LastScrub, the last scrub finished"
+}
+
 test_cancel() {
     throttle $((8 * 1024 * 1024))
     ctl jarrett scrub start images
@@ -106,6 +134,13 @@ test_cancel() {
     assert_eq 0 "$?" "the Job's introspection matches dbus/org.winvm1.Job.xml"
     call mallory /org/winvm1 org.freedesktop.DBus.Properties.Get org.winvm1.Manager Jobs
     assert_contains "$CALL_OUT" "$job" "the Manager lists the job"
+    check_read_with_get "$job"
+    # Progress is announced by name only; winvmctl re-reads it with Get on each signal.
+    if wait_signal 10 "$job" "PropertiesChanged \('org.winvm1.Job', (@a\{sv\} )?\{\}, \[[^]]*'Progress'"; then
+        ok "the job's progress is signalled as invalidated, without values"
+    else
+        fail "no PropertiesChanged invalidating Progress" "$(grep "$job" "$MONITOR_LOG" | tail -3)"
+    fi
 
     # Status calls are answered promptly while the scrub runs.
     local t0 t1
@@ -130,6 +165,14 @@ test_cancel() {
         ok "Completed(false, \"cancelled ...\") was signalled"
     else
         fail "no Completed(false, cancelled) signal" "$(tail -5 "$MONITOR_LOG")"
+    fi
+    # The cancel's result replaces LastScrub: announced by name, its value left to Get.
+    if grep -Eq "^/org/winvm1/storage: .*PropertiesChanged \('org.winvm1.Storage', (@a\{sv\} )?\{\}, \['LastScrub'\]\)" \
+        "$MONITOR_LOG" || wait_signal 10 /org/winvm1/storage \
+        "PropertiesChanged \('org.winvm1.Storage', (@a\{sv\} )?\{\}, \['LastScrub'\]\)"; then
+        ok "LastScrub's change is signalled as invalidated, without its value"
+    else
+        fail "no PropertiesChanged invalidating LastScrub" "$(grep storage "$MONITOR_LOG" | tail -3)"
     fi
     monitor_stop
     assert_eq false "$(prop root "$job" org.winvm1.Job Success)" "the lingering job reads Success false"
