@@ -103,12 +103,12 @@ check_read_with_get() {
     assert_eq "['Cancelable', 'Finished', 'Message', 'Objects', 'Operation', 'Success']" \
         "$(json_field "$listing" "sorted(d['data'][0]['$job']['org.winvm1.Job'])")" \
         "the listing carries the job's identity and outcome, not its progress figures"
-    assert_eq "['Filesystems', 'RunningScrubs']" \
+    assert_eq "['Filesystems', 'RunningScrubs', 'ScrubInterval']" \
         "$(json_field "$listing" "sorted(d['data'][0]['/org/winvm1/storage']['org.winvm1.Storage'])")" \
         "the listing leaves LastScrub out"
     all=$(as_user jarrett busctl --system --json=short call org.winvm1 /org/winvm1/storage \
         org.freedesktop.DBus.Properties GetAll s org.winvm1.Storage)
-    assert_eq "['Filesystems', 'RunningScrubs']" "$(json_field "$all" "sorted(d['data'][0])")" \
+    assert_eq "['Filesystems', 'RunningScrubs', 'ScrubInterval']" "$(json_field "$all" "sorted(d['data'][0])")" \
         "GetAll leaves LastScrub out too"
     for p in StartedByUID StartTime Progress ProgressValid Bytes Rate ExpectedEndTime; do
         v=$(prop jarrett "$job" org.winvm1.Job "$p")
