@@ -522,14 +522,16 @@ void host_done_all(Daemon *d) {
 
 static int verify_read(Daemon *d, sd_bus_message *m, const char *action, sd_bus_error *error) {
         const char *const actions[] = { action, NULL };
-        return bus_polkit_verify(d->polkit, m, actions, NULL, "read", true, error);
+        const BusPolkitRequest req = { .actions = actions, .verb = "read", .read = true };
+        return bus_polkit_check(d->polkit, m, &req, error);
 }
 
 static int verify_manage(Daemon *d, sd_bus_message *m, const char *verb, sd_bus_error *error) {
         static const char *const actions[] = { "org.winvm1.kvmfr.manage", NULL };
         const char *details[] = { "verb", verb, NULL };
         uid_t uid;
-        return bus_polkit_verify_details(d->polkit, m, actions, details, &uid, error);
+        const BusPolkitRequest req = { .actions = actions, .details = details, .ret_uid = &uid };
+        return bus_polkit_check(d->polkit, m, &req, error);
 }
 
 static const char *first_vm(Daemon *d) {

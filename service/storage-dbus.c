@@ -55,7 +55,8 @@ static int method_start_scrub(sd_bus_message *m, void *userdata, sd_bus_error *e
 
         static const char *const actions[] = { "org.winvm1.storage.scrub", NULL };
         const char *details[] = { "filesystem", fs->name, "verb", "scrub", NULL };
-        r = bus_polkit_verify_details(d->polkit, m, actions, details, &uid, error);
+        const BusPolkitRequest req = { .actions = actions, .details = details, .ret_uid = &uid };
+        r = bus_polkit_check(d->polkit, m, &req, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         scrub_start(fs, m, flags & SCRUB_FLAG_READONLY, uid);
@@ -122,7 +123,8 @@ static void facts_done(void *userdata) {
 int storage_verify_read(Daemon *d, sd_bus_message *m, sd_bus_error *error) {
         static const char *const actions[] = { "org.winvm1.storage.read", NULL };
         const char *details[] = { "verb", "read", NULL };
-        return bus_polkit_verify_details(d->polkit, m, actions, details, NULL, error);
+        const BusPolkitRequest req = { .actions = actions, .details = details, .read = true };
+        return bus_polkit_check(d->polkit, m, &req, error);
 }
 
 static int method_get_facts(sd_bus_message *m, void *userdata, sd_bus_error *error) {
