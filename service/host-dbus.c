@@ -70,12 +70,6 @@ struct HostCache {
         bool refreshing;
 };
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 /* The owner, when [Kvmfr] Owner is unset, is the polkit group's only member (as the NixOS
  * module makes the first of services.winvm.users the owner); du keeps the name (the caller
  * clears it). Worker only: it reads /etc. */
@@ -347,7 +341,7 @@ static void cache_take(Daemon *d, HostCall *c) {
         c->kvmfr = (KvmfrState) { 0 };
         c->kvmfr_valid = false;
         h->valid = true;
-        h->read_usec = now_usec();
+        h->read_usec = monotonic_usec();
         g_autofree char *f = fingerprint(&h->state);
         if (!h->fingerprint || strcmp(f, h->fingerprint) != 0) {
                 g_free(h->fingerprint);
@@ -494,7 +488,7 @@ static int submit(Daemon *d, sd_bus_message *m, HostOp op, const char *vm) {
 
 static void refresh_if_stale(Daemon *d) {
         HostCache *h = d->host_cache;
-        if (!h || h->refreshing || (h->valid && now_usec() - h->read_usec < KVMFR_CACHE_USEC))
+        if (!h || h->refreshing || (h->valid && monotonic_usec() - h->read_usec < KVMFR_CACHE_USEC))
                 return;
         if (submit(d, NULL, HOST_REFRESH, NULL) > 0)
                 h->refreshing = true;
