@@ -133,6 +133,14 @@ static void op_done(void *userdata) {
 
 int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, op_reply_fn reply, void *data,
               const OpOptions *o, sd_bus_error *error) {
+        /* While a connection attempt is in flight (right after bus activation, say) the work
+         * queues behind it on the same worker and runs on the connection it makes. */
+        if (o && o->libvirt && !d->connected && !d->connecting) {
+                if (o->free_data)
+                        o->free_data(data);
+                return sd_bus_error_set_const(error, WINVM_ERROR_DISCONNECTED,
+                                              "libvirtd is not reachable; winvmd is reconnecting");
+        }
         Operation *op = calloc(1, sizeof(*op));
         if (!op) {
                 if (o && o->free_data)

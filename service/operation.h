@@ -29,6 +29,7 @@ typedef struct OpOptions {
         bool refresh;           /* refresh the VM's state once answered (a change libvirt sees) */
         bool urgent;            /* ahead of queued reads (worker_submit_urgent) */
         bool lifecycle;         /* counted under the lifecycle cap only, not the total */
+        bool libvirt;           /* needs libvirtd: Disconnected at once while it is unreachable */
         void (*free_data)(void *data);
 } OpOptions;
 
