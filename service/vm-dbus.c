@@ -321,6 +321,8 @@ const sd_bus_vtable vm_vtable[] = {
                                 method_shutdown, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("ForceStop", NULL, NULL, method_force_stop, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reboot", NULL, NULL, method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetDefinition", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", xml), vm_method_get_definition,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_PROPERTY("Snapshots", "as", vm_property_get_snapshots, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("CurrentSnapshot", "s", vm_property_get_snapshots, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("CreateSnapshot", SD_BUS_ARGS("s", name, "s", description), SD_BUS_RESULT("s", created),
