@@ -123,6 +123,8 @@ static void op_done(void *userdata) {
                         return;
                 op_fail(op, WINVM_ERROR_FAILED, "winvmd is shutting down");
         }
+        if (op->options.settle)
+                op->options.settle(op, op->data);
         daemon_call_leave(d, &op->ticket);
         op_answer(op);
         if (op->vm && op->options.refresh)

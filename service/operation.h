@@ -30,6 +30,9 @@ typedef struct OpOptions {
         bool urgent;            /* ahead of queued reads (worker_submit_urgent) */
         bool lifecycle;         /* counted under the lifecycle cap only, not the total */
         bool libvirt;           /* needs libvirtd: Disconnected at once while it is unreachable */
+        /* On the event thread once the work is done, succeeded or not, before the answer:
+         * for state the work read whatever the outcome (a cache). */
+        void (*settle)(Operation *op, void *data);
         void (*free_data)(void *data);
 } OpOptions;
 
