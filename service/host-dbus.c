@@ -1,6 +1,6 @@
 /* /org/winvm1/host: org.winvm1.Kvmfr and org.winvm1.Vfio, and Manager.Doctor. Every check
  * reads the host through the configured root prefix on the storage worker (sysfs, /dev and
- * /etc reads, libkmod, udevadm), with a libvirt connection of its own for domain XML; the
+ * /etc reads, libkmod, udevadm), with the worker's libvirt connection for domain XML; the
  * replies are built back here. Kvmfr's properties answer from a cache that a read older
  * than two seconds refreshes in the background, signalling what changed. */
 #include <errno.h>
@@ -26,6 +26,7 @@
 #include "util.h"
 #include "vfio-checks.h"
 #include "virtiofs-shares.h"
+#include "worker-libvirt.h"
 
 #define KVMFR_CACHE_USEC (2u * 1000000u)
 
@@ -91,9 +92,9 @@ static unsigned required_size(const WinvmConfig *cfg) {
         return kvmfr_required_size_mib(cfg->kvmfr_width, cfg->kvmfr_height, cfg->kvmfr_hdr);
 }
 
-/* The VM's persistent definition (live when live and it runs), over a connection of our own. */
+/* The VM's persistent definition (live when live and it runs), over the worker's connection. */
 static char *domain_xml(const WinvmConfig *cfg, const char *vm, bool live, bool *ret_active) {
-        virConnectPtr conn = virConnectOpen(cfg->libvirt_uri);
+        virConnectPtr conn = worker_libvirt(cfg->libvirt_uri);
         virDomainPtr dom = conn ? virDomainLookupByName(conn, vm) : NULL;
         char *xml = NULL;
         if (dom) {
@@ -103,8 +104,6 @@ static char *domain_xml(const WinvmConfig *cfg, const char *vm, bool live, bool 
                 xml = virDomainGetXMLDesc(dom, live && active ? 0 : VIR_DOMAIN_XML_INACTIVE);
                 virDomainFree(dom);
         }
-        if (conn)
-                virConnectClose(conn);
         virResetLastError();
         return xml;
 }

@@ -48,7 +48,8 @@ void op_fail(Operation *op, const char *name, const char *format, ...) __attribu
 /* The named error for an lv_*() result r (-ENOTCONN, -ENOENT, or libvirt's err). */
 void op_fail_lv(Operation *op, int r, const LvError *err);
 bool op_failed(const Operation *op);
-/* The libvirt connection of the worker the operation runs on. */
+/* The libvirt worker's connection (lv.c), for work on Daemon.worker; work on the other
+ * workers uses that worker's own, worker_libvirt(). */
 Lv *op_lv(const Operation *op);
 Daemon *op_daemon(const Operation *op);
 Vm *op_vm(const Operation *op);
