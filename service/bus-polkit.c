@@ -498,25 +498,6 @@ static int verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck 
         return 1;
 }
 
-static int verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *const *details,
-                  bool cacheable, bool log_refusal, uid_t *ret_uid, sd_bus_error *error) {
-        BusPolkitCheck checks[MAX_ACTIONS_PER_CALL];
-        size_t n = 0;
-        for (const char *const *a = actions; *a; a++) {
-                if (n >= MAX_ACTIONS_PER_CALL)
-                        return -E2BIG;
-                checks[n++] = (BusPolkitCheck) { .action = *a, .details = details };
-        }
-        return verify_checks(bp, m, checks, n, cacheable, log_refusal, ret_uid, error);
-}
-
-int bus_polkit_verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck *checks, size_t n,
-                             sd_bus_error *error) {
-        if (n > MAX_ACTIONS_PER_CALL)
-                return -E2BIG;
-        return verify_checks(bp, m, checks, n, true, true, NULL, error);
-}
-
 /* The details vm and verb, either may be NULL. */
 static void vm_details(const char *details[5], const char *vm, const char *verb) {
         size_t n = 0;
@@ -531,28 +512,40 @@ static void vm_details(const char *details[5], const char *vm, const char *verb)
         details[n] = NULL;
 }
 
-int bus_polkit_verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *vm,
-                      const char *verb, bool cacheable, sd_bus_error *error) {
-        const char *details[5];
-        vm_details(details, vm, verb);
-        return verify(bp, m, actions, details, cacheable, true, NULL, error);
-}
+int bus_polkit_check(BusPolkit *bp, sd_bus_message *m, const BusPolkitRequest *req, sd_bus_error *error) {
+        const char *const *actions = req->actions;
+        if (req->owner) {
+                const char *sender = sd_bus_message_get_sender(m) ?: "";
+                uid_t uid = bus_polkit_sender_uid(bp, sender);
+                if (uid == (uid_t) -1 && sender[0]) {
+                        int r = park_for_uid(bp, m, sender, error);
+                        return r < 0 ? r : 0;
+                }
+                if (uid != (uid_t) -1 && uid == *req->owner) {
+                        actions = req->owner_actions;
+                        if (!actions || !*actions) {
+                                if (req->ret_uid)
+                                        *req->ret_uid = uid;
+                                return 1;
+                        }
+                }
+        }
+        if (req->checks)
+                return req->n_checks > MAX_ACTIONS_PER_CALL ? -E2BIG :
+                       verify_checks(bp, m, req->checks, req->n_checks, req->read, true, req->ret_uid, error);
 
-int bus_polkit_verify_uid(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *vm,
-                          const char *verb, uid_t *ret_uid, sd_bus_error *error) {
-        const char *details[5];
-        vm_details(details, vm, verb);
-        return verify(bp, m, actions, details, false, true, ret_uid, error);
-}
-
-int bus_polkit_verify_uid_unlogged(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *vm,
-                                   const char *verb, uid_t *ret_uid, sd_bus_error *error) {
-        const char *details[5];
-        vm_details(details, vm, verb);
-        return verify(bp, m, actions, details, false, false, ret_uid, error);
-}
-
-int bus_polkit_verify_details(BusPolkit *bp, sd_bus_message *m, const char *const *actions,
-                              const char *const *details, uid_t *ret_uid, sd_bus_error *error) {
-        return verify(bp, m, actions, details, ret_uid == NULL, true, ret_uid, error);
+        const char *vm_verb[5];
+        const char *const *details = req->details;
+        if (!details) {
+                vm_details(vm_verb, req->vm, req->verb);
+                details = vm_verb;
+        }
+        BusPolkitCheck checks[MAX_ACTIONS_PER_CALL];
+        size_t n = 0;
+        for (const char *const *a = actions; a && *a; a++) {
+                if (n >= MAX_ACTIONS_PER_CALL)
+                        return -E2BIG;
+                checks[n++] = (BusPolkitCheck) { .action = *a, .details = details };
+        }
+        return verify_checks(bp, m, checks, n, req->read, true, req->ret_uid, error);
 }

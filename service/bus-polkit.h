@@ -15,23 +15,6 @@ typedef struct BusPolkit BusPolkit;
 int bus_polkit_new(sd_bus *bus, Authz *authz, BusPolkit **ret);
 BusPolkit *bus_polkit_free(BusPolkit *bp);
 
-/* Checks every action in the NULL-terminated list, in order, with the details vm and verb
- * (either may be NULL). Returns 1 when all are granted, 0 when an answer is pending (the
- * handler must return 1 and will run again), or a negative errno with *error set to
- * org.freedesktop.DBus.Error.AccessDenied naming the refused action. */
-int bus_polkit_verify(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *vm,
-                      const char *verb, bool cacheable, sd_bus_error *error);
-
-/* The same, never cached, and also returning the caller's uid (also on refusal, so a handler
- * can let an owner through; (uid_t) -1 when unknown). */
-int bus_polkit_verify_uid(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *vm,
-                          const char *verb, uid_t *ret_uid, sd_bus_error *error);
-
-/* The same, without the journal entry a refused change gets: for a handler that may still
- * let the caller through (the starter of a job), and logs with bus_polkit_log_refusal() when
- * it does not. */
-int bus_polkit_verify_uid_unlogged(BusPolkit *bp, sd_bus_message *m, const char *const *actions, const char *vm,
-                                   const char *verb, uid_t *ret_uid, sd_bus_error *error);
 /* The journal entry of a refused change (notice, WINVM_POLKIT_ACTION, the vm detail, the uid). */
 void bus_polkit_log_refusal(const char *action, const char *const *details, uid_t uid, const sd_bus_error *error);
 
@@ -41,14 +24,29 @@ typedef struct BusPolkitCheck {
         const char *const *details;     /* NULL-terminated key, value list */
 } BusPolkitCheck;
 
-/* Every check in turn, cached, as bus_polkit_verify does (at most 16: -E2BIG past that). For
- * GetManagedObjects, which shows every VM: each VM's read is checked with its vm detail. */
-int bus_polkit_verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck *checks, size_t n,
-                             sd_bus_error *error);
+/* What a call needs polkit to admit. Either actions (each checked with the details vm and
+ * verb, or details when given) or checks (each with details of its own, at most 16). */
+typedef struct BusPolkitRequest {
+        const char *const *actions;     /* NULL-terminated */
+        const BusPolkitCheck *checks;
+        size_t n_checks;
+        const char *vm, *verb;          /* the usual details; either may be NULL */
+        const char *const *details;     /* free-form details (key, value list) instead of vm, verb */
+        /* A read: the verdict is cached per caller connection, and a refusal is not
+         * journalled (a desktop applet of a user outside the group would fill the journal).
+         * A change is checked on every call and a refusal journalled. */
+        bool read;
+        /* With owner: the caller's uid is learnt first, and a caller of that uid needs
+         * owner_actions instead (NULL: nothing), as udisks lets a job's starter cancel it. */
+        const uid_t *owner;
+        const char *const *owner_actions;
+        uid_t *ret_uid;                 /* the caller's uid as polkit saw it ((uid_t) -1: unknown), also on refusal */
+} BusPolkitRequest;
 
-/* With free-form details (NULL-terminated key, value list). Cached when ret_uid is NULL. */
-int bus_polkit_verify_details(BusPolkit *bp, sd_bus_message *m, const char *const *actions,
-                              const char *const *details, uid_t *ret_uid, sd_bus_error *error);
+/* Returns 1 when everything is granted, 0 when an answer is pending (the handler must return 1
+ * and will run again), or a negative errno with *error set (org.freedesktop.DBus.Error.AccessDenied
+ * naming the refused action, or org.winvm1.Error.Busy when polkit did not answer). */
+int bus_polkit_check(BusPolkit *bp, sd_bus_message *m, const BusPolkitRequest *req, sd_bus_error *error);
 
 /* The uid of a caller (a unique name) as polkit's check of one of its calls learnt it; every
  * connection's first call is checked, so a call that passed the check finds it. (uid_t) -1

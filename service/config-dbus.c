@@ -253,7 +253,8 @@ static VmConfigOp *new_op(Daemon *d, VmConfigOpKind kind, const Vm *vm) {
 /* A read: cached per caller like every read of winvmd. */
 static int verify_read(Daemon *d, sd_bus_message *m, const char *action, const char *vm, sd_bus_error *error) {
         const char *const actions[] = { action, NULL };
-        return bus_polkit_verify(d->polkit, m, actions, vm, "read", true, error);
+        const BusPolkitRequest req = { .actions = actions, .vm = vm, .verb = "read", .read = true };
+        return bus_polkit_check(d->polkit, m, &req, error);
 }
 
 /* A change: checked on every call, with the VM and the verb as details. *uid gets the caller's
@@ -262,7 +263,8 @@ static int verify_change(Daemon *d, sd_bus_message *m, const char *action, const
                          uid_t *uid, sd_bus_error *error) {
         const char *const actions[] = { action, NULL };
         const char *details[] = { "vm", vm, "verb", verb, NULL };
-        return bus_polkit_verify_details(d->polkit, m, actions, details, uid, error);
+        const BusPolkitRequest req = { .actions = actions, .details = details, .read = !uid, .ret_uid = uid };
+        return bus_polkit_check(d->polkit, m, &req, error);
 }
 
 #define VERIFIED(r) \

@@ -42,12 +42,6 @@ void daemon_update_status(Daemon *d) {
                           d->connected ? "connected" : "unreachable, reconnecting");
 }
 
-static uint64_t now_usec(Daemon *d) {
-        uint64_t t = 0;
-        (void) sd_event_now(d->event, CLOCK_MONOTONIC, &t);
-        return t;
-}
-
 void daemon_busy_inc(Daemon *d) {
         d->n_busy++;
 }
@@ -55,7 +49,7 @@ void daemon_busy_inc(Daemon *d) {
 void daemon_busy_dec(Daemon *d) {
         if (d->n_busy > 0)
                 d->n_busy--;
-        d->last_activity = now_usec(d);
+        d->last_activity = monotonic_usec();
 }
 
 /* Registers each interface of a list on path; with find, as a fallback below path. */
@@ -75,7 +69,7 @@ static int on_any_message(sd_bus_message *m, void *userdata, sd_bus_error *error
         (void) error;
         uint8_t type = 0;
         if (sd_bus_message_get_type(m, &type) >= 0 && type == SD_BUS_MESSAGE_METHOD_CALL) {
-                d->last_activity = now_usec(d);
+                d->last_activity = monotonic_usec();
                 startup_phase_mark(STARTUP_FIRST_CALL);
         }
         return 0;
@@ -202,7 +196,7 @@ int daemon_new(WinvmConfig *config, Daemon **ret) {
                 return r;
 
         if (config->idle_timeout_sec > 0) {
-                d->last_activity = now_usec(d);
+                d->last_activity = monotonic_usec();
                 r = sd_event_add_time_relative(d->event, &d->idle_timer, CLOCK_MONOTONIC,
                                                (uint64_t) config->idle_timeout_sec * 1000000ULL, 0, on_idle_timer, d);
                 if (r < 0)

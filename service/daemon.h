@@ -109,6 +109,9 @@ int vm_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***no
 /* Replies to m with the outcome of an lv_action() call. */
 int vm_reply_action_result(Vm *vm, sd_bus_message *m, int r, const LvError *err);
 
+/* vm-get-definition.c */
+int vm_method_get_definition(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
 /* snapshot-dbus.c */
 int vm_snapshots_load(Vm *vm);
 int vm_method_create_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *error);

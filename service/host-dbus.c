@@ -1,6 +1,6 @@
 /* /org/winvm1/host: org.winvm1.Kvmfr and org.winvm1.Vfio, and Manager.Doctor. Every check
  * reads the host through the configured root prefix on the storage worker (sysfs, /dev and
- * /etc reads, libkmod, udevadm), with a libvirt connection of its own for domain XML; the
+ * /etc reads, libkmod, udevadm), with the worker's libvirt connection for domain XML; the
  * replies are built back here. Kvmfr's properties answer from a cache that a read older
  * than two seconds refreshes in the background, signalling what changed. */
 #include <errno.h>
@@ -20,11 +20,13 @@
 #include "errors.h"
 #include "kvmfr-manage.h"
 #include "nixos-host.h"
+#include "operation.h"
 #include "safe-files.h"
 #include "scrub-records.h"
 #include "util.h"
 #include "vfio-checks.h"
 #include "virtiofs-shares.h"
+#include "worker-libvirt.h"
 
 #define KVMFR_CACHE_USEC (2u * 1000000u)
 
@@ -32,25 +34,10 @@
 #define WINVM_POLKIT_GROUP "winvm"
 #endif
 
-typedef enum HostOp {
-        HOST_REFRESH,           /* the Kvmfr property cache; no caller */
-        HOST_KVMFR_CHECK,
-        HOST_KVMFR_LOAD,
-        HOST_KVMFR_UNLOAD,
-        HOST_KVMFR_APPLY,
-        HOST_VFIO_DEVICES,
-        HOST_VFIO_CHECK,
-        HOST_DOCTOR,
-} HostOp;
-
-typedef struct HostCall {
+/* What a host call found, filled on the storage worker. */
+typedef struct HostResult {
         Daemon *daemon;
-        sd_bus_message *message;
-        CallTicket ticket;
-        HostOp op;
         char *vm;               /* doctor, and the VM whose IVSHMEM device kvmfr checks look at */
-
-        /* Results, filled on the worker. */
         CheckList checks;
         KvmfrState kvmfr;
         bool kvmfr_valid;
@@ -58,9 +45,20 @@ typedef struct HostCall {
         bool vfio_valid;
         char **files;
         char *result;
-        const char *error_name;
-        char *error_message;
-} HostCall;
+} HostResult;
+
+static void host_result_free(void *data) {
+        HostResult *c = data;
+        check_list_clear(&c->checks);
+        if (c->kvmfr_valid)
+                kvmfr_state_clear(&c->kvmfr);
+        if (c->vfio_valid)
+                vfio_report_clear(&c->vfio);
+        strv_free(c->files);
+        free(c->result);
+        free(c->vm);
+        free(c);
+}
 
 struct HostCache {
         KvmfrState state;
@@ -69,12 +67,6 @@ struct HostCache {
         uint64_t read_usec;
         bool refreshing;
 };
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 /* The owner, when [Kvmfr] Owner is unset, is the polkit group's only member (as the NixOS
  * module makes the first of services.winvm.users the owner); du keeps the name (the caller
@@ -100,18 +92,9 @@ static unsigned required_size(const WinvmConfig *cfg) {
         return kvmfr_required_size_mib(cfg->kvmfr_width, cfg->kvmfr_height, cfg->kvmfr_hdr);
 }
 
-static void seterr(HostCall *c, const char *name, char *message) {
-        if (c->error_name) {
-                free(message);
-                return;
-        }
-        c->error_name = name;
-        c->error_message = message ? message : strdup("out of memory");
-}
-
-/* The VM's persistent definition (live when live and it runs), over a connection of our own. */
+/* The VM's persistent definition (live when live and it runs), over the worker's connection. */
 static char *domain_xml(const WinvmConfig *cfg, const char *vm, bool live, bool *ret_active) {
-        virConnectPtr conn = virConnectOpen(cfg->libvirt_uri);
+        virConnectPtr conn = worker_libvirt(cfg->libvirt_uri);
         virDomainPtr dom = conn ? virDomainLookupByName(conn, vm) : NULL;
         char *xml = NULL;
         if (dom) {
@@ -121,19 +104,17 @@ static char *domain_xml(const WinvmConfig *cfg, const char *vm, bool live, bool 
                 xml = virDomainGetXMLDesc(dom, live && active ? 0 : VIR_DOMAIN_XML_INACTIVE);
                 virDomainFree(dom);
         }
-        if (conn)
-                virConnectClose(conn);
         virResetLastError();
         return xml;
 }
 
-static void kvmfr_read(HostCall *c, const KvmfrConfig *k) {
+static void kvmfr_read(HostResult *c, const KvmfrConfig *k) {
         const char *root = c->daemon->config->host_root;
         c->kvmfr_valid = kvmfr_state_read(root, k, NULL, &c->kvmfr) == 0;
 }
 
 /* Unloading under a running guest would take its frame buffer away. */
-static bool device_in_use(HostCall *c, const KvmfrConfig *k, char **ret_vm) {
+static bool device_in_use(HostResult *c, const KvmfrConfig *k, char **ret_vm) {
         const WinvmConfig *cfg = c->daemon->config;
         for (char **vm = cfg->vms; vm && *vm; vm++) {
                 bool active = false;
@@ -152,7 +133,7 @@ static bool device_in_use(HostCall *c, const KvmfrConfig *k, char **ret_vm) {
 
 /* The checks of the VM's configuration beyond the definition alone: vCPU pinning against the
  * host topology, and the shared memory virtiofs needs. */
-static void doctor_config_checks(HostCall *c, const char *xml) {
+static void doctor_config_checks(HostResult *c, const char *xml) {
         const WinvmConfig *cfg = c->daemon->config;
         if (!xml)
                 return;
@@ -171,7 +152,7 @@ static void doctor_config_checks(HostCall *c, const char *xml) {
 }
 
 /* storage.scrub-overdue: the last scrub of each configured filesystem, winvm's or btrfs-progs'. */
-static void doctor_scrub_check(HostCall *c) {
+static void doctor_scrub_check(HostResult *c) {
         const WinvmConfig *cfg = c->daemon->config;
         ScrubScheduleFs *fs = NULL;
         size_t n = 0;
@@ -180,7 +161,8 @@ static void doctor_scrub_check(HostCall *c) {
         free(fs);
 }
 
-static void doctor_work(HostCall *c) {
+static void doctor_work(Operation *op, void *data) {
+        HostResult *c = data;
         const WinvmConfig *cfg = c->daemon->config;
         KvmfrConfig k;
         DesktopUser du = { 0 };
@@ -208,7 +190,7 @@ static void doctor_work(HostCall *c) {
                 .n_images = images ? n : 0,
         };
         if (doctor_run(&in, &c->checks) < 0)
-                seterr(c, WINVM_ERROR_FAILED, strdup("the checks could not run (a bad PCI id or kvmfr setting)"));
+                op_fail(op, WINVM_ERROR_FAILED, "the checks could not run (a bad PCI id or kvmfr setting)");
         doctor_config_checks(c, xml);
         doctor_scrub_check(c);
         if (vf_valid)
@@ -218,108 +200,116 @@ static void doctor_work(HostCall *c) {
         domain_disks_free(disks, n);
 }
 
-static void host_work(void *userdata) {
-        HostCall *c = userdata;
+/* The kvmfr settings of the configuration, on the worker; the caller clears du. */
+#define KVMFR_CONFIG(c, k, du)                                   \
+        KvmfrConfig k;                                           \
+        _cleanup_(desktop_user_clear) DesktopUser du = { 0 };    \
+        kvmfr_config_from((c)->daemon->config, &k, &du)
+
+static void refresh_work(void *userdata) {
+        HostResult *c = userdata;
+        KVMFR_CONFIG(c, k, du);
+        kvmfr_read(c, &k);
+}
+
+static void kvmfr_check_work(Operation *op, void *data) {
+        HostResult *c = data;
+        const WinvmConfig *cfg = c->daemon->config;
+        KVMFR_CONFIG(c, k, du);
+        _cleanup_free_ char *xml = c->vm ? domain_xml(cfg, c->vm, false, NULL) : NULL;
+        kvmfr_read(c, &k);
+        if (!c->kvmfr_valid || kvmfr_checks(cfg->host_root, &k, &c->kvmfr, xml, &c->checks) < 0)
+                op_fail(op, WINVM_ERROR_FAILED, "the kvmfr checks could not run");
+}
+
+static void kvmfr_load_work(Operation *op, void *data) {
+        HostResult *c = data;
+        const WinvmConfig *cfg = c->daemon->config;
+        KVMFR_CONFIG(c, k, du);
+        _cleanup_free_ char *message = NULL;
+        int r = kvmfr_load(cfg->host_root, required_size(cfg), &message);
+        if (r < 0)
+                op_fail(op, r == -ENOENT ? WINVM_ERROR_NOT_FOUND : r == -EALREADY ? WINVM_ERROR_BUSY : WINVM_ERROR_FAILED,
+                        "%s", message ? message : "out of memory");
+        kvmfr_read(c, &k);
+}
+
+static void kvmfr_unload_work(Operation *op, void *data) {
+        HostResult *c = data;
+        KVMFR_CONFIG(c, k, du);
+        _cleanup_free_ char *vm = NULL, *message = NULL;
+        int r;
+        if (device_in_use(c, &k, &vm))
+                op_fail(op, WINVM_ERROR_BUSY, "VM %s is running and uses %s; shut it down first", vm,
+                        k.device ? k.device : KVMFR_DEFAULT_DEVICE);
+        else if ((r = kvmfr_unload(c->daemon->config->host_root, &message)) < 0)
+                op_fail(op, r == -EBUSY ? WINVM_ERROR_BUSY : WINVM_ERROR_FAILED, "%s", message ? message : "out of memory");
+        kvmfr_read(c, &k);
+}
+
+static void kvmfr_apply_work(Operation *op, void *data) {
+        HostResult *c = data;
         const WinvmConfig *cfg = c->daemon->config;
         const char *root = cfg->host_root;
-        KvmfrConfig k;
-        DesktopUser du = { 0 };
-        kvmfr_config_from(cfg, &k, &du);
-        char *message = NULL;
+        KVMFR_CONFIG(c, k, du);
+        _cleanup_free_ char *udev = NULL, *message = NULL;
         int r;
-
-        switch (c->op) {
-        case HOST_REFRESH:
-                kvmfr_read(c, &k);
-                break;
-        case HOST_KVMFR_CHECK: {
-                _cleanup_free_ char *xml = c->vm ? domain_xml(cfg, c->vm, false, NULL) : NULL;
-                kvmfr_read(c, &k);
-                if (!c->kvmfr_valid || kvmfr_checks(root, &k, &c->kvmfr, xml, &c->checks) < 0)
-                        seterr(c, WINVM_ERROR_FAILED, strdup("the kvmfr checks could not run"));
-                break;
-        }
-        case HOST_KVMFR_LOAD:
-                r = kvmfr_load(root, required_size(cfg), &message);
-                if (r < 0)
-                        seterr(c, r == -ENOENT ? WINVM_ERROR_NOT_FOUND : r == -EALREADY ? WINVM_ERROR_BUSY :
-                                  WINVM_ERROR_FAILED, message);
-                else
-                        free(message);
-                kvmfr_read(c, &k);
-                break;
-        case HOST_KVMFR_UNLOAD: {
-                _cleanup_free_ char *vm = NULL;
-                if (device_in_use(c, &k, &vm)) {
-                        char *m = NULL;
-                        seterr(c, WINVM_ERROR_BUSY,
-                               asprintf(&m, "VM %s is running and uses %s; shut it down first", vm,
-                                        k.device ? k.device : KVMFR_DEFAULT_DEVICE) < 0 ? NULL : m);
-                } else if ((r = kvmfr_unload(root, &message)) < 0)
-                        seterr(c, r == -EBUSY ? WINVM_ERROR_BUSY : WINVM_ERROR_FAILED, message);
-                else
-                        free(message);
-                kvmfr_read(c, &k);
-                break;
-        }
-        case HOST_KVMFR_APPLY: {
-                _cleanup_free_ char *udev = NULL;
-                if (kvmfr_managed_by_nixos(root)) {
-                        /* NixOS builds /etc from the system configuration: never write there. The
-                         * running system gets the rule and the options under /run (udev and
-                         * modprobe read both), until the next boot; the configuration keeps them. */
-                        KvmfrConfig run = k;
-                        if (!k.udev_rule_path || strncmp(k.udev_rule_path, "/etc/", 5) == 0)
-                                run.udev_rule_path = NIXOS_RUN_UDEV_RULE;
-                        if (!k.modprobe_path || strncmp(k.modprobe_path, "/etc/", 5) == 0)
-                                run.modprobe_path = NIXOS_RUN_MODPROBE;
-                        r = kvmfr_write_config_files(root, &run, required_size(cfg), &c->files, &message);
-                        if (r < 0) {
-                                seterr(c, WINVM_ERROR_FAILED, message);
-                                break;
-                        }
-                        _cleanup_free_ char *reload = NULL;
-                        (void) kvmfr_reload_udev(root, &run, &reload);
-                        if (asprintf(&udev,
-                                     "NixOS: nothing written into /etc, which the system configuration builds; to keep "
-                                     "this across reboots set " KVMFR_NIXOS_OPTIONS
-                                     " in the NixOS configuration and run nixos-rebuild switch. Applied to the "
-                                     "running system in /run: %s and %s; %s",
-                                     run.udev_rule_path, run.modprobe_path, reload ? reload : "udev not reloaded") < 0)
-                                udev = NULL;
-                } else {
-                        r = kvmfr_write_config_files(root, &k, required_size(cfg), &c->files, &message);
-                        if (r < 0) {
-                                seterr(c, WINVM_ERROR_FAILED, message);
-                                break;
-                        }
-                        (void) kvmfr_reload_udev(root, &k, &udev);
+        if (kvmfr_managed_by_nixos(root)) {
+                /* NixOS builds /etc from the system configuration: never write there. The
+                 * running system gets the rule and the options under /run (udev and
+                 * modprobe read both), until the next boot; the configuration keeps them. */
+                KvmfrConfig run = k;
+                if (!k.udev_rule_path || strncmp(k.udev_rule_path, "/etc/", 5) == 0)
+                        run.udev_rule_path = NIXOS_RUN_UDEV_RULE;
+                if (!k.modprobe_path || strncmp(k.modprobe_path, "/etc/", 5) == 0)
+                        run.modprobe_path = NIXOS_RUN_MODPROBE;
+                r = kvmfr_write_config_files(root, &run, required_size(cfg), &c->files, &message);
+                if (r < 0) {
+                        op_fail(op, WINVM_ERROR_FAILED, "%s", message ? message : "out of memory");
+                        return;
                 }
-                kvmfr_read(c, &k);
-                CheckList l = CHECK_LIST_INIT;
-                const Check *perm = NULL;
-                if (c->kvmfr_valid && kvmfr_checks(root, &k, &c->kvmfr, NULL, &l) == 0)
-                        perm = check_list_find(&l, "kvmfr.permissions");
-                if (asprintf(&c->result, "%s; device: %s%s%s", udev ? udev : "",
-                             perm ? check_status_to_string(perm->status) : "not checked",
-                             perm ? ", " : "", perm ? perm->message : "") < 0)
-                        c->result = NULL;
-                check_list_clear(&l);
-                break;
+                _cleanup_free_ char *reload = NULL;
+                (void) kvmfr_reload_udev(root, &run, &reload);
+                if (asprintf(&udev,
+                             "NixOS: nothing written into /etc, which the system configuration builds; to keep "
+                             "this across reboots set " KVMFR_NIXOS_OPTIONS
+                             " in the NixOS configuration and run nixos-rebuild switch. Applied to the "
+                             "running system in /run: %s and %s; %s",
+                             run.udev_rule_path, run.modprobe_path, reload ? reload : "udev not reloaded") < 0)
+                        udev = NULL;
+        } else {
+                r = kvmfr_write_config_files(root, &k, required_size(cfg), &c->files, &message);
+                if (r < 0) {
+                        op_fail(op, WINVM_ERROR_FAILED, "%s", message ? message : "out of memory");
+                        return;
+                }
+                (void) kvmfr_reload_udev(root, &k, &udev);
         }
-        case HOST_VFIO_DEVICES:
-        case HOST_VFIO_CHECK:
-                c->vfio_valid = vfio_report_read(root, cfg->vfio_ids, &c->vfio) == 0;
-                if (!c->vfio_valid)
-                        seterr(c, WINVM_ERROR_FAILED, strdup("the PCI devices could not be read"));
-                else if (c->op == HOST_VFIO_CHECK && vfio_checks(&c->vfio, &c->checks) < 0)
-                        seterr(c, WINVM_ERROR_FAILED, strdup("the VFIO checks could not run"));
-                break;
-        case HOST_DOCTOR:
-                doctor_work(c);
-                break;
-        }
-        desktop_user_clear(&du);
+        kvmfr_read(c, &k);
+        CheckList l = CHECK_LIST_INIT;
+        const Check *perm = NULL;
+        if (c->kvmfr_valid && kvmfr_checks(root, &k, &c->kvmfr, NULL, &l) == 0)
+                perm = check_list_find(&l, "kvmfr.permissions");
+        if (asprintf(&c->result, "%s; device: %s%s%s", udev ? udev : "",
+                     perm ? check_status_to_string(perm->status) : "not checked",
+                     perm ? ", " : "", perm ? perm->message : "") < 0)
+                c->result = NULL;
+        check_list_clear(&l);
+}
+
+static void vfio_work(Operation *op, void *data) {
+        HostResult *c = data;
+        const WinvmConfig *cfg = c->daemon->config;
+        c->vfio_valid = vfio_report_read(cfg->host_root, cfg->vfio_ids, &c->vfio) == 0;
+        if (!c->vfio_valid)
+                op_fail(op, WINVM_ERROR_FAILED, "the PCI devices could not be read");
+}
+
+static void vfio_check_work(Operation *op, void *data) {
+        HostResult *c = data;
+        vfio_work(op, data);
+        if (c->vfio_valid && vfio_checks(&c->vfio, &c->checks) < 0)
+                op_fail(op, WINVM_ERROR_FAILED, "the VFIO checks could not run");
 }
 
 /* --- the Kvmfr property cache ------------------------------------------------------------------ */
@@ -338,7 +328,7 @@ static char *fingerprint(const KvmfrState *s) {
         return g_string_free(f, false);
 }
 
-static void cache_take(Daemon *d, HostCall *c) {
+static void cache_take(Daemon *d, HostResult *c) {
         HostCache *h = d->host_cache;
         if (!h || !c->kvmfr_valid)
                 return;
@@ -347,7 +337,7 @@ static void cache_take(Daemon *d, HostCall *c) {
         c->kvmfr = (KvmfrState) { 0 };
         c->kvmfr_valid = false;
         h->valid = true;
-        h->read_usec = now_usec();
+        h->read_usec = monotonic_usec();
         g_autofree char *f = fingerprint(&h->state);
         if (!h->fingerprint || strcmp(f, h->fingerprint) != 0) {
                 g_free(h->fingerprint);
@@ -407,97 +397,71 @@ static int append_summary(sd_bus_message *reply, const CheckList *l) {
                                      (uint32_t) s.fail, "skipped", (uint32_t) s.skipped);
 }
 
-static void reply(HostCall *c) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        if (c->error_name) {
-                (void) sd_bus_reply_method_errorf(c->message, c->error_name, "%s", c->error_message);
-                return;
-        }
-        int r = sd_bus_message_new_method_return(c->message, &m);
-        if (r >= 0)
-                switch (c->op) {
-                case HOST_KVMFR_CHECK:
-                case HOST_VFIO_CHECK:
-                        r = bus_append_checks(m, &c->checks);
-                        break;
-                case HOST_DOCTOR:
-                        r = bus_append_checks(m, &c->checks);
-                        if (r >= 0)
-                                r = append_summary(m, &c->checks);
-                        break;
-                case HOST_VFIO_DEVICES:
-                        r = append_vfio(m, &c->vfio);
-                        break;
-                case HOST_KVMFR_APPLY:
-                        r = sd_bus_message_append_strv(m, c->files);
-                        if (r >= 0)
-                                r = sd_bus_message_append(m, "s", c->result ? c->result : "");
-                        break;
-                default:
-                        break;
-                }
-        if (r >= 0)
-                r = sd_bus_send(NULL, m, NULL);
-        if (r < 0)
-                (void) sd_bus_reply_method_errnof(c->message, -r, "Could not build the reply: %m");
+static int checks_reply(Operation *op, sd_bus_message *reply, void *data) {
+        (void) op;
+        return bus_append_checks(reply, &((HostResult *) data)->checks);
 }
 
-static void host_done(void *userdata) {
-        HostCall *c = userdata;
+static int doctor_reply(Operation *op, sd_bus_message *reply, void *data) {
+        HostResult *c = data;
+        (void) op;
+        int r = bus_append_checks(reply, &c->checks);
+        return r < 0 ? r : append_summary(reply, &c->checks);
+}
+
+static int vfio_reply(Operation *op, sd_bus_message *reply, void *data) {
+        (void) op;
+        return append_vfio(reply, &((HostResult *) data)->vfio);
+}
+
+static int apply_reply(Operation *op, sd_bus_message *reply, void *data) {
+        HostResult *c = data;
+        (void) op;
+        int r = sd_bus_message_append_strv(reply, c->files);
+        return r < 0 ? r : sd_bus_message_append(reply, "s", c->result ? c->result : "");
+}
+
+/* A kvmfr state the work read updates the property cache, whether the call succeeded or not. */
+static void kvmfr_settle(Operation *op, void *data) {
+        cache_take(op_daemon(op), data);
+}
+
+static int submit(Daemon *d, sd_bus_message *m, const char *vm, op_work_fn work, op_reply_fn reply,
+                  sd_bus_error *error) {
+        HostResult *c = calloc(1, sizeof(*c));
+        if (!c || (vm && !(c->vm = strdup(vm)))) {
+                free(c);
+                return -ENOMEM;
+        }
+        c->daemon = d;
+        const OpOptions o = { .settle = kvmfr_settle, .free_data = host_result_free };
+        return op_submit(d, d->storage_worker, m, NULL, work, reply, c, &o, error);
+}
+
+static void refresh_done(void *userdata) {
+        HostResult *c = userdata;
         Daemon *d = c->daemon;
-        if (c->op == HOST_REFRESH && d->host_cache)
+        if (d->host_cache)
                 d->host_cache->refreshing = false;
         cache_take(d, c);
-        daemon_call_leave(d, &c->ticket);
-        if (c->message)
-                reply(c);
+        host_result_free(c);
         daemon_busy_dec(d);
-        check_list_clear(&c->checks);
-        if (c->kvmfr_valid)
-                kvmfr_state_clear(&c->kvmfr);
-        if (c->vfio_valid)
-                vfio_report_clear(&c->vfio);
-        strv_free(c->files);
-        free(c->result);
-        free(c->error_message);
-        free(c->vm);
-        sd_bus_message_unref(c->message);
-        free(c);
-}
-
-static int submit(Daemon *d, sd_bus_message *m, HostOp op, const char *vm) {
-        HostCall *c = calloc(1, sizeof(*c));
-        if (!c)
-                return -ENOMEM;
-        c->daemon = d;
-        c->message = sd_bus_message_ref(m);
-        c->op = op;
-        c->vm = vm ? strdup(vm) : NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error busy = SD_BUS_ERROR_NULL;
-        if (m && daemon_call_enter(d, m, true, &c->ticket, &busy) < 0) {
-                sd_bus_message_unref(c->message);
-                free(c->vm);
-                free(c);
-                return sd_bus_reply_method_error(m, &busy);
-        }
-        int r = worker_submit(d->storage_worker, host_work, host_done, c);
-        if (r < 0) {
-                daemon_call_leave(d, &c->ticket);
-                sd_bus_message_unref(c->message);
-                free(c->vm);
-                free(c);
-                return m ? sd_bus_reply_method_errorf(m, WINVM_ERROR_FAILED, "winvmd is shutting down") : r;
-        }
-        daemon_busy_inc(d);
-        return 1;
 }
 
 static void refresh_if_stale(Daemon *d) {
         HostCache *h = d->host_cache;
-        if (!h || h->refreshing || (h->valid && now_usec() - h->read_usec < KVMFR_CACHE_USEC))
+        if (!h || h->refreshing || (h->valid && monotonic_usec() - h->read_usec < KVMFR_CACHE_USEC))
                 return;
-        if (submit(d, NULL, HOST_REFRESH, NULL) > 0)
-                h->refreshing = true;
+        HostResult *c = calloc(1, sizeof(*c));
+        if (!c)
+                return;
+        c->daemon = d;
+        if (worker_submit(d->storage_worker, refresh_work, refresh_done, c) < 0) {
+                free(c);
+                return;
+        }
+        daemon_busy_inc(d);
+        h->refreshing = true;
 }
 
 int host_init(Daemon *d) {
@@ -522,14 +486,16 @@ void host_done_all(Daemon *d) {
 
 static int verify_read(Daemon *d, sd_bus_message *m, const char *action, sd_bus_error *error) {
         const char *const actions[] = { action, NULL };
-        return bus_polkit_verify(d->polkit, m, actions, NULL, "read", true, error);
+        const BusPolkitRequest req = { .actions = actions, .verb = "read", .read = true };
+        return bus_polkit_check(d->polkit, m, &req, error);
 }
 
 static int verify_manage(Daemon *d, sd_bus_message *m, const char *verb, sd_bus_error *error) {
         static const char *const actions[] = { "org.winvm1.kvmfr.manage", NULL };
         const char *details[] = { "verb", verb, NULL };
         uid_t uid;
-        return bus_polkit_verify_details(d->polkit, m, actions, details, &uid, error);
+        const BusPolkitRequest req = { .actions = actions, .details = details, .ret_uid = &uid };
+        return bus_polkit_check(d->polkit, m, &req, error);
 }
 
 static const char *first_vm(Daemon *d) {
@@ -541,28 +507,47 @@ static int method_kvmfr_check(sd_bus_message *m, void *userdata, sd_bus_error *e
         int r = verify_read(d, m, "org.winvm1.kvmfr.read", error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(d, m, HOST_KVMFR_CHECK, first_vm(d));
+        return submit(d, m, first_vm(d), kvmfr_check_work, checks_reply, error);
 }
 
-static int method_kvmfr_manage(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+static int method_kvmfr_load(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = userdata;
-        const char *member = sd_bus_message_get_member(m);
-        HostOp op = streq_ptr(member, "Load") ? HOST_KVMFR_LOAD : streq_ptr(member, "Unload") ? HOST_KVMFR_UNLOAD :
-                    HOST_KVMFR_APPLY;
-        int r = verify_manage(d, m, op == HOST_KVMFR_LOAD ? "load" : op == HOST_KVMFR_UNLOAD ? "unload" :
-                              "apply-permissions", error);
+        int r = verify_manage(d, m, "load", error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(d, m, op, NULL);
+        return submit(d, m, NULL, kvmfr_load_work, NULL, error);
 }
 
-static int method_vfio(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+static int method_kvmfr_unload(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        int r = verify_manage(d, m, "unload", error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        return submit(d, m, NULL, kvmfr_unload_work, NULL, error);
+}
+
+static int method_kvmfr_apply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        int r = verify_manage(d, m, "apply-permissions", error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        return submit(d, m, NULL, kvmfr_apply_work, apply_reply, error);
+}
+
+static int method_vfio_devices(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = userdata;
         int r = verify_read(d, m, "org.winvm1.host.read", error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(d, m, streq_ptr(sd_bus_message_get_member(m), "Check") ? HOST_VFIO_CHECK : HOST_VFIO_DEVICES,
-                      NULL);
+        return submit(d, m, NULL, vfio_work, vfio_reply, error);
+}
+
+static int method_vfio_check(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Daemon *d = userdata;
+        int r = verify_read(d, m, "org.winvm1.host.read", error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        return submit(d, m, NULL, vfio_check_work, checks_reply, error);
 }
 
 int manager_method_doctor(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -578,7 +563,7 @@ int manager_method_doctor(sd_bus_message *m, void *userdata, sd_bus_error *error
         r = verify_read(d, m, "org.winvm1.host.read", error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(d, m, HOST_DOCTOR, name);
+        return submit(d, m, name, doctor_work, doctor_reply, error);
 }
 
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -624,18 +609,18 @@ const sd_bus_vtable kvmfr_vtable[] = {
         SD_BUS_PROPERTY("Devices", "a(sbssuas)", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Check", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssss)", checks), method_kvmfr_check,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Load", NULL, NULL, method_kvmfr_manage, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Unload", NULL, NULL, method_kvmfr_manage, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Load", NULL, NULL, method_kvmfr_load, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Unload", NULL, NULL, method_kvmfr_unload, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ApplyPermissions", SD_BUS_NO_ARGS, SD_BUS_RESULT("as", files, "s", result),
-                                method_kvmfr_manage, SD_BUS_VTABLE_UNPRIVILEGED),
+                                method_kvmfr_apply, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 
 const sd_bus_vtable vfio_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD_WITH_ARGS("GetDevices", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", devices), method_vfio,
+        SD_BUS_METHOD_WITH_ARGS("GetDevices", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", devices), method_vfio_devices,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Check", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssss)", checks), method_vfio,
+        SD_BUS_METHOD_WITH_ARGS("Check", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssss)", checks), method_vfio_check,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };

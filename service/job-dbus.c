@@ -42,19 +42,15 @@ static int method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error)
                                                        : "Job %" PRIu64 " cannot be cancelled",
                                          job->id);
 
+        /* The action is chosen by the caller's uid before polkit is asked, as udisks does: the
+         * user who started a job needs none to cancel it; anyone else needs org.winvm1.job.cancel. */
         static const char *const actions[] = { "org.winvm1.job.cancel", NULL };
-        int r = bus_polkit_verify_uid_unlogged(job->daemon->polkit, m, actions, NULL, "cancel", &uid, error);
-        if (r == 0)
-                return 1;
-        if (r < 0) {
-                /* The user who started a job may always cancel it. */
-                if (uid == (uid_t) -1 || uid != job->started_by_uid) {
-                        if (sd_bus_error_has_name(error, SD_BUS_ERROR_ACCESS_DENIED))
-                                bus_polkit_log_refusal(actions[0], NULL, uid, error);
-                        return r;
-                }
-                sd_bus_error_free(error);
-        }
+        const BusPolkitRequest req = {
+                .actions = actions, .verb = "cancel", .owner = &job->started_by_uid, .ret_uid = &uid,
+        };
+        int r = bus_polkit_check(job->daemon->polkit, m, &req, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         if (job->finished) /* finished while polkit was asked */
                 return sd_bus_error_setf(error, WINVM_ERROR_INVALID_ARGUMENT, "Job %" PRIu64 " has already finished",
                                          job->id);

@@ -242,16 +242,25 @@ int lv_query(Lv *lv, const char *name, LvDomainInfo *info, LvError *err) {
         return r;
 }
 
-int lv_domain_xml(Lv *lv, const char *name, char **ret_xml, LvError *err) {
+static int domain_xml(Lv *lv, const char *name, unsigned flags, char **ret_xml, LvError *err) {
         int r;
         virDomainPtr dom = lookup(lv, name, err, &r);
         if (!dom)
                 return r;
-        char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+        char *xml = virDomainGetXMLDesc(dom, flags);
         r = xml ? 0 : capture_error(err);
         virDomainFree(dom);
         *ret_xml = xml;
         return r;
+}
+
+int lv_domain_xml(Lv *lv, const char *name, char **ret_xml, LvError *err) {
+        return domain_xml(lv, name, VIR_DOMAIN_XML_INACTIVE, ret_xml, err);
+}
+
+int lv_domain_xml_live(Lv *lv, const char *name, char **ret_xml, LvError *err) {
+        /* Without VIR_DOMAIN_XML_SECURE libvirt leaves passwords out. */
+        return domain_xml(lv, name, 0, ret_xml, err);
 }
 
 int lv_action(Lv *lv, const char *name, LvAction action, LvError *err) {

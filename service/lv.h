@@ -48,6 +48,9 @@ void lv_disconnect(Lv *lv);
 int lv_query(Lv *lv, const char *name, LvDomainInfo *info, LvError *err);
 /* The persistent definition's XML; -ENOENT when not defined. */
 int lv_domain_xml(Lv *lv, const char *name, char **ret_xml, LvError *err);
+/* The definition the VM runs with (the persistent one when it is off), without secrets such
+ * as graphics passwords; -ENOENT when not defined. */
+int lv_domain_xml_live(Lv *lv, const char *name, char **ret_xml, LvError *err);
 /* 0 on success; -EALREADY (already running), -ESRCH (not running), -ENOENT (not defined),
  * -ENOTCONN (no connection) or -EIO with err filled from libvirt. */
 int lv_action(Lv *lv, const char *name, LvAction action, LvError *err);

@@ -28,7 +28,8 @@ static int method_get_vm(sd_bus_message *m, void *userdata, sd_bus_error *error)
                                          "'%.64s' is not a valid VM name", name);
 
         static const char *const actions[] = { "org.winvm1.vm.read", NULL };
-        r = bus_polkit_verify(d->polkit, m, actions, name, "read", true, error);
+        const BusPolkitRequest req = { .actions = actions, .vm = name, .verb = "read", .read = true };
+        r = bus_polkit_check(d->polkit, m, &req, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
 
@@ -131,7 +132,8 @@ static int listing_gate(Daemon *d, sd_bus_message *m, sd_bus_error *error) {
                 det[4] = NULL;
                 checks[n++] = (BusPolkitCheck) { "org.winvm1.vm.read", det };
         }
-        int r = bus_polkit_verify_checks(d->polkit, m, checks, n, error);
+        const BusPolkitRequest req = { .checks = checks, .n_checks = n, .read = true };
+        int r = bus_polkit_check(d->polkit, m, &req, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -177,7 +179,8 @@ int manager_read_gate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         else if (strcmp(path, HOST_PATH) == 0)
                 actions = kvmfr_read;
 
-        int r = bus_polkit_verify(d->polkit, m, actions, vm_name, "read", true, error);
+        const BusPolkitRequest req = { .actions = actions, .vm = vm_name, .verb = "read", .read = true };
+        int r = bus_polkit_check(d->polkit, m, &req, error);
         if (r < 0)
                 return r;
         if (r == 0)

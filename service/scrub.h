@@ -29,7 +29,7 @@ void scrub_start(StorageFs *fs, sd_bus_message *m, bool readonly, uid_t uid);
 const char *scrub_job_path(const Scrub *s);
 
 /* storage-dbus.c: polkit's org.winvm1.storage.read for a Storage method (cached per caller);
- * returns like bus_polkit_verify(). */
+ * returns like bus_polkit_check(). */
 int storage_verify_read(Daemon *d, sd_bus_message *m, sd_bus_error *error);
 
 /* storage-images.c */

@@ -271,7 +271,8 @@ static int verify_change(Vm *vm, sd_bus_message *m, const char *action, const ch
                          sd_bus_error *error) {
         const char *const actions[] = { action, NULL };
         const char *details[] = { "vm", vm->name, "snapshot", snapshot, NULL };
-        int r = bus_polkit_verify_details(vm->daemon->polkit, m, actions, details, ret_uid, error);
+        const BusPolkitRequest req = { .actions = actions, .details = details, .read = !ret_uid, .ret_uid = ret_uid };
+        int r = bus_polkit_check(vm->daemon->polkit, m, &req, error);
         if (r > 0 && vm->snapshot_busy) {
                 r = sd_bus_error_setf(error, WINVM_ERROR_BUSY,
                                       "another snapshot operation on VM %s is in progress; try again when it ends",
@@ -360,7 +361,8 @@ int vm_method_adopt_snapshots(sd_bus_message *m, void *userdata, sd_bus_error *e
 int vm_method_list_snapshots(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Vm *vm = userdata;
         static const char *const actions[] = { "org.winvm1.vm.read", NULL };
-        int r = bus_polkit_verify(vm->daemon->polkit, m, actions, vm->name, "read", true, error);
+        const BusPolkitRequest req = { .actions = actions, .vm = vm->name, .verb = "read", .read = true };
+        int r = bus_polkit_check(vm->daemon->polkit, m, &req, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         if (vm->snapshots)

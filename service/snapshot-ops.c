@@ -23,6 +23,7 @@
 #include "snapshot-ctx.h"
 #include "snapshot-intent.h"
 #include "util.h"
+#include "worker-libvirt.h"
 
 const char *snapshot_crash_at;
 
@@ -90,7 +91,7 @@ char *snapshot_state_folder(const char *state_dir, const char *vm) {
 int need_domain(Ctx *c) {
         if (c->dom)
                 return 0;
-        if (!c->conn && !(c->conn = virConnectOpen(c->op->uri)))
+        if (!c->conn && !(c->conn = worker_libvirt(c->op->uri)))
                 return fail_libvirt(c, "cannot reach libvirtd");
         c->dom = virDomainLookupByName(c->conn, c->op->vm);
         if (!c->dom) {
@@ -1294,8 +1295,6 @@ finish:
                         (void) definition_last_keep(op->state_dir, op->vm, last);
                 virDomainFree(c.dom);
         }
-        if (c.conn)
-                virConnectClose(c.conn);
         virResetLastError();
         free(c.dir);
         free(c.meta_path);

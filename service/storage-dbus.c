@@ -10,6 +10,7 @@
 
 #include "daemon.h"
 #include "errors.h"
+#include "operation.h"
 #include "scrub.h"
 #include "util.h"
 
@@ -23,13 +24,6 @@ typedef struct FsFacts {
         uint64_t size, free, used;
         int error;
 } FsFacts;
-
-typedef struct FactsCall {
-        Daemon *daemon;
-        sd_bus_message *message;
-        CallTicket ticket;
-        FsFacts *facts; /* one per filesystem */
-} FactsCall;
 
 static StorageFs *find_fs(Daemon *d, const char *name_or_path) {
         int i = config_find_filesystem(d->config, name_or_path);
@@ -55,18 +49,20 @@ static int method_start_scrub(sd_bus_message *m, void *userdata, sd_bus_error *e
 
         static const char *const actions[] = { "org.winvm1.storage.scrub", NULL };
         const char *details[] = { "filesystem", fs->name, "verb", "scrub", NULL };
-        r = bus_polkit_verify_details(d->polkit, m, actions, details, &uid, error);
+        const BusPolkitRequest req = { .actions = actions, .details = details, .ret_uid = &uid };
+        r = bus_polkit_check(d->polkit, m, &req, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         scrub_start(fs, m, flags & SCRUB_FLAG_READONLY, uid);
         return 1;
 }
 
-static void facts_work(void *userdata) {
-        FactsCall *c = userdata;
-        for (size_t i = 0; i < c->daemon->n_filesystems; i++) {
-                const char *path = c->daemon->filesystems[i]->mount_point;
-                FsFacts *f = &c->facts[i];
+/* data: one FsFacts per filesystem. */
+static void facts_work(Operation *op, void *data) {
+        Daemon *d = op_daemon(op);
+        for (size_t i = 0; i < d->n_filesystems; i++) {
+                const char *path = d->filesystems[i]->mount_point;
+                FsFacts *f = &((FsFacts *) data)[i];
                 struct statfs sfs;
                 struct statvfs svfs;
                 if (statfs(path, &sfs) < 0 || statvfs(path, &svfs) < 0) {
@@ -85,17 +81,11 @@ static void facts_work(void *userdata) {
         }
 }
 
-static void facts_done(void *userdata) {
-        FactsCall *c = userdata;
-        Daemon *d = c->daemon;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        daemon_call_leave(d, &c->ticket);
-
-        int r = sd_bus_message_new_method_return(c->message, &reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+static int facts_reply(Operation *op, sd_bus_message *reply, void *data) {
+        Daemon *d = op_daemon(op);
+        int r = sd_bus_message_open_container(reply, 'a', "a{sv}");
         for (size_t i = 0; r >= 0 && i < d->n_filesystems; i++) {
-                FsFacts *f = &c->facts[i];
+                FsFacts *f = &((FsFacts *) data)[i];
                 r = sd_bus_message_append(reply, "a{sv}", 9,
                         "name", "s", d->filesystems[i]->name,
                         "mount_point", "s", d->filesystems[i]->mount_point,
@@ -107,22 +97,14 @@ static void facts_done(void *userdata) {
                         "free_bytes", "t", f->free,
                         "used_bytes", "t", f->used);
         }
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r >= 0)
-                (void) sd_bus_send(NULL, reply, NULL);
-        else
-                (void) sd_bus_reply_method_errno(c->message, -r, NULL);
-        daemon_busy_dec(d);
-        sd_bus_message_unref(c->message);
-        free(c->facts);
-        free(c);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
 int storage_verify_read(Daemon *d, sd_bus_message *m, sd_bus_error *error) {
         static const char *const actions[] = { "org.winvm1.storage.read", NULL };
         const char *details[] = { "verb", "read", NULL };
-        return bus_polkit_verify_details(d->polkit, m, actions, details, NULL, error);
+        const BusPolkitRequest req = { .actions = actions, .details = details, .read = true };
+        return bus_polkit_check(d->polkit, m, &req, error);
 }
 
 static int method_get_facts(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -130,24 +112,11 @@ static int method_get_facts(sd_bus_message *m, void *userdata, sd_bus_error *err
         int r = storage_verify_read(d, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        FactsCall *c = calloc(1, sizeof(*c));
-        if (!c)
+        FsFacts *facts = calloc(d->n_filesystems + 1, sizeof(FsFacts));
+        if (!facts)
                 return -ENOMEM;
-        c->daemon = d;
-        c->facts = calloc(d->n_filesystems + 1, sizeof(FsFacts));
-        c->message = sd_bus_message_ref(m);
-        r = daemon_call_enter(d, m, true, &c->ticket, error);
-        if (r >= 0)
-                r = worker_submit(d->storage_worker, facts_work, facts_done, c);
-        if (r < 0) {
-                daemon_call_leave(d, &c->ticket);
-                sd_bus_message_unref(c->message);
-                free(c->facts);
-                free(c);
-                return r;
-        }
-        daemon_busy_inc(d);
-        return 1;
+        const OpOptions o = { .free_data = free };
+        return op_submit(d, d->storage_worker, m, NULL, facts_work, facts_reply, facts, &o, error);
 }
 
 static int property_get_filesystems(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -11,6 +11,7 @@
 
 #include "daemon.h"
 #include "domain-xml.h"
+#include "operation.h"
 #include "safe-files.h"
 #include "scrub.h"
 #include "util.h"
@@ -23,45 +24,37 @@ typedef struct Image {
         char *error;
 } Image;
 
-typedef struct ImagesCall {
-        Daemon *daemon;
-        sd_bus_message *message;
-        CallTicket ticket;      /* held from the call to its reply, over both workers */
-        Image *images;
-        size_t n_images;
-} ImagesCall;
+typedef struct Images {
+        Image *items;
+        size_t n;
+} Images;
 
-static void add_image(ImagesCall *c, const char *vm, const char *path, const char *error) {
-        Image *l = realloc(c->images, (c->n_images + 1) * sizeof(Image));
+static void add_image(Images *c, const char *vm, const char *path, const char *error) {
+        Image *l = realloc(c->items, (c->n + 1) * sizeof(Image));
         if (!l)
                 return;
-        c->images = l;
-        c->images[c->n_images++] = (Image) {
+        c->items = l;
+        c->items[c->n++] = (Image) {
                 .vm = strdup(vm), .path = strdup(path), .error = strdup(error ? error : ""),
         };
 }
 
-static void list_work(void *userdata) {
-        ImagesCall *c = userdata;
-        Daemon *d = c->daemon;
-        for (size_t i = 0; i < d->n_vms; i++) {
-                _cleanup_free_ char *xml = NULL;
-                _cleanup_(strv_freep) char **files = NULL;
-                LvError err = { 0 };
-                int r = lv_domain_xml(d->lv, d->vms[i]->name, &xml, &err);
-                if (r == 0 && domain_xml_disk_files(xml, &files) == 0)
-                        for (char **f = files; *f; f++)
-                                add_image(c, d->vms[i]->name, *f, NULL);
-                else if (r != -ENOENT)
-                        add_image(c, d->vms[i]->name, "", err.message ? err.message : "cannot read the definition");
-                lv_error_clear(&err);
+static void images_free(void *data) {
+        Images *c = data;
+        for (size_t i = 0; i < c->n; i++) {
+                free(c->items[i].vm);
+                free(c->items[i].path);
+                free(c->items[i].error);
         }
+        free(c->items);
+        free(c);
 }
 
-static void flags_work(void *userdata) {
-        ImagesCall *c = userdata;
-        for (size_t i = 0; i < c->n_images; i++) {
-                Image *img = &c->images[i];
+static void flags_work(Operation *op, void *data) {
+        Images *c = data;
+        (void) op;
+        for (size_t i = 0; i < c->n; i++) {
+                Image *img = &c->items[i];
                 if (img->path[0] == '\0')
                         continue;
                 int r = file_nocow(img->path);
@@ -75,38 +68,32 @@ static void flags_work(void *userdata) {
         }
 }
 
-static void reply_done(void *userdata) {
-        ImagesCall *c = userdata;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        daemon_call_leave(c->daemon, &c->ticket);
-        int r = sd_bus_message_new_method_return(c->message, &reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(ssbbs)");
-        for (size_t i = 0; r >= 0 && i < c->n_images; i++)
-                r = sd_bus_message_append(reply, "(ssbbs)", c->images[i].vm, c->images[i].path, c->images[i].exists,
-                                          c->images[i].nocow, c->images[i].error);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r >= 0)
-                (void) sd_bus_send(NULL, reply, NULL);
-        else
-                (void) sd_bus_reply_method_errno(c->message, -r, NULL);
-
-        daemon_busy_dec(c->daemon);
-        for (size_t i = 0; i < c->n_images; i++) {
-                free(c->images[i].vm);
-                free(c->images[i].path);
-                free(c->images[i].error);
+static void list_work(Operation *op, void *data) {
+        Images *c = data;
+        Daemon *d = op_daemon(op);
+        for (size_t i = 0; i < d->n_vms; i++) {
+                _cleanup_free_ char *xml = NULL;
+                _cleanup_(strv_freep) char **files = NULL;
+                LvError err = { 0 };
+                int r = lv_domain_xml(op_lv(op), d->vms[i]->name, &xml, &err);
+                if (r == 0 && domain_xml_disk_files(xml, &files) == 0)
+                        for (char **f = files; *f; f++)
+                                add_image(c, d->vms[i]->name, *f, NULL);
+                else if (r != -ENOENT)
+                        add_image(c, d->vms[i]->name, "", err.message ? err.message : "cannot read the definition");
+                lv_error_clear(&err);
         }
-        free(c->images);
-        sd_bus_message_unref(c->message);
-        free(c);
+        op_then(op, d->storage_worker, flags_work);
 }
 
-static void list_done(void *userdata) {
-        ImagesCall *c = userdata;
-        if (worker_submit(c->daemon->storage_worker, flags_work, reply_done, c) < 0)
-                reply_done(c);
+static int images_reply(Operation *op, sd_bus_message *reply, void *data) {
+        Images *c = data;
+        (void) op;
+        int r = sd_bus_message_open_container(reply, 'a', "(ssbbs)");
+        for (size_t i = 0; r >= 0 && i < c->n; i++)
+                r = sd_bus_message_append(reply, "(ssbbs)", c->items[i].vm, c->items[i].path, c->items[i].exists,
+                                          c->items[i].nocow, c->items[i].error);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
 int storage_method_get_images(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -115,19 +102,12 @@ int storage_method_get_images(sd_bus_message *m, void *userdata, sd_bus_error *e
         if (r <= 0)
                 return r < 0 ? r : 1;
 
-        ImagesCall *c = calloc(1, sizeof(*c));
+        Images *c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        r = daemon_call_enter(d, m, true, &c->ticket, error);
-        if (r < 0) {
-                free(c);
-                return r;
-        }
-        c->daemon = d;
-        c->message = sd_bus_message_ref(m);
-        daemon_busy_inc(d);
+        const OpOptions o = { .free_data = images_free };
         /* Without libvirt there is no definition to read: answer with what we know, nothing. */
-        if ((!d->connected && !d->connecting) || worker_submit(d->worker, list_work, list_done, c) < 0)
-                list_done(c);
-        return 1;
+        if (!d->connected && !d->connecting)
+                return op_submit(d, d->storage_worker, m, NULL, flags_work, images_reply, c, &o, error);
+        return op_submit(d, d->worker, m, NULL, list_work, images_reply, c, &o, error);
 }

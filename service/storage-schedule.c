@@ -7,23 +7,29 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "errors.h"
+#include "operation.h"
 #include "scrub-records.h"
 #include "scrub.h"
 #include "util.h"
 
-typedef struct ScheduleCall {
-        Daemon *daemon;
-        sd_bus_message *message;
-        CallTicket ticket;
+typedef struct Schedule {
         ScrubScheduleFs *fs;
         size_t n;
         uint64_t now_usec;
-        int r;
-} ScheduleCall;
+} Schedule;
 
-static void schedule_work(void *userdata) {
-        ScheduleCall *c = userdata;
-        c->r = scrub_records_read(c->daemon->config, &c->fs, &c->n);
+static void schedule_free(void *data) {
+        Schedule *c = data;
+        free(c->fs);
+        free(c);
+}
+
+static void schedule_work(Operation *op, void *data) {
+        Schedule *c = data;
+        int r = scrub_records_read(op_daemon(op)->config, &c->fs, &c->n);
+        if (r < 0)
+                op_fail(op, WINVM_ERROR_FAILED, "the scrub records could not be read: %s", strerror(-r));
         c->now_usec = scrub_records_now_usec();
 }
 
@@ -42,28 +48,12 @@ static int append_fs(sd_bus_message *reply, Daemon *d, const ScrubScheduleFs *f,
                 "overdue", "b", (int) (readable && scrub_is_overdue(interval, &f->last, now)));
 }
 
-static void schedule_done(void *userdata) {
-        ScheduleCall *c = userdata;
-        Daemon *d = c->daemon;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        daemon_call_leave(d, &c->ticket);
-        int r = c->r;
-        if (r >= 0)
-                r = sd_bus_message_new_method_return(c->message, &reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+static int schedule_reply(Operation *op, sd_bus_message *reply, void *data) {
+        Schedule *c = data;
+        int r = sd_bus_message_open_container(reply, 'a', "a{sv}");
         for (size_t i = 0; r >= 0 && i < c->n; i++)
-                r = append_fs(reply, d, &c->fs[i], i, c->now_usec);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r >= 0)
-                (void) sd_bus_send(NULL, reply, NULL);
-        else
-                (void) sd_bus_reply_method_errno(c->message, -r, NULL);
-        daemon_busy_dec(d);
-        sd_bus_message_unref(c->message);
-        free(c->fs);
-        free(c);
+                r = append_fs(reply, op_daemon(op), &c->fs[i], i, c->now_usec);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
 int storage_method_get_scrub_schedule(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -71,22 +61,11 @@ int storage_method_get_scrub_schedule(sd_bus_message *m, void *userdata, sd_bus_
         int r = storage_verify_read(d, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        ScheduleCall *c = calloc(1, sizeof(*c));
+        Schedule *c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        r = daemon_call_enter(d, m, true, &c->ticket, error);
-        if (r < 0) {
-                free(c);
-                return r;
-        }
-        c->daemon = d;
-        c->message = sd_bus_message_ref(m);
-        daemon_busy_inc(d);
-        if (worker_submit(d->storage_worker, schedule_work, schedule_done, c) < 0) {
-                c->r = -ENOMEM;
-                schedule_done(c);
-        }
-        return 1;
+        const OpOptions o = { .free_data = schedule_free };
+        return op_submit(d, d->storage_worker, m, NULL, schedule_work, schedule_reply, c, &o, error);
 }
 
 int storage_property_get_scrub_interval(sd_bus *bus, const char *path, const char *interface, const char *property,

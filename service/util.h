@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <time.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _unused_ __attribute__((unused))
@@ -58,4 +60,12 @@ static inline size_t strv_length(char *const *l) {
         while (l && l[n])
                 n++;
         return n;
+}
+
+/* CLOCK_MONOTONIC in microseconds: for ages and timeouts (the same clock sd-event's
+ * CLOCK_MONOTONIC timers use); never for dates, which are CLOCK_REALTIME. */
+static inline uint64_t monotonic_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }

@@ -19,6 +19,7 @@
 #include "safe-files.h"
 #include "snapshot-meta.h"
 #include "util.h"
+#include "worker-libvirt.h"
 #include "xml-doc.h"
 
 #ifndef WINVM_POLKIT_GROUP
@@ -409,7 +410,7 @@ void vm_config_op_run(VmConfigOp *op) {
         virConnectPtr conn = NULL;
         virDomainPtr dom = NULL;
         if (needs_libvirt(op->kind)) {
-                conn = virConnectOpen(op->config->libvirt_uri);
+                conn = worker_libvirt(op->config->libvirt_uri);
                 if (!conn) {
                         vm_config_fail_libvirt(op, WINVM_ERROR_DISCONNECTED, "cannot connect to libvirt");
                         return;
@@ -420,13 +421,11 @@ void vm_config_op_run(VmConfigOp *op) {
                         /* libvirt lost the VM (a rebuild, an undefine): define it again. */
                         virResetLastError();
                         definition_ops_define_lost(op, conn);
-                        virConnectClose(conn);
                         return;
                 }
                 if (!dom) {
                         vm_config_failf(op, WINVM_ERROR_NOT_DEFINED, "VM %s is not defined in libvirt", op->vm);
                         virResetLastError();
-                        virConnectClose(conn);
                         return;
                 }
         }
@@ -465,7 +464,5 @@ void vm_config_op_run(VmConfigOp *op) {
                         (void) definition_last_keep(op->config->state_dir, op->vm, last);
                 virDomainFree(dom);
         }
-        if (conn)
-                virConnectClose(conn);
         virResetLastError();
 }

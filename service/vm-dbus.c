@@ -210,7 +210,8 @@ int vm_force_stop_after_timeout(Vm *vm, sd_bus_message *m, Job *job, uid_t uid) 
 /* Also gives the caller's uid (as polkit's check saw it) for the journal. */
 static int verify(Vm *vm, sd_bus_message *m, const char *const *actions, const char *verb, uid_t *ret_uid,
                   sd_bus_error *error) {
-        return bus_polkit_verify_uid(vm->daemon->polkit, m, actions, vm->name, verb, ret_uid, error);
+        const BusPolkitRequest req = { .actions = actions, .vm = vm->name, .verb = verb, .ret_uid = ret_uid };
+        return bus_polkit_check(vm->daemon->polkit, m, &req, error);
 }
 
 static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -247,8 +248,10 @@ static int method_shutdown(sd_bus_message *m, void *userdata, sd_bus_error *erro
         static const char *const stop_only[] = { "org.winvm1.vm.stop", NULL };
         static const char *const stop_and_force[] = { "org.winvm1.vm.stop", "org.winvm1.vm.force-stop", NULL };
         uid_t uid = (uid_t) -1;
-        r = bus_polkit_verify_uid(vm->daemon->polkit, m, force_after ? stop_and_force : stop_only, vm->name, "stop",
-                                  &uid, error);
+        const BusPolkitRequest req = {
+                .actions = force_after ? stop_and_force : stop_only, .vm = vm->name, .verb = "stop", .ret_uid = &uid,
+        };
+        r = bus_polkit_check(vm->daemon->polkit, m, &req, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         return submit(vm, m, LV_SHUTDOWN, timeout, force_after, false, uid, NULL);
@@ -318,6 +321,8 @@ const sd_bus_vtable vm_vtable[] = {
                                 method_shutdown, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("ForceStop", NULL, NULL, method_force_stop, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reboot", NULL, NULL, method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetDefinition", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", xml), vm_method_get_definition,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_PROPERTY("Snapshots", "as", vm_property_get_snapshots, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("CurrentSnapshot", "s", vm_property_get_snapshots, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("CreateSnapshot", SD_BUS_ARGS("s", name, "s", description), SD_BUS_RESULT("s", created),

@@ -1,0 +1,170 @@
+/* The one path of an asynchronous bus call: submit, work on a worker, answer, free. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "errors.h"
+#include "log.h"
+#include "operation.h"
+#include "util.h"
+
+struct Operation {
+        Daemon *daemon;
+        Vm *vm;
+        sd_bus_message *message;
+        CallTicket ticket;
+        OpOptions options;
+        op_work_fn work;
+        op_reply_fn reply;
+        void *data;
+        /* The next step op_then() asked for. */
+        Worker *next_worker;
+        op_work_fn next_work;
+        /* The error slot: name is a static string, message malloc'd. */
+        const char *error_name;
+        char *error_message;
+};
+
+static void op_free(Operation *op) {
+        if (op->options.free_data)
+                op->options.free_data(op->data);
+        sd_bus_message_unref(op->message);
+        free(op->error_message);
+        free(op);
+}
+
+void op_fail(Operation *op, const char *name, const char *format, ...) {
+        if (op->error_name)
+                return;
+        va_list ap;
+        va_start(ap, format);
+        if (vasprintf(&op->error_message, format, ap) < 0)
+                op->error_message = NULL;
+        va_end(ap);
+        op->error_name = name;
+}
+
+void op_fail_lv(Operation *op, int r, const LvError *err) {
+        const char *vm = op->vm ? op->vm->name : "?";
+        switch (r) {
+        case -ENOTCONN:
+                op_fail(op, WINVM_ERROR_DISCONNECTED, "libvirtd is not reachable; winvmd is reconnecting");
+                break;
+        case -ENOENT:
+                op_fail(op, WINVM_ERROR_NOT_DEFINED, "VM %s is not defined in libvirt", vm);
+                break;
+        default:
+                if (err && err->message)
+                        op_fail(op, winvm_error_name_from_libvirt(err->code), "%s", err->message);
+                else
+                        op_fail(op, WINVM_ERROR_FAILED, "%s", strerror(r < 0 ? -r : EIO));
+        }
+}
+
+bool op_failed(const Operation *op) {
+        return op->error_name != NULL;
+}
+
+Lv *op_lv(const Operation *op) {
+        return op->daemon->lv;
+}
+
+Daemon *op_daemon(const Operation *op) {
+        return op->daemon;
+}
+
+Vm *op_vm(const Operation *op) {
+        return op->vm;
+}
+
+void op_then(Operation *op, Worker *w, op_work_fn work) {
+        op->next_worker = w;
+        op->next_work = work;
+}
+
+static void op_run(void *userdata) {
+        Operation *op = userdata;
+        op->work(op, op->data);
+}
+
+static void op_answer(Operation *op) {
+        if (op->error_name) {
+                const char *message = op->error_message ? op->error_message : "failed";
+                if (op->options.journal)
+                        log_operation_failed(op->vm ? op->vm->name : NULL, op->options.journal, NULL,
+                                             op->options.uid, op->error_name, message);
+                /* A message the bus refuses (not UTF-8, from libvirt or a file) still gets an answer. */
+                if (sd_bus_reply_method_errorf(op->message, op->error_name, "%s", message) < 0)
+                        (void) sd_bus_reply_method_errorf(op->message, op->error_name, "the operation failed");
+                return;
+        }
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r = sd_bus_message_new_method_return(op->message, &reply);
+        if (r >= 0 && op->reply)
+                r = op->reply(op, reply, op->data);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        if (r < 0)
+                (void) sd_bus_reply_method_errnof(op->message, -r, "Could not build the reply: %m");
+}
+
+static void op_done(void *userdata) {
+        Operation *op = userdata;
+        Daemon *d = op->daemon;
+        if (op->next_work && !op->error_name) {
+                Worker *w = op->next_worker;
+                op->work = op->next_work;
+                op->next_work = NULL;
+                op->next_worker = NULL;
+                if (worker_submit(w, op_run, op_done, op) >= 0)
+                        return;
+                op_fail(op, WINVM_ERROR_FAILED, "winvmd is shutting down");
+        }
+        if (op->options.settle)
+                op->options.settle(op, op->data);
+        daemon_call_leave(d, &op->ticket);
+        op_answer(op);
+        if (op->vm && op->options.refresh)
+                vm_refresh(op->vm);
+        op_free(op);
+        daemon_busy_dec(d);
+}
+
+int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, op_reply_fn reply, void *data,
+              const OpOptions *o, sd_bus_error *error) {
+        /* While a connection attempt is in flight (right after bus activation, say) the work
+         * queues behind it on the same worker and runs on the connection it makes. */
+        if (o && o->libvirt && !d->connected && !d->connecting) {
+                if (o->free_data)
+                        o->free_data(data);
+                return sd_bus_error_set_const(error, WINVM_ERROR_DISCONNECTED,
+                                              "libvirtd is not reachable; winvmd is reconnecting");
+        }
+        Operation *op = calloc(1, sizeof(*op));
+        if (!op) {
+                if (o && o->free_data)
+                        o->free_data(data);
+                return -ENOMEM;
+        }
+        *op = (Operation) {
+                .daemon = d, .vm = vm, .message = sd_bus_message_ref(m), .work = work, .reply = reply, .data = data,
+        };
+        if (o)
+                op->options = *o;
+        int r = daemon_call_enter(d, m, !op->options.lifecycle, &op->ticket, error);
+        if (r < 0) {
+                op_free(op);
+                return r;
+        }
+        r = op->options.urgent ? worker_submit_urgent(w, op_run, op_done, op) : worker_submit(w, op_run, op_done, op);
+        if (r < 0) {
+                daemon_call_leave(d, &op->ticket);
+                op_free(op);
+                return sd_bus_error_set_const(error, WINVM_ERROR_FAILED, "winvmd is shutting down");
+        }
+        daemon_busy_inc(d);
+        return 1;
+}

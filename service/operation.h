@@ -1,0 +1,57 @@
+/* One bus call whose work runs off the event loop, in machined's way: the operation holds the
+ * message and answers it when the work is done. It owns everything the calls share: the held
+ * message, the busy count, the caller's place under the call limits (call-limit.h), one
+ * error slot the work fills, the error reply, the journal entry of a failed change, the
+ * VM's state refresh and the free. A method supplies a work function (on a worker) and a
+ * reply function (on the event thread, beside its handler), nothing else. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+
+#include "lv.h"
+#include "worker.h"
+
+typedef struct Daemon Daemon;
+typedef struct Vm Vm;
+typedef struct Operation Operation;
+
+/* On the worker. Reports failure with op_fail*() and may queue a further step with op_then(). */
+typedef void (*op_work_fn)(Operation *op, void *data);
+/* On the event thread, only when no error was set: appends the results to reply (which may
+ * stay empty for a method without results). A negative return answers with that errno. */
+typedef int (*op_reply_fn)(Operation *op, sd_bus_message *reply, void *data);
+
+typedef struct OpOptions {
+        const char *journal;    /* the WINVM_OPERATION a failure is journalled as; NULL: a read */
+        uid_t uid;              /* with journal: the caller as polkit saw it (LOG_NO_UID: unknown) */
+        bool refresh;           /* refresh the VM's state once answered (a change libvirt sees) */
+        bool urgent;            /* ahead of queued reads (worker_submit_urgent) */
+        bool lifecycle;         /* counted under the lifecycle cap only, not the total */
+        bool libvirt;           /* needs libvirtd: Disconnected at once while it is unreachable */
+        /* On the event thread once the work is done, succeeded or not, before the answer:
+         * for state the work read whatever the outcome (a cache). */
+        void (*settle)(Operation *op, void *data);
+        void (*free_data)(void *data);
+} OpOptions;
+
+/* Queues work(op, data) on w for the call m (on vm, which may be NULL) and answers m from
+ * reply(op, reply, data) when it is done. Takes data in every case (freed with
+ * o->free_data). Returns 1 when queued; a negative errno with *error set when the caller is
+ * over a call limit or the worker is gone, nothing queued. o may be NULL. */
+int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, op_reply_fn reply, void *data,
+              const OpOptions *o, sd_bus_error *error);
+
+/* Worker side. The error slot keeps the first error set; later ones are dropped. */
+void op_fail(Operation *op, const char *name, const char *format, ...) __attribute__((format(printf, 3, 4)));
+/* The named error for an lv_*() result r (-ENOTCONN, -ENOENT, or libvirt's err). */
+void op_fail_lv(Operation *op, int r, const LvError *err);
+bool op_failed(const Operation *op);
+/* The libvirt worker's connection (lv.c), for work on Daemon.worker; work on the other
+ * workers uses that worker's own, worker_libvirt(). */
+Lv *op_lv(const Operation *op);
+Daemon *op_daemon(const Operation *op);
+Vm *op_vm(const Operation *op);
+/* Runs work on w after the current step, before the reply (e.g. libvirt, then a statfs). */
+void op_then(Operation *op, Worker *w, op_work_fn work);
