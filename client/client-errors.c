@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "errors.h"
+#include "error-names.h"
 #include "util.h"
 
 #ifndef WINVM_POLKIT_GROUP

@@ -3,7 +3,7 @@
 
 #include <systemd/sd-bus.h>
 
-#include "errors.h"
+#include "error-names.h"
 
 enum {
         EXIT_OK = 0,

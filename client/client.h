@@ -6,9 +6,7 @@
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 
-#ifndef WINVM_BUS_NAME
-#define WINVM_BUS_NAME "org.winvm1"
-#endif
+#include "bus-name.h"
 
 typedef struct ClientOptions {
         const char *vm;

@@ -12,7 +12,7 @@
 
 #include "client-errors.h"
 #include "client.h"
-#include "errors.h"
+#include "error-names.h"
 #include "names.h"
 #include "util.h"
 
