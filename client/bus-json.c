@@ -1,6 +1,7 @@
 /* Bus replies as JSON, for winvmctl's --json output and its tables. */
 #include <errno.h>
 #include <json-glib/json-glib.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,4 +130,13 @@ int client_bus_value_to_json(sd_bus_message *m, JsonBuilder *b) {
 
 int client_dict_to_json(sd_bus_message *reply, JsonBuilder *b) {
         return dict_entries_to_json(reply, "{sv}", b);
+}
+
+void client_print_json(void *node) {
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        json_generator_set_root(gen, node);
+        json_generator_set_pretty(gen, true);
+        g_autofree char *text = json_generator_to_data(gen, NULL);
+        printf("%s\n", text);
+        json_node_unref(node);
 }

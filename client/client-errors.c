@@ -63,3 +63,11 @@ int client_report_error(const sd_bus_error *error) {
                         WINVM_POLKIT_GROUP, WINVM_POLKIT_GROUP);
         return code;
 }
+
+int client_fail(sd_bus_error *error, int r) {
+        if (!sd_bus_error_is_set(error))
+                sd_bus_error_set_errno(error, r);
+        int code = client_report_error(error);
+        sd_bus_error_free(error);
+        return code;
+}

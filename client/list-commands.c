@@ -14,7 +14,7 @@
 
 static const char *const list_kinds[] = { "vms", "snapshots", "filesystems", "usb" };
 
-int cmd_list_check(const ClientOptions *o, const char *what) {
+int cmd_list_check(const ClientOptions *o, const char *verb, const char *what, const char *arg2) {
         if (!what)
                 return EXIT_OK;
         for (size_t i = 0; i < ELEMENTSOF(list_kinds); i++)
@@ -94,8 +94,8 @@ static int list_filesystems(sd_bus *bus, const ClientOptions *o) {
         return print_names(o, (char **) names->pdata);
 }
 
-int cmd_list(sd_bus *bus, const ClientOptions *o, const char *what) {
-        int r = cmd_list_check(o, what);
+int cmd_list(sd_bus *bus, const ClientOptions *o, const char *verb, const char *what, const char *arg2) {
+        int r = cmd_list_check(o, "list", what, NULL);
         if (r != EXIT_OK)
                 return r;
         if (!what || strcmp(what, "vms") == 0)

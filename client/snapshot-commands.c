@@ -369,7 +369,7 @@ static int snapshot_list(sd_bus *bus, const ClientOptions *o, const char *path, 
         return EXIT_OK;
 }
 
-int cmd_snapshot_check(const ClientOptions *o, const char *action, const char *name) {
+int cmd_snapshot_check(const ClientOptions *o, const char *verb, const char *action, const char *name) {
         int r;
 
         if (!action)
@@ -416,8 +416,8 @@ int cmd_snapshot_check(const ClientOptions *o, const char *action, const char *n
         return EXIT_OK;
 }
 
-int cmd_snapshot(sd_bus *bus, const ClientOptions *o, const char *action, const char *name) {
-        int r = cmd_snapshot_check(o, action, name);
+int cmd_snapshot(sd_bus *bus, const ClientOptions *o, const char *verb, const char *action, const char *name) {
+        int r = cmd_snapshot_check(o, "snapshot", action, name);
         if (r != EXIT_OK)
                 return r;
         if (!action)
