@@ -77,14 +77,162 @@ static int open_bus(sd_bus **ret) {
         return EXIT_OK;
 }
 
-/* --vm NAME, for program: the VM to act on. */
-static int set_vm(const char *program, const char *name) {
-        if (!vm_name_is_valid(name)) {
-                fprintf(stderr, "%s: '%s' is not a valid VM name\n", program, name);
-                return EXIT_USAGE;
-        }
-        opts.vm = name;
-        return EXIT_OK;
+enum {
+        OPT_VM = 0x100,
+        OPT_JSON,
+        OPT_NO_ASK,
+        OPT_VERSION,
+        OPT_READONLY,
+        OPT_TREE,
+        OPT_SHUTDOWN,
+        OPT_DISCARD_CURRENT,
+        OPT_P,
+        OPT_E,
+        OPT_HOST_P,
+        OPT_APPLY,
+        OPT_SET_VIRTIOFSD,
+        OPT_LIVE,
+        OPT_IF_RUNNING,
+        OPT_FIX,
+        OPT_IF_CONFIGURED,
+        OPT_LIST_VERBS,
+};
+
+static const struct option winvmctl_options[] = {
+        { "vm", required_argument, NULL, OPT_VM },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "timeout", required_argument, NULL, 't' },
+        { "force", no_argument, NULL, 'f' },
+        { "wait", no_argument, NULL, 'w' },
+        { "read-only", no_argument, NULL, OPT_READONLY },
+        { "message", required_argument, NULL, 'm' },
+        { "tree", no_argument, NULL, OPT_TREE },
+        { "shutdown", no_argument, NULL, OPT_SHUTDOWN },
+        { "discard-current", no_argument, NULL, OPT_DISCARD_CURRENT },
+        { "p", required_argument, NULL, OPT_P },
+        { "e", required_argument, NULL, OPT_E },
+        { "host-p", required_argument, NULL, OPT_HOST_P },
+        { "apply", no_argument, NULL, OPT_APPLY },
+        { "set-virtiofsd", required_argument, NULL, OPT_SET_VIRTIOFSD },
+        { "live", no_argument, NULL, OPT_LIVE },
+        { "if-running", no_argument, NULL, OPT_IF_RUNNING },
+        { "fix", no_argument, NULL, OPT_FIX },
+        { "if-configured", no_argument, NULL, OPT_IF_CONFIGURED },
+        { "no-ask-password", no_argument, NULL, OPT_NO_ASK },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, OPT_VERSION },
+        /* Not in --help: for the completion scripts and their test. */
+        { "list-verbs", no_argument, NULL, OPT_LIST_VERBS },
+        {}
+};
+
+static const struct option snapshot_win_vm_options[] = {
+        { "vm", required_argument, NULL, OPT_VM },
+        { "no-ask-password", no_argument, NULL, OPT_NO_ASK },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, OPT_VERSION },
+        {}
+};
+
+/* The options that only turn something on (or, --no-ask-password, off). */
+static const struct {
+        int option;
+        bool *field;
+        bool value;
+} switches[] = {
+        { OPT_JSON, &opts.json, true },
+        { 'f', &opts.force, true },
+        { 'w', &opts.wait, true },
+        { OPT_READONLY, &opts.readonly, true },
+        { OPT_TREE, &opts.tree, true },
+        { OPT_SHUTDOWN, &opts.shutdown, true },
+        { OPT_DISCARD_CURRENT, &opts.discard_current, true },
+        { OPT_APPLY, &opts.apply, true },
+        { OPT_LIVE, &opts.live, true },
+        { OPT_IF_RUNNING, &opts.if_running, true },
+        { OPT_FIX, &opts.fix, true },
+        { OPT_IF_CONFIGURED, &opts.if_configured, true },
+        { OPT_NO_ASK, &opts.ask_password, false },
+};
+
+static bool set_switch(int option) {
+        for (size_t i = 0; i < ELEMENTSOF(switches); i++)
+                if (switches[i].option == option) {
+                        *switches[i].field = switches[i].value;
+                        return true;
+                }
+        return false;
+}
+
+/* winvmctl and snapshot-win-vm: one parser, each with its own options and help. */
+typedef struct Program {
+        const char *name;         /* for messages */
+        const char *version_name; /* for --version */
+        const char *optstring;
+        const struct option *options;
+        void (*help)(void);
+} Program;
+
+#define OPTIONS_PARSED (-1)
+
+/* Reads the options into opts: OPTIONS_PARSED, or the exit code when there is nothing more
+ * to do (--help, --version, a bad option). */
+static int parse_options(const Program *p, int argc, char **argv) {
+        int c;
+        while ((c = getopt_long(argc, argv, p->optstring, p->options, NULL)) >= 0)
+                switch (c) {
+                case OPT_VM:
+                        if (!vm_name_is_valid(optarg)) {
+                                fprintf(stderr, "%s: '%s' is not a valid VM name\n", p->name, optarg);
+                                return EXIT_USAGE;
+                        }
+                        opts.vm = optarg;
+                        break;
+                case 't': {
+                        char *end;
+                        errno = 0;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (errno || *end || end == optarg || v > UINT32_MAX) {
+                                fprintf(stderr, "winvmctl: --timeout takes seconds, not '%s'\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        opts.timeout = (uint32_t) v;
+                        break;
+                }
+                case 'm':
+                        opts.message = optarg;
+                        break;
+                case OPT_P:
+                case OPT_E:
+                case OPT_HOST_P: {
+                        char *end;
+                        errno = 0;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (errno || *end || end == optarg || optarg[0] == '-' || v > 1024) {
+                                fprintf(stderr, "winvmctl: --%s takes a number of cores (0-1024), not '%s'\n",
+                                        c == OPT_P ? "p" : c == OPT_E ? "e" : "host-p", optarg);
+                                return EXIT_USAGE;
+                        }
+                        *(c == OPT_P ? &opts.p_cores : c == OPT_E ? &opts.e_cores : &opts.host_p_cores) = (uint32_t) v;
+                        break;
+                }
+                case OPT_SET_VIRTIOFSD:
+                        opts.virtiofsd = optarg;
+                        break;
+                case 'h':
+                        p->help();
+                        return EXIT_OK;
+                case OPT_VERSION:
+                        printf("%s %s\n", p->version_name, WINVM_VERSION);
+                        return EXIT_OK;
+                case OPT_LIST_VERBS:
+                        verbs_print_list(stdout);
+                        return EXIT_OK;
+                default:
+                        if (!set_switch(c))
+                                return EXIT_USAGE;
+                }
+        return OPTIONS_PARSED;
 }
 
 static void snapshot_win_vm_help(void) {
@@ -103,35 +251,17 @@ static void snapshot_win_vm_help(void) {
 
 /* snapshot-win-vm "description": the command of the original setup, as a link to winvmctl. */
 static int snapshot_win_vm_main(int argc, char **argv) {
-        enum { OPT_VM = 0x100, OPT_NO_ASK, OPT_VERSION };
-        static const struct option options[] = {
-                { "vm", required_argument, NULL, OPT_VM },
-                { "no-ask-password", no_argument, NULL, OPT_NO_ASK },
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, OPT_VERSION },
-                {}
+        static const Program program = {
+                .name = "snapshot-win-vm",
+                .version_name = "snapshot-win-vm (winvmctl)",
+                /* '+': options only before the description, so its words are never taken for options. */
+                .optstring = "+h",
+                .options = snapshot_win_vm_options,
+                .help = snapshot_win_vm_help,
         };
-        int c;
-
-        /* '+': options only before the description, so its words are never taken for options. */
-        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
-                switch (c) {
-                case OPT_VM:
-                        if (set_vm("snapshot-win-vm", optarg) != EXIT_OK)
-                                return EXIT_USAGE;
-                        break;
-                case OPT_NO_ASK:
-                        opts.ask_password = false;
-                        break;
-                case 'h':
-                        snapshot_win_vm_help();
-                        return EXIT_OK;
-                case OPT_VERSION:
-                        printf("snapshot-win-vm (winvmctl) %s\n", WINVM_VERSION);
-                        return EXIT_OK;
-                default:
-                        return EXIT_USAGE;
-                }
+        int r = parse_options(&program, argc, argv);
+        if (r != OPTIONS_PARSED)
+                return r;
 
         /* The words of the description, as the shell split them, joined again by spaces. */
         size_t len = 1;
@@ -149,7 +279,7 @@ static int snapshot_win_vm_main(int argc, char **argv) {
         }
         opts.message = description;
 
-        int r = cmd_snapshot_check(&opts, "snapshot", "create", NULL);
+        r = cmd_snapshot_check(&opts, "snapshot", "create", NULL);
         if (r != EXIT_OK)
                 return r;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -159,147 +289,21 @@ static int snapshot_win_vm_main(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-        enum {
-                OPT_VM = 0x100,
-                OPT_JSON,
-                OPT_NO_ASK,
-                OPT_VERSION,
-                OPT_READONLY,
-                OPT_TREE,
-                OPT_SHUTDOWN,
-                OPT_DISCARD_CURRENT,
-                OPT_P,
-                OPT_E,
-                OPT_HOST_P,
-                OPT_APPLY,
-                OPT_SET_VIRTIOFSD,
-                OPT_LIVE,
-                OPT_IF_RUNNING,
-                OPT_FIX,
-                OPT_IF_CONFIGURED,
-                OPT_LIST_VERBS,
+        static const Program program = {
+                .name = "winvmctl",
+                .version_name = "winvmctl",
+                .optstring = "t:fwm:h",
+                .options = winvmctl_options,
+                .help = help,
         };
-        static const struct option options[] = {
-                { "vm", required_argument, NULL, OPT_VM },
-                { "json", no_argument, NULL, OPT_JSON },
-                { "timeout", required_argument, NULL, 't' },
-                { "force", no_argument, NULL, 'f' },
-                { "wait", no_argument, NULL, 'w' },
-                { "read-only", no_argument, NULL, OPT_READONLY },
-                { "message", required_argument, NULL, 'm' },
-                { "tree", no_argument, NULL, OPT_TREE },
-                { "shutdown", no_argument, NULL, OPT_SHUTDOWN },
-                { "discard-current", no_argument, NULL, OPT_DISCARD_CURRENT },
-                { "p", required_argument, NULL, OPT_P },
-                { "e", required_argument, NULL, OPT_E },
-                { "host-p", required_argument, NULL, OPT_HOST_P },
-                { "apply", no_argument, NULL, OPT_APPLY },
-                { "set-virtiofsd", required_argument, NULL, OPT_SET_VIRTIOFSD },
-                { "live", no_argument, NULL, OPT_LIVE },
-                { "if-running", no_argument, NULL, OPT_IF_RUNNING },
-                { "fix", no_argument, NULL, OPT_FIX },
-                { "if-configured", no_argument, NULL, OPT_IF_CONFIGURED },
-                { "no-ask-password", no_argument, NULL, OPT_NO_ASK },
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, OPT_VERSION },
-                /* Not in --help: for the completion scripts and their test. */
-                { "list-verbs", no_argument, NULL, OPT_LIST_VERBS },
-                {}
-        };
-        int c;
 
         const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
         if (argc > 0 && strcmp(slash ? slash + 1 : argv[0], "snapshot-win-vm") == 0)
                 return snapshot_win_vm_main(argc, argv);
 
-        while ((c = getopt_long(argc, argv, "t:fwm:h", options, NULL)) >= 0)
-                switch (c) {
-                case OPT_VM:
-                        if (set_vm("winvmctl", optarg) != EXIT_OK)
-                                return EXIT_USAGE;
-                        break;
-                case OPT_JSON:
-                        opts.json = true;
-                        break;
-                case 't': {
-                        char *end;
-                        errno = 0;
-                        unsigned long v = strtoul(optarg, &end, 10);
-                        if (errno || *end || end == optarg || v > UINT32_MAX) {
-                                fprintf(stderr, "winvmctl: --timeout takes seconds, not '%s'\n", optarg);
-                                return EXIT_USAGE;
-                        }
-                        opts.timeout = (uint32_t) v;
-                        break;
-                }
-                case 'f':
-                        opts.force = true;
-                        break;
-                case 'w':
-                        opts.wait = true;
-                        break;
-                case OPT_READONLY:
-                        opts.readonly = true;
-                        break;
-                case 'm':
-                        opts.message = optarg;
-                        break;
-                case OPT_TREE:
-                        opts.tree = true;
-                        break;
-                case OPT_SHUTDOWN:
-                        opts.shutdown = true;
-                        break;
-                case OPT_DISCARD_CURRENT:
-                        opts.discard_current = true;
-                        break;
-                case OPT_P:
-                case OPT_E:
-                case OPT_HOST_P: {
-                        char *end;
-                        errno = 0;
-                        unsigned long v = strtoul(optarg, &end, 10);
-                        if (errno || *end || end == optarg || optarg[0] == '-' || v > 1024) {
-                                fprintf(stderr, "winvmctl: --%s takes a number of cores (0-1024), not '%s'\n",
-                                        c == OPT_P ? "p" : c == OPT_E ? "e" : "host-p", optarg);
-                                return EXIT_USAGE;
-                        }
-                        *(c == OPT_P ? &opts.p_cores : c == OPT_E ? &opts.e_cores : &opts.host_p_cores) = (uint32_t) v;
-                        break;
-                }
-                case OPT_APPLY:
-                        opts.apply = true;
-                        break;
-                case OPT_SET_VIRTIOFSD:
-                        opts.virtiofsd = optarg;
-                        break;
-                case OPT_LIVE:
-                        opts.live = true;
-                        break;
-                case OPT_IF_RUNNING:
-                        opts.if_running = true;
-                        break;
-                case OPT_FIX:
-                        opts.fix = true;
-                        break;
-                case OPT_IF_CONFIGURED:
-                        opts.if_configured = true;
-                        break;
-                case OPT_NO_ASK:
-                        opts.ask_password = false;
-                        break;
-                case 'h':
-                        help();
-                        return EXIT_OK;
-                case OPT_VERSION:
-                        printf("winvmctl %s\n", WINVM_VERSION);
-                        return EXIT_OK;
-                case OPT_LIST_VERBS:
-                        verbs_print_list(stdout);
-                        return EXIT_OK;
-                default:
-                        return EXIT_USAGE;
-                }
+        int r = parse_options(&program, argc, argv);
+        if (r != OPTIONS_PARSED)
+                return r;
 
         const char *verb = optind < argc ? argv[optind] : "status";
         int n_args = argc - optind - 1 > 0 ? argc - optind - 1 : 0;
@@ -315,7 +319,6 @@ int main(int argc, char **argv) {
                 return EXIT_USAGE;
         }
 
-        int r;
         if (v->check && (r = v->check(&opts, verb, arg1, arg2)) != EXIT_OK)
                 return r;
         if (opts.fix && strcmp(verb, "doctor") != 0) {
