@@ -34,6 +34,17 @@ static int dict_entries_to_json(sd_bus_message *m, const char *contents, JsonBui
         return r;
 }
 
+/* Adds the values from the reader's position to the end of the container it is in as a JSON
+ * array. Negative errno when they do not read. */
+static int values_to_json_array(sd_bus_message *m, JsonBuilder *b) {
+        int r = 0;
+        json_builder_begin_array(b);
+        while (r >= 0 && (r = sd_bus_message_at_end(m, false)) == 0)
+                r = client_bus_value_to_json(m, b);
+        json_builder_end_array(b);
+        return r;
+}
+
 int client_bus_value_to_json(sd_bus_message *m, JsonBuilder *b) {
         const char *contents;
         char type;
@@ -99,12 +110,8 @@ int client_bus_value_to_json(sd_bus_message *m, JsonBuilder *b) {
                         json_builder_begin_object(b);
                         r = dict_entries_to_json(m, contents, b);
                         json_builder_end_object(b);
-                } else {
-                        json_builder_begin_array(b);
-                        while (r >= 0 && (r = sd_bus_message_at_end(m, false)) == 0)
-                                r = client_bus_value_to_json(m, b);
-                        json_builder_end_array(b);
-                }
+                } else
+                        r = values_to_json_array(m, b);
                 if (r < 0)
                         return r;
                 return sd_bus_message_exit_container(m);
@@ -112,11 +119,7 @@ int client_bus_value_to_json(sd_bus_message *m, JsonBuilder *b) {
         case SD_BUS_TYPE_DICT_ENTRY: /* of a dictionary with other than string keys: [key, value] */
                 if ((r = sd_bus_message_enter_container(m, type, contents)) < 0)
                         return r;
-                json_builder_begin_array(b);
-                while (r >= 0 && (r = sd_bus_message_at_end(m, false)) == 0)
-                        r = client_bus_value_to_json(m, b);
-                json_builder_end_array(b);
-                if (r < 0)
+                if ((r = values_to_json_array(m, b)) < 0)
                         return r;
                 return sd_bus_message_exit_container(m);
         default:

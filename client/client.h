@@ -43,6 +43,11 @@ int cmd_shutdown(sd_bus *bus, const ClientOptions *o, const char *verb, const ch
 /* winvmctl start | force-stop | reboot: the VM method of that name. */
 int cmd_power(sd_bus *bus, const ClientOptions *o, const char *verb, const char *arg1, const char *arg2);
 
+/* terminal.c */
+/* Whether the user's locale (LANG, LC_*) is UTF-8, so box-drawing characters show; the
+ * program's own locale is left as it was. */
+bool client_locale_is_utf8(void);
+
 /* bus-json.c */
 /* Prints a JSON node (a JsonNode *) pretty and frees it. */
 void client_print_json(void *json_node);
@@ -104,8 +109,9 @@ int cmd_vfio(sd_bus *bus, const ClientOptions *o, const char *verb, const char *
 int cmd_host_check(const ClientOptions *o, const char *verb, const char *action, const char *arg2);
 
 /* list-commands.c */
-/* winvmctl list vms|snapshots|filesystems (what NULL means vms): names only, one per line, or
- * a JSON array with --json; for scripts and shell completion. */
+/* winvmctl list vms|snapshots|filesystems|usb (what NULL means vms; cmd_list_check() has
+ * checked it): names only, one per line, or a JSON array with --json; for scripts and shell
+ * completion. */
 int cmd_list(sd_bus *bus, const ClientOptions *o, const char *verb, const char *what, const char *arg2);
 /* The argument of list, checked before connecting to the bus. */
 int cmd_list_check(const ClientOptions *o, const char *verb, const char *what, const char *arg2);

@@ -62,21 +62,12 @@ typedef struct Style {
         size_t width; /* 0: do not wrap */
 } Style;
 
-static bool locale_is_utf8(void) {
-        const char *old = setlocale(LC_CTYPE, NULL);
-        _cleanup_free_ char *saved = old ? strdup(old) : NULL;
-        bool utf8 = setlocale(LC_CTYPE, "") && strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
-        if (saved)
-                setlocale(LC_CTYPE, saved);
-        return utf8;
-}
-
 static Style style_for_stdout(void) {
         Style st = { 0 };
         if (!isatty(STDOUT_FILENO))
                 return st;
         const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
-        st.glyphs = locale_is_utf8();
+        st.glyphs = client_locale_is_utf8();
         st.color = !(no_color && no_color[0]) && !(term && strcmp(term, "dumb") == 0);
         struct winsize ws;
         if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)

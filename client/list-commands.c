@@ -95,9 +95,6 @@ static int list_filesystems(sd_bus *bus, const ClientOptions *o) {
 }
 
 int cmd_list(sd_bus *bus, const ClientOptions *o, const char *verb, const char *what, const char *arg2) {
-        int r = cmd_list_check(o, "list", what, NULL);
-        if (r != EXIT_OK)
-                return r;
         if (!what || strcmp(what, "vms") == 0)
                 return list_vms(bus, o);
         if (strcmp(what, "snapshots") == 0)

@@ -122,6 +122,11 @@ int client_resolve_vm(sd_bus *bus, const ClientOptions *o, char **ret_path) {
         return 0;
 }
 
+static void add_string_member(JsonBuilder *b, const char *name, const char *value) {
+        json_builder_set_member_name(b, name);
+        json_builder_add_string_value(b, value);
+}
+
 static void print_status_json(VmStatus *list, size_t n, int connected) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         json_builder_begin_object(b);
@@ -131,16 +136,11 @@ static void print_status_json(VmStatus *list, size_t n, int connected) {
         json_builder_begin_array(b);
         for (size_t i = 0; i < n; i++) {
                 json_builder_begin_object(b);
-                json_builder_set_member_name(b, "name");
-                json_builder_add_string_value(b, list[i].name);
-                json_builder_set_member_name(b, "object_path");
-                json_builder_add_string_value(b, list[i].path);
-                json_builder_set_member_name(b, "uuid");
-                json_builder_add_string_value(b, list[i].uuid);
-                json_builder_set_member_name(b, "state");
-                json_builder_add_string_value(b, list[i].state);
-                json_builder_set_member_name(b, "reason");
-                json_builder_add_string_value(b, list[i].reason);
+                add_string_member(b, "name", list[i].name);
+                add_string_member(b, "object_path", list[i].path);
+                add_string_member(b, "uuid", list[i].uuid);
+                add_string_member(b, "state", list[i].state);
+                add_string_member(b, "reason", list[i].reason);
                 json_builder_set_member_name(b, "autostart");
                 json_builder_add_boolean_value(b, list[i].autostart);
                 json_builder_set_member_name(b, "vcpus");
