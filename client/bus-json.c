@@ -1,6 +1,7 @@
 /* Bus replies as JSON, for winvmctl's --json output and its tables. */
 #include <errno.h>
 #include <json-glib/json-glib.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,17 @@ static int dict_entries_to_json(sd_bus_message *m, const char *contents, JsonBui
                 if ((r = sd_bus_message_exit_container(m)) < 0)
                         return r;
         }
+        return r;
+}
+
+/* Adds the values from the reader's position to the end of the container it is in as a JSON
+ * array. Negative errno when they do not read. */
+static int values_to_json_array(sd_bus_message *m, JsonBuilder *b) {
+        int r = 0;
+        json_builder_begin_array(b);
+        while (r >= 0 && (r = sd_bus_message_at_end(m, false)) == 0)
+                r = client_bus_value_to_json(m, b);
+        json_builder_end_array(b);
         return r;
 }
 
@@ -98,12 +110,8 @@ int client_bus_value_to_json(sd_bus_message *m, JsonBuilder *b) {
                         json_builder_begin_object(b);
                         r = dict_entries_to_json(m, contents, b);
                         json_builder_end_object(b);
-                } else {
-                        json_builder_begin_array(b);
-                        while (r >= 0 && (r = sd_bus_message_at_end(m, false)) == 0)
-                                r = client_bus_value_to_json(m, b);
-                        json_builder_end_array(b);
-                }
+                } else
+                        r = values_to_json_array(m, b);
                 if (r < 0)
                         return r;
                 return sd_bus_message_exit_container(m);
@@ -111,11 +119,7 @@ int client_bus_value_to_json(sd_bus_message *m, JsonBuilder *b) {
         case SD_BUS_TYPE_DICT_ENTRY: /* of a dictionary with other than string keys: [key, value] */
                 if ((r = sd_bus_message_enter_container(m, type, contents)) < 0)
                         return r;
-                json_builder_begin_array(b);
-                while (r >= 0 && (r = sd_bus_message_at_end(m, false)) == 0)
-                        r = client_bus_value_to_json(m, b);
-                json_builder_end_array(b);
-                if (r < 0)
+                if ((r = values_to_json_array(m, b)) < 0)
                         return r;
                 return sd_bus_message_exit_container(m);
         default:
@@ -129,4 +133,13 @@ int client_bus_value_to_json(sd_bus_message *m, JsonBuilder *b) {
 
 int client_dict_to_json(sd_bus_message *reply, JsonBuilder *b) {
         return dict_entries_to_json(reply, "{sv}", b);
+}
+
+void client_print_json(void *node) {
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        json_generator_set_root(gen, node);
+        json_generator_set_pretty(gen, true);
+        g_autofree char *text = json_generator_to_data(gen, NULL);
+        printf("%s\n", text);
+        json_node_unref(node);
 }

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "errors.h"
+#include "error-names.h"
 #include "util.h"
 
 #ifndef WINVM_POLKIT_GROUP
@@ -61,5 +61,13 @@ int client_report_error(const sd_bus_error *error) {
                 fprintf(stderr, "winvmctl: members of the group '%s' may do this without a password; "
                                 "an administrator can add you with: usermod -aG %s USER\n",
                         WINVM_POLKIT_GROUP, WINVM_POLKIT_GROUP);
+        return code;
+}
+
+int client_fail(sd_bus_error *error, int r) {
+        if (!sd_bus_error_is_set(error))
+                sd_bus_error_set_errno(error, r);
+        int code = client_report_error(error);
+        sd_bus_error_free(error);
         return code;
 }

@@ -3,7 +3,7 @@
 
 #include <systemd/sd-bus.h>
 
-#include "errors.h"
+#include "error-names.h"
 
 enum {
         EXIT_OK = 0,
@@ -24,3 +24,7 @@ int client_exit_code_for_error(const char *error_name);
 /* Prints the service's message verbatim, plus how to get access after a refusal.
  * Returns the exit code. */
 int client_report_error(const sd_bus_error *error);
+
+/* client_report_error() for error, set from the negative errno r when the call left it
+ * empty, and frees it. Returns the exit code. */
+int client_fail(sd_bus_error *error, int r);

@@ -157,7 +157,7 @@ static int cpu_plan(sd_bus *bus, const ClientOptions *o) {
         return EXIT_OK;
 }
 
-int cmd_cpu(sd_bus *bus, const ClientOptions *o, const char *action) {
+int cmd_cpu(sd_bus *bus, const ClientOptions *o, const char *verb, const char *action, const char *arg2) {
         if (!action)
                 return cpu_topology(bus, o);
         if (strcmp(action, "plan") == 0)
@@ -202,7 +202,7 @@ static int usb_list(sd_bus *bus, const ClientOptions *o) {
         return r < 0 ? client_fail(NULL, r) : EXIT_OK;
 }
 
-int cmd_usb(sd_bus *bus, const ClientOptions *o, const char *action, const char *id) {
+int cmd_usb(sd_bus *bus, const ClientOptions *o, const char *verb, const char *action, const char *id) {
         if (!action || strcmp(action, "list") == 0)
                 return usb_list(bus, o);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -214,7 +214,7 @@ int cmd_usb(sd_bus *bus, const ClientOptions *o, const char *action, const char 
 
 /* ---- shares ---- */
 
-int cmd_shares(sd_bus *bus, const ClientOptions *o) {
+int cmd_shares(sd_bus *bus, const ClientOptions *o, const char *verb, const char *arg1, const char *arg2) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
         if (o->virtiofsd) {
@@ -307,7 +307,7 @@ static int history(sd_bus *bus, const ClientOptions *o) {
         return r < 0 ? client_fail(NULL, r) : EXIT_OK;
 }
 
-int cmd_definition(sd_bus *bus, const ClientOptions *o, const char *verb) {
+int cmd_definition(sd_bus *bus, const ClientOptions *o, const char *verb, const char *arg1, const char *arg2) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
         if (strcmp(verb, "history") == 0)

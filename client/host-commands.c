@@ -62,21 +62,12 @@ typedef struct Style {
         size_t width; /* 0: do not wrap */
 } Style;
 
-static bool locale_is_utf8(void) {
-        const char *old = setlocale(LC_CTYPE, NULL);
-        _cleanup_free_ char *saved = old ? strdup(old) : NULL;
-        bool utf8 = setlocale(LC_CTYPE, "") && strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
-        if (saved)
-                setlocale(LC_CTYPE, saved);
-        return utf8;
-}
-
 static Style style_for_stdout(void) {
         Style st = { 0 };
         if (!isatty(STDOUT_FILENO))
                 return st;
         const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
-        st.glyphs = locale_is_utf8();
+        st.glyphs = client_locale_is_utf8();
         st.color = !(no_color && no_color[0]) && !(term && strcmp(term, "dumb") == 0);
         struct winsize ws;
         if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
@@ -395,7 +386,10 @@ int client_print_checks(sd_bus_message *reply, const ClientOptions *o) {
 
 /* ---- doctor ---- */
 
-int cmd_doctor(sd_bus *bus, const ClientOptions *o) {
+int cmd_doctor(sd_bus *bus, const ClientOptions *o, const char *verb, const char *arg1, const char *arg2) {
+        if (o->fix)
+                return cmd_doctor_fix(bus, o);
+
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r = client_call(bus, o, "/org/winvm1", "org.winvm1.Manager", "Doctor", HOST_READ_TIMEOUT, &reply, "s",
                           o->vm ? o->vm : "");
@@ -632,8 +626,8 @@ static int kvmfr_apply_permissions(sd_bus *bus, const ClientOptions *o) {
         return EXIT_OK;
 }
 
-int cmd_kvmfr(sd_bus *bus, const ClientOptions *o, const char *action) {
-        int r = cmd_host_check(o, "kvmfr", action);
+int cmd_kvmfr(sd_bus *bus, const ClientOptions *o, const char *verb, const char *action, const char *arg2) {
+        int r = cmd_host_check(o, "kvmfr", action, NULL);
         if (r != EXIT_OK)
                 return r;
         if (!action || strcmp(action, "status") == 0)
@@ -807,7 +801,7 @@ static void vfio_print(GPtrArray *devices, JsonObject *host, const Style *st) {
         printf("\n");
 }
 
-int cmd_vfio(sd_bus *bus, const ClientOptions *o) {
+int cmd_vfio(sd_bus *bus, const ClientOptions *o, const char *verb, const char *arg1, const char *arg2) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *check_reply = NULL;
         int r = client_call(bus, o, HOST_PATH, VFIO_INTERFACE, "GetDevices", HOST_READ_TIMEOUT, &reply, NULL);
         if (r < 0)
@@ -840,7 +834,7 @@ int cmd_vfio(sd_bus *bus, const ClientOptions *o) {
 
 /* ---- arguments ---- */
 
-int cmd_host_check(const ClientOptions *o, const char *verb, const char *action) {
+int cmd_host_check(const ClientOptions *o, const char *verb, const char *action, const char *arg2) {
         bool kvmfr = strcmp(verb, "kvmfr") == 0, doctor = strcmp(verb, "doctor") == 0;
 
         if (kvmfr && action && strcmp(action, "status") != 0 && strcmp(action, "load") != 0 &&
@@ -857,6 +851,10 @@ int cmd_host_check(const ClientOptions *o, const char *verb, const char *action)
             o->discard_current) {
                 fprintf(stderr, "winvmctl: %s takes only --json%s and --no-ask-password\n", verb,
                         doctor ? ", --vm" : "");
+                return EXIT_USAGE;
+        }
+        if (doctor && action && !o->fix) {
+                fprintf(stderr, "winvmctl: doctor takes check ids only with --fix (winvmctl doctor --fix vm.memballoon)\n");
                 return EXIT_USAGE;
         }
         return EXIT_OK;

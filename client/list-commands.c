@@ -14,7 +14,7 @@
 
 static const char *const list_kinds[] = { "vms", "snapshots", "filesystems", "usb" };
 
-int cmd_list_check(const ClientOptions *o, const char *what) {
+int cmd_list_check(const ClientOptions *o, const char *verb, const char *what, const char *arg2) {
         if (!what)
                 return EXIT_OK;
         for (size_t i = 0; i < ELEMENTSOF(list_kinds); i++)
@@ -94,10 +94,7 @@ static int list_filesystems(sd_bus *bus, const ClientOptions *o) {
         return print_names(o, (char **) names->pdata);
 }
 
-int cmd_list(sd_bus *bus, const ClientOptions *o, const char *what) {
-        int r = cmd_list_check(o, what);
-        if (r != EXIT_OK)
-                return r;
+int cmd_list(sd_bus *bus, const ClientOptions *o, const char *verb, const char *what, const char *arg2) {
         if (!what || strcmp(what, "vms") == 0)
                 return list_vms(bus, o);
         if (strcmp(what, "snapshots") == 0)

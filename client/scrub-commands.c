@@ -407,7 +407,7 @@ static int scrub_scheduled(sd_bus *bus, const ClientOptions *o) {
         return rc;
 }
 
-int cmd_scrub(sd_bus *bus, const ClientOptions *o, const char *action, const char *fs_arg) {
+int cmd_scrub(sd_bus *bus, const ClientOptions *o, const char *verb, const char *action, const char *fs_arg) {
         _cleanup_free_ char *fs = NULL;
         if (action && strcmp(action, "scheduled") == 0) {
                 if (fs_arg) {
@@ -430,7 +430,7 @@ int cmd_scrub(sd_bus *bus, const ClientOptions *o, const char *action, const cha
         return scrub_status(bus, o, fs);
 }
 
-int cmd_jobs(sd_bus *bus, const ClientOptions *o) {
+int cmd_jobs(sd_bus *bus, const ClientOptions *o, const char *verb, const char *arg1, const char *arg2) {
         _cleanup_(strv_freep) char **paths = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
         int r = sd_bus_get_property_strv(bus, WINVM_BUS_NAME, "/org/winvm1", "org.winvm1.Manager", "Jobs", &error, &paths);
@@ -474,7 +474,7 @@ int cmd_jobs(sd_bus *bus, const ClientOptions *o) {
         return EXIT_OK;
 }
 
-int cmd_storage(sd_bus *bus, const ClientOptions *o) {
+int cmd_storage(sd_bus *bus, const ClientOptions *o, const char *verb, const char *arg1, const char *arg2) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
         int r = sd_bus_call_method(bus, WINVM_BUS_NAME, "/org/winvm1/storage", "org.winvm1.Storage", "GetFacts", &error,

@@ -66,14 +66,7 @@ static void format_time(uint64_t usec, char *buf, size_t size) {
 
 /* Box-drawing characters only where they show: a terminal with a UTF-8 locale. */
 static bool use_box_glyphs(void) {
-        if (!isatty(STDOUT_FILENO))
-                return false;
-        const char *old = setlocale(LC_CTYPE, NULL);
-        _cleanup_free_ char *saved = old ? strdup(old) : NULL;
-        bool utf8 = setlocale(LC_CTYPE, "") && strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
-        if (saved)
-                setlocale(LC_CTYPE, saved);
-        return utf8;
+        return isatty(STDOUT_FILENO) && client_locale_is_utf8();
 }
 
 /* A snapshot name argument, checked here so that a bad one never leads to a password prompt. */
@@ -369,7 +362,7 @@ static int snapshot_list(sd_bus *bus, const ClientOptions *o, const char *path, 
         return EXIT_OK;
 }
 
-int cmd_snapshot_check(const ClientOptions *o, const char *action, const char *name) {
+int cmd_snapshot_check(const ClientOptions *o, const char *verb, const char *action, const char *name) {
         int r;
 
         if (!action)
@@ -416,8 +409,8 @@ int cmd_snapshot_check(const ClientOptions *o, const char *action, const char *n
         return EXIT_OK;
 }
 
-int cmd_snapshot(sd_bus *bus, const ClientOptions *o, const char *action, const char *name) {
-        int r = cmd_snapshot_check(o, action, name);
+int cmd_snapshot(sd_bus *bus, const ClientOptions *o, const char *verb, const char *action, const char *name) {
+        int r = cmd_snapshot_check(o, "snapshot", action, name);
         if (r != EXIT_OK)
                 return r;
         if (!action)

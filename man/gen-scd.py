@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Generates scdoc sources for winvm's man pages from the files they document.
 
-  gen-scd.py bus --errors-h service/errors.h --errors-c service/errors.c \\
+  gen-scd.py bus --errors-h common/error-names.h --errors-c common/error-names.c \\
                  --client-errors client/client-errors.c --client-exit client/client-errors.h \\
                  -o OUT dbus/*.xml
       org.winvm1(5): the bus API from the interface XML and its comments (one starting with
       "Member:" or "A, B:" documents those members; any other is a note in place), the
-      named errors from service/errors.[ch] with their description in the XML and
+      named errors from common/error-names.[ch] with their description in the XML and
       winvmctl's exit status.
 
   gen-scd.py polkit --policy polkit/org.winvm1.policy --template TEMPLATE -o OUT dbus/*.xml
@@ -261,7 +261,7 @@ def short_name(iface_name):
 # --- errors ---------------------------------------------------------------------------------
 
 def read_errors(errors_h, errors_c, client_c, client_h):
-    """[(bus name, errno name, winvmctl exit status)] in errors.c's order, and the exit
+    """[(bus name, errno name, winvmctl exit status)] in error-names.c's order, and the exit
     status of the standard errors winvmctl maps."""
     with open(errors_h) as f:
         defines = dict(re.findall(r'#define\s+(WINVM_ERROR_\w+)\s+"([^"]+)"', f.read()))

@@ -1,27 +1,6 @@
 #include "errors.h"
 
-#include <errno.h>
 #include <libvirt/virterror.h>
-
-const sd_bus_error_map winvm_error_map[] = {
-        SD_BUS_ERROR_MAP(WINVM_ERROR_ALREADY_RUNNING,  EALREADY),
-        SD_BUS_ERROR_MAP(WINVM_ERROR_NOT_RUNNING,      ESRCH),
-        SD_BUS_ERROR_MAP(WINVM_ERROR_NOT_DEFINED,      ENOENT),
-        SD_BUS_ERROR_MAP(WINVM_ERROR_NO_SUCH_VM,       ENXIO),
-        SD_BUS_ERROR_MAP(WINVM_ERROR_TIMEOUT,          ETIMEDOUT),
-        SD_BUS_ERROR_MAP(WINVM_ERROR_INVALID_ARGUMENT, EINVAL),
-        SD_BUS_ERROR_MAP(WINVM_ERROR_DISCONNECTED,     ENOTCONN),
-        SD_BUS_ERROR_MAP(WINVM_ERROR_BUSY,             EBUSY),
-        SD_BUS_ERROR_MAP(WINVM_ERROR_LIBVIRT,          EIO),
-        SD_BUS_ERROR_MAP(WINVM_ERROR_EXISTS,           EEXIST),
-        SD_BUS_ERROR_MAP(WINVM_ERROR_NO_SUCH_SNAPSHOT, ENOENT),
-        SD_BUS_ERROR_MAP(WINVM_ERROR_GUEST_RUNNING,    EBUSY),
-        SD_BUS_ERROR_MAP(WINVM_ERROR_NO_SPACE,         ENOSPC),
-        SD_BUS_ERROR_MAP(WINVM_ERROR_FAILED,           EIO),
-        SD_BUS_ERROR_MAP(WINVM_ERROR_NOT_FOUND,        ENOPKG),
-        SD_BUS_ERROR_MAP(WINVM_ERROR_NOT_CONFIGURED,   ENOKEY),
-        SD_BUS_ERROR_MAP_END
-};
 
 const char *winvm_error_name_from_libvirt(int code) {
         switch (code) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The bash completion (shell-completion/bash/winvmctl) against the running service, as
-# jarrett types: the commands at position 1 are those of 'winvmctl --help'; `winvmctl
+# jarrett types: the commands at position 1 are those of winvmctl's verb table ('winvmctl
+# --list-verbs', which --help prints too), and after each its subcommands; `winvmctl
 # snapshot revert <TAB>` offers exactly the snapshots there are (two made here, then one
 # after a delete), also after --vm NAME and --vm=NAME and for a prefix; --vm offers the
 # managed VMs and 'scrub start' the filesystems. mallory, outside the winvm group, gets
@@ -64,14 +65,25 @@ help_commands() {
         sort -u
 }
 
+# The commands of winvmctl's verb table, sorted; with VERB, that verb's subcommands.
+list_verbs() {
+    winvmctl --list-verbs | awk -v verb="${1-}" 'verb == "" { print $1 } $1 == verb { for (i = 2; i <= NF; i++) print $i }' |
+        sort
+}
+
 test_commands() {
-    local want
-    want=$(help_commands)
-    assert_eq "$want" "$(complete_as jarrett winvmctl '')" "winvmctl <TAB>: the commands of winvmctl --help"
+    local want verb
+    want=$(list_verbs)
+    assert_eq "$(help_commands)" "$want" "winvmctl --list-verbs: the commands of winvmctl --help"
+    assert_eq "$want" "$(complete_as jarrett winvmctl '')" "winvmctl <TAB>: the commands of winvmctl --list-verbs"
     assert_eq "$(lines snapshot shares shutdown start status storage scrub)" "$(complete_as jarrett winvmctl s)" \
         "winvmctl s<TAB>: the commands starting with s"
-    assert_eq "$(lines adopt create delete list revert)" "$(complete_as jarrett winvmctl snapshot '')" \
-        "winvmctl snapshot <TAB>: its subcommands"
+    assert_eq "$(lines adopt create delete list revert)" "$(list_verbs snapshot)" \
+        "winvmctl --list-verbs: the subcommands of snapshot"
+    for verb in $want; do
+        assert_eq "$(list_verbs "$verb")" "$(complete_as jarrett winvmctl "$verb" '')" \
+            "winvmctl $verb <TAB>: its subcommands in winvmctl --list-verbs"
+    done
     assert_eq "$(lines --discard-current)" "$(complete_as jarrett winvmctl snapshot revert --disc)" \
         "winvmctl snapshot revert --disc<TAB>: the option"
 }
@@ -163,7 +175,7 @@ test_without_service() {
     else
         fail "winvmd gone: the completion returns at once" "took $((end - start)) ms"
     fi
-    assert_eq "$(help_commands)" "$(complete_as jarrett winvmctl '')" "winvmd gone: the commands still complete"
+    assert_eq "$(list_verbs)" "$(complete_as jarrett winvmctl '')" "winvmd gone: the commands still complete"
     start_winvmd
 }
 
