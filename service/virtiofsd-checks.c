@@ -312,16 +312,25 @@ static int check_version(const VirtiofsdFacts *f, CheckList *l) {
                               f->binary, f->version, VIRTIOFSD_LG_VM_MEMORY);
 }
 
+/* The remedy for a virtiofsd that is not the configured one: a restart of the VM; with
+ * libvirtd too when a cached old binary could outlive that restart. NULL when out of memory. */
+static char *restart_remedy(const char *vm, const char *binary, bool libvirtd_too) {
+        char *remedy = NULL;
+        if (asprintf(&remedy,
+                     "Shut %s down and start it again (winvmctl shutdown, then winvmctl start): libvirt then starts "
+                     "the configured %s%s",
+                     vm, binary, libvirtd_too ? "; if it still runs the old one, restart libvirtd first" : "") < 0)
+                return NULL;
+        return remedy;
+}
+
 static int check_running(const VirtiofsdFacts *f, const char *vm, CheckList *l) {
         if (!f->has_shares)
                 return check_list_add(l, RUNNING_ID, CHECK_OK, NULL, "The domain has no virtiofs share");
         for (char **a = f->started_as; a && *a && f->binary; a++)
                 if (strcmp(*a, f->binary) != 0) {
-                        _cleanup_free_ char *remedy = NULL;
-                        if (asprintf(&remedy,
-                                     "Shut %s down and start it again (winvmctl shutdown, then winvmctl start): "
-                                     "libvirt then starts the configured %s",
-                                     vm, f->binary) < 0)
+                        _cleanup_free_ char *remedy = restart_remedy(vm, f->binary, false);
+                        if (!remedy)
                                 return -ENOMEM;
                         return check_list_add(l, RUNNING_ID, CHECK_WARN, remedy,
                                               "The virtiofsd serving %s was started as %s, not the configured %s",
@@ -337,11 +346,8 @@ static int check_running(const VirtiofsdFacts *f, const char *vm, CheckList *l) 
                                               "The virtiofsd serving %s was started as the configured %s, which has "
                                               "not changed since",
                                               vm, f->binary);
-                _cleanup_free_ char *remedy = NULL;
-                if (asprintf(&remedy,
-                             "Shut %s down and start it again (winvmctl shutdown, then winvmctl start): libvirt then "
-                             "starts the configured %s; if it still runs the old one, restart libvirtd first",
-                             vm, f->binary) < 0)
+                _cleanup_free_ char *remedy = restart_remedy(vm, f->binary, true);
+                if (!remedy)
                         return -ENOMEM;
                 return check_list_add(l, RUNNING_ID, CHECK_WARN, remedy,
                                       "The virtiofsd serving %s runs an old %s: the file it leads to changed after it "
@@ -359,11 +365,8 @@ static int check_running(const VirtiofsdFacts *f, const char *vm, CheckList *l) 
                 return check_list_add(l, RUNNING_ID, CHECK_SKIPPED, NULL,
                                       "A virtiofsd runs for %s (%s), but the configured one is not known", vm,
                                       f->running[0]);
-        _cleanup_free_ char *remedy = NULL;
-        if (asprintf(&remedy,
-                     "Shut %s down and start it again (winvmctl shutdown, then winvmctl start): libvirt then "
-                     "starts the configured %s; if it still runs the old one, restart libvirtd first",
-                     vm, f->binary) < 0)
+        _cleanup_free_ char *remedy = restart_remedy(vm, f->binary, true);
+        if (!remedy)
                 return -ENOMEM;
         static const char deleted[] = " (deleted)";
         for (char **e = f->running; *e; e++) {
