@@ -9,6 +9,11 @@
 #include "bus-name.h"
 #include "client-errors.h"
 
+/* bus-destination.c: the name method calls go to, WINVM_BUS_NAME or WINVM_MEMBERS_BUS_NAME;
+ * chosen once the bus is open. Signals are matched on WINVM_BUS_NAME. */
+extern const char *client_bus_name;
+void client_choose_bus_name(sd_bus *bus);
+
 typedef struct ClientOptions {
         const char *vm;
         bool json;

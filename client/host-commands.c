@@ -258,7 +258,7 @@ int client_call_unreported(sd_bus *bus, const ClientOptions *o, const char *path
                            const char *types, va_list ap) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
 
-        int r = sd_bus_message_new_method_call(bus, &m, WINVM_BUS_NAME, path, interface, member);
+        int r = sd_bus_message_new_method_call(bus, &m, client_bus_name, path, interface, member);
         if (r >= 0 && types)
                 r = sd_bus_message_appendv(m, types, ap);
         if (r >= 0)
@@ -565,7 +565,7 @@ static int kvmfr_status(sd_bus *bus, const ClientOptions *o) {
 static int kvmfr_load(sd_bus *bus, const ClientOptions *o, bool load) {
         /* Unload succeeds when there is nothing to unload: tell the two apart. */
         int was_loaded = -1;
-        if (!load && sd_bus_get_property_trivial(bus, WINVM_BUS_NAME, HOST_PATH, KVMFR_INTERFACE, "Loaded", NULL, 'b',
+        if (!load && sd_bus_get_property_trivial(bus, client_bus_name, HOST_PATH, KVMFR_INTERFACE, "Loaded", NULL, 'b',
                                                  &was_loaded) < 0)
                 was_loaded = -1;
 

@@ -42,7 +42,7 @@ static int print_names(const ClientOptions *o, char **names) {
 static int list_vms(sd_bus *bus, const ClientOptions *o) {
         _cleanup_(strv_freep) char **paths = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r = sd_bus_get_property_strv(bus, WINVM_BUS_NAME, "/org/winvm1", "org.winvm1.Manager", "VMs", &error,
+        int r = sd_bus_get_property_strv(bus, client_bus_name, "/org/winvm1", "org.winvm1.Manager", "VMs", &error,
                                          &paths);
         if (r < 0)
                 return client_fail(&error, r);
@@ -67,7 +67,7 @@ static int list_vm_property(sd_bus *bus, const ClientOptions *o, const char *int
         int r = client_resolve_vm(bus, o, &path);
         if (r < 0)
                 return -r;
-        r = sd_bus_get_property_strv(bus, WINVM_BUS_NAME, path, interface, property, &error, &names);
+        r = sd_bus_get_property_strv(bus, client_bus_name, path, interface, property, &error, &names);
         if (r < 0)
                 return client_fail(&error, r);
         return print_names(o, names);
@@ -76,7 +76,7 @@ static int list_vm_property(sd_bus *bus, const ClientOptions *o, const char *int
 static int list_filesystems(sd_bus *bus, const ClientOptions *o) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r = sd_bus_get_property(bus, WINVM_BUS_NAME, "/org/winvm1/storage", "org.winvm1.Storage", "Filesystems",
+        int r = sd_bus_get_property(bus, client_bus_name, "/org/winvm1/storage", "org.winvm1.Storage", "Filesystems",
                                     &error, &reply, "a(ss)");
         if (r < 0)
                 return client_fail(&error, r);

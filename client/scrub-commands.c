@@ -30,7 +30,7 @@ static void job_view_clear(JobView *j) {
 }
 
 static int get_string(sd_bus *bus, const char *path, const char *iface, const char *prop, char **ret) {
-        return sd_bus_get_property_string(bus, WINVM_BUS_NAME, path, iface, prop, NULL, ret);
+        return sd_bus_get_property_string(bus, client_bus_name, path, iface, prop, NULL, ret);
 }
 
 static int read_job(sd_bus *bus, const char *path, JobView *j) {
@@ -38,14 +38,14 @@ static int read_job(sd_bus *bus, const char *path, JobView *j) {
         int r;
         if ((r = get_string(bus, path, I, "Operation", &j->operation)) < 0 ||
             (r = get_string(bus, path, I, "Message", &j->message)) < 0 ||
-            (r = sd_bus_get_property_trivial(bus, WINVM_BUS_NAME, path, I, "Progress", NULL, 'd', &j->progress)) < 0 ||
-            (r = sd_bus_get_property_trivial(bus, WINVM_BUS_NAME, path, I, "ProgressValid", NULL, 'b', &j->progress_valid)) < 0 ||
-            (r = sd_bus_get_property_trivial(bus, WINVM_BUS_NAME, path, I, "Bytes", NULL, 't', &j->bytes)) < 0 ||
-            (r = sd_bus_get_property_trivial(bus, WINVM_BUS_NAME, path, I, "Rate", NULL, 't', &j->rate)) < 0 ||
-            (r = sd_bus_get_property_trivial(bus, WINVM_BUS_NAME, path, I, "ExpectedEndTime", NULL, 't', &j->expected_end)) < 0 ||
-            (r = sd_bus_get_property_trivial(bus, WINVM_BUS_NAME, path, I, "Finished", NULL, 'b', &j->finished)) < 0 ||
-            (r = sd_bus_get_property_trivial(bus, WINVM_BUS_NAME, path, I, "Success", NULL, 'b', &j->success)) < 0 ||
-            (r = sd_bus_get_property_trivial(bus, WINVM_BUS_NAME, path, I, "StartedByUID", NULL, 'u', &j->uid)) < 0)
+            (r = sd_bus_get_property_trivial(bus, client_bus_name, path, I, "Progress", NULL, 'd', &j->progress)) < 0 ||
+            (r = sd_bus_get_property_trivial(bus, client_bus_name, path, I, "ProgressValid", NULL, 'b', &j->progress_valid)) < 0 ||
+            (r = sd_bus_get_property_trivial(bus, client_bus_name, path, I, "Bytes", NULL, 't', &j->bytes)) < 0 ||
+            (r = sd_bus_get_property_trivial(bus, client_bus_name, path, I, "Rate", NULL, 't', &j->rate)) < 0 ||
+            (r = sd_bus_get_property_trivial(bus, client_bus_name, path, I, "ExpectedEndTime", NULL, 't', &j->expected_end)) < 0 ||
+            (r = sd_bus_get_property_trivial(bus, client_bus_name, path, I, "Finished", NULL, 'b', &j->finished)) < 0 ||
+            (r = sd_bus_get_property_trivial(bus, client_bus_name, path, I, "Success", NULL, 'b', &j->success)) < 0 ||
+            (r = sd_bus_get_property_trivial(bus, client_bus_name, path, I, "StartedByUID", NULL, 'u', &j->uid)) < 0)
                 return r;
         return 0;
 }
@@ -58,7 +58,7 @@ static int pick_fs(sd_bus *bus, const char *arg, char **ret) {
         }
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r = sd_bus_get_property(bus, WINVM_BUS_NAME, "/org/winvm1/storage", "org.winvm1.Storage", "Filesystems",
+        int r = sd_bus_get_property(bus, client_bus_name, "/org/winvm1/storage", "org.winvm1.Storage", "Filesystems",
                                     &error, &reply, "a(ss)");
         if (r < 0)
                 return -client_fail(&error, r);
@@ -81,7 +81,7 @@ static int pick_fs(sd_bus *bus, const char *arg, char **ret) {
 static int running_job(sd_bus *bus, const char *fs, char **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r = sd_bus_get_property(bus, WINVM_BUS_NAME, "/org/winvm1/storage", "org.winvm1.Storage", "RunningScrubs",
+        int r = sd_bus_get_property(bus, client_bus_name, "/org/winvm1/storage", "org.winvm1.Storage", "RunningScrubs",
                                     &error, &reply, "a{so}");
         if (r < 0)
                 return -client_fail(&error, r);
@@ -191,7 +191,7 @@ static int wait_job_full(sd_bus *bus, const char *path, bool quiet) {
 static int print_images(sd_bus *bus) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r = sd_bus_call_method(bus, WINVM_BUS_NAME, "/org/winvm1/storage", "org.winvm1.Storage", "GetImages", &error,
+        int r = sd_bus_call_method(bus, client_bus_name, "/org/winvm1/storage", "org.winvm1.Storage", "GetImages", &error,
                                    &reply, NULL);
         if (r < 0)
                 return client_fail(&error, r);
@@ -209,7 +209,7 @@ static int scrub_start(sd_bus *bus, const ClientOptions *o, const char *fs) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
         const char *path;
-        int r = sd_bus_message_new_method_call(bus, &m, WINVM_BUS_NAME, "/org/winvm1/storage", "org.winvm1.Storage",
+        int r = sd_bus_message_new_method_call(bus, &m, client_bus_name, "/org/winvm1/storage", "org.winvm1.Storage",
                                                "StartScrub");
         if (r >= 0)
                 r = sd_bus_message_append(m, "st", fs, (uint64_t) (o->readonly ? 1 : 0));
@@ -244,7 +244,7 @@ static int scrub_cancel(sd_bus *bus, const ClientOptions *o, const char *fs) {
                 return EXIT_WRONG_STATE;
         }
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        r = sd_bus_message_new_method_call(bus, &m, WINVM_BUS_NAME, job, "org.winvm1.Job", "Cancel");
+        r = sd_bus_message_new_method_call(bus, &m, client_bus_name, job, "org.winvm1.Job", "Cancel");
         if (r >= 0)
                 r = sd_bus_message_set_allow_interactive_authorization(m, o->ask_password);
         if (r >= 0 && o->ask_password)
@@ -264,7 +264,7 @@ static int scrub_status(sd_bus *bus, const ClientOptions *o, const char *fs) {
         int r = running_job(bus, fs, &job);
         if (r < 0)
                 return -r;
-        r = sd_bus_get_property(bus, WINVM_BUS_NAME, "/org/winvm1/storage", "org.winvm1.Storage", "LastScrub", &error,
+        r = sd_bus_get_property(bus, client_bus_name, "/org/winvm1/storage", "org.winvm1.Storage", "LastScrub", &error,
                                 &reply, "a{sa{sv}}");
         if (r < 0)
                 return client_fail(&error, r);
@@ -352,7 +352,7 @@ static int scrub_scheduled(sd_bus *bus, const ClientOptions *o) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
         uint64_t interval = 0;
-        int r = sd_bus_get_property_trivial(bus, WINVM_BUS_NAME, "/org/winvm1/storage", "org.winvm1.Storage",
+        int r = sd_bus_get_property_trivial(bus, client_bus_name, "/org/winvm1/storage", "org.winvm1.Storage",
                                             "ScrubInterval", &error, 't', &interval);
         if (r < 0)
                 return client_fail(&error, r);
@@ -360,7 +360,7 @@ static int scrub_scheduled(sd_bus *bus, const ClientOptions *o) {
                 printf("Scheduled scrubs are off ([Storage] ScrubInterval=0 in winvm.conf); nothing to do\n");
                 return EXIT_OK;
         }
-        r = sd_bus_call_method(bus, WINVM_BUS_NAME, "/org/winvm1/storage", "org.winvm1.Storage", "GetScrubSchedule",
+        r = sd_bus_call_method(bus, client_bus_name, "/org/winvm1/storage", "org.winvm1.Storage", "GetScrubSchedule",
                                &error, &reply, NULL);
         if (r < 0)
                 return client_fail(&error, r);
@@ -433,7 +433,7 @@ int cmd_scrub(sd_bus *bus, const ClientOptions *o, const char *verb, const char 
 int cmd_jobs(sd_bus *bus, const ClientOptions *o, const char *verb, const char *arg1, const char *arg2) {
         _cleanup_(strv_freep) char **paths = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r = sd_bus_get_property_strv(bus, WINVM_BUS_NAME, "/org/winvm1", "org.winvm1.Manager", "Jobs", &error, &paths);
+        int r = sd_bus_get_property_strv(bus, client_bus_name, "/org/winvm1", "org.winvm1.Manager", "Jobs", &error, &paths);
         if (r < 0)
                 return client_fail(&error, r);
 
@@ -477,7 +477,7 @@ int cmd_jobs(sd_bus *bus, const ClientOptions *o, const char *verb, const char *
 int cmd_storage(sd_bus *bus, const ClientOptions *o, const char *verb, const char *arg1, const char *arg2) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r = sd_bus_call_method(bus, WINVM_BUS_NAME, "/org/winvm1/storage", "org.winvm1.Storage", "GetFacts", &error,
+        int r = sd_bus_call_method(bus, client_bus_name, "/org/winvm1/storage", "org.winvm1.Storage", "GetFacts", &error,
                                    &reply, NULL);
         if (r < 0)
                 return client_fail(&error, r);

@@ -52,7 +52,7 @@ static int get_vm_status(sd_bus *bus, const char *path, VmStatus *s) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 
         s->path = strdup(path);
-        int r = sd_bus_call_method(bus, WINVM_BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll", &error,
+        int r = sd_bus_call_method(bus, client_bus_name, path, "org.freedesktop.DBus.Properties", "GetAll", &error,
                                    &reply, "s", "org.winvm1.VM");
         if (r < 0) {
                 return -client_fail(&error, r);
@@ -99,7 +99,7 @@ int client_resolve_vm(sd_bus *bus, const ClientOptions *o, char **ret_path) {
 
         if (o->vm) {
                 const char *path;
-                r = sd_bus_call_method(bus, WINVM_BUS_NAME, "/org/winvm1", "org.winvm1.Manager", "GetVM", &error,
+                r = sd_bus_call_method(bus, client_bus_name, "/org/winvm1", "org.winvm1.Manager", "GetVM", &error,
                                        &reply, "s", o->vm);
                 if (r < 0 || (r = sd_bus_message_read(reply, "o", &path)) < 0) {
                         return -client_fail(&error, r);
@@ -109,7 +109,7 @@ int client_resolve_vm(sd_bus *bus, const ClientOptions *o, char **ret_path) {
         }
 
         _cleanup_(strv_freep) char **paths = NULL;
-        r = sd_bus_get_property_strv(bus, WINVM_BUS_NAME, "/org/winvm1", "org.winvm1.Manager", "VMs", &error, &paths);
+        r = sd_bus_get_property_strv(bus, client_bus_name, "/org/winvm1", "org.winvm1.Manager", "VMs", &error, &paths);
         if (r < 0) {
                 return -client_fail(&error, r);
         }
@@ -176,13 +176,13 @@ int cmd_status(sd_bus *bus, const ClientOptions *o, const char *verb, const char
                         return -r;
                 paths = calloc(2, sizeof(char *));
                 paths[0] = path;
-        } else if ((r = sd_bus_get_property_strv(bus, WINVM_BUS_NAME, "/org/winvm1", "org.winvm1.Manager", "VMs",
+        } else if ((r = sd_bus_get_property_strv(bus, client_bus_name, "/org/winvm1", "org.winvm1.Manager", "VMs",
                                                  &error, &paths)) < 0) {
                 return client_fail(&error, r);
         }
 
         int connected = 0;
-        r = sd_bus_get_property_trivial(bus, WINVM_BUS_NAME, "/org/winvm1", "org.winvm1.Manager", "LibvirtConnected",
+        r = sd_bus_get_property_trivial(bus, client_bus_name, "/org/winvm1", "org.winvm1.Manager", "LibvirtConnected",
                                         &error, 'b', &connected);
         if (r < 0) {
                 return client_fail(&error, r);

@@ -74,6 +74,7 @@ static int open_bus(sd_bus **ret) {
                 return EXIT_UNAVAILABLE;
         }
         (void) sd_bus_error_add_map(winvm_error_map);
+        client_choose_bus_name(*ret);
         return EXIT_OK;
 }
 

@@ -5,3 +5,7 @@
 #ifndef WINVM_BUS_NAME
 #define WINVM_BUS_NAME "org.winvm1"
 #endif
+
+/* The same objects under a second name that the bus policy lets only the polkit group (and
+ * root) call: members' calls never queue behind anyone else's (dbus/org.winvm1.conf.in). */
+#define WINVM_MEMBERS_BUS_NAME WINVM_BUS_NAME ".Members"

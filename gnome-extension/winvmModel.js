@@ -8,6 +8,9 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 export const BUS_NAME = 'org.winvm1';
+// The same objects under a name the bus lets only the winvm group call, so a member's calls
+// never wait behind other users' calls. Signals come from BUS_NAME.
+export const MEMBERS_BUS_NAME = 'org.winvm1.Members';
 export const MANAGER_PATH = '/org/winvm1';
 export const VM_IFACE = 'org.winvm1.VM';
 
@@ -84,6 +87,8 @@ export class WinvmModel {
         this._managerHandlers = [];
         this._cancellable = new Gio.Cancellable();
         this._ownerSince = 0;
+        /** @type {Promise<string> | null} the name calls go to, once a Ping has told */
+        this._destination = null;
     }
 
     /**
@@ -290,8 +295,8 @@ export class WinvmModel {
     }
 
     /**
-     * Calls a VM method on the well-known name (so that activation starts a winvmd that
-     * has exited), letting polkit ask the user for a password.
+     * Calls a VM method on a well-known name (so that activation starts a winvmd that
+     * has exited): the members' one where the bus admits this user. polkit may ask for a password.
      *
      * @param {string} path
      * @param {string} method
@@ -299,12 +304,13 @@ export class WinvmModel {
      * @param {number} timeout  milliseconds, -1 for the default
      * @returns {Promise<GLib.Variant>}
      */
-    _call(path, method, args, timeout = -1) {
+    async _call(path, method, args, timeout = -1) {
         const connection = this._manager?.get_connection();
         if (!connection)
-            return Promise.reject(new WinvmCallError('', 'Not connected to the winvm service'));
+            throw new WinvmCallError('', 'Not connected to the winvm service');
+        const destination = await this._callDestination(connection);
         return new Promise((resolve, reject) => {
-            connection.call(BUS_NAME, path, VM_IFACE, method, args, null,
+            connection.call(destination, path, VM_IFACE, method, args, null,
                 Gio.DBusCallFlags.ALLOW_INTERACTIVE_AUTHORIZATION, timeout, this._cancellable,
                 (_c, res) => {
                     try {
@@ -314,6 +320,28 @@ export class WinvmModel {
                     }
                 });
         });
+    }
+
+    /**
+     * MEMBERS_BUS_NAME when the bus lets this user call it (a Ping answers), else BUS_NAME.
+     * Asked once; a Ping also starts winvmd by activation, as the call would.
+     *
+     * @param {Gio.DBusConnection} connection
+     * @returns {Promise<string>}
+     */
+    _callDestination(connection) {
+        this._destination ??= new Promise(resolve => {
+            connection.call(MEMBERS_BUS_NAME, MANAGER_PATH, 'org.freedesktop.DBus.Peer', 'Ping', null, null,
+                Gio.DBusCallFlags.NONE, -1, this._cancellable, (_c, res) => {
+                    try {
+                        connection.call_finish(res);
+                        resolve(MEMBERS_BUS_NAME);
+                    } catch {
+                        resolve(BUS_NAME);
+                    }
+                });
+        });
+        return this._destination;
     }
 
     /** @param {string} path */

@@ -310,7 +310,8 @@ static void on_verdict(void *userdata, AuthzVerdict verdict, uid_t uid, const ch
         if (q->outstanding == 0)
                 q->redispatched = true;
         /* Run the handler again; it will find this verdict. */
-        int r = sd_bus_enqueue_for_read(q->bp->bus, q->message);
+        /* Back on the connection it came by: winvmd has one for everyone and one for members. */
+        int r = sd_bus_enqueue_for_read(sd_bus_message_get_bus(q->message), q->message);
         if (r < 0) {
                 (void) sd_bus_reply_method_errnof(q->message, r, "Could not resume the call after authorization: %m");
                 query_forget(q->bp, q);
@@ -362,7 +363,7 @@ static int on_uid(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error
                         /* The caller left (its calls need no answer), or the bus is in trouble. */
                         (void) sd_bus_reply_method_errorf(m, WINVM_ERROR_BUSY, "Could not learn the caller's uid: %s; try again",
                                                           e->message ? e->message : e->name);
-                else if (sd_bus_enqueue_for_read(bp->bus, m) < 0)
+                else if (sd_bus_enqueue_for_read(sd_bus_message_get_bus(m), m) < 0)
                         (void) sd_bus_reply_method_errorf(m, WINVM_ERROR_BUSY, "Could not resume the call; try again");
         }
         g_hash_table_remove(bp->lookups, l->sender); /* frees l */
@@ -377,7 +378,9 @@ static int park_for_uid(BusPolkit *bp, sd_bus_message *m, const char *sender, sd
                 l->bp = bp;
                 l->sender = g_strdup(sender);
                 l->parked = g_ptr_array_new_with_free_func(unref_message);
-                int r = sd_bus_call_method_async(bp->bus, &l->slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                /* Asked on the connection the call came by, so the answer does not queue
+                 * behind a flood on the other one. */
+                int r = sd_bus_call_method_async(sd_bus_message_get_bus(m), &l->slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                                  "org.freedesktop.DBus", "GetConnectionUnixUser", on_uid, l, "s", sender);
                 if (r < 0) {
                         lookup_free(l);

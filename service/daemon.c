@@ -19,9 +19,7 @@
 #include "startup-phases.h"
 #include "util.h"
 
-#ifndef WINVM_BUS_NAME
-#define WINVM_BUS_NAME "org.winvm1"
-#endif
+#include "bus-name.h"
 
 Vm *daemon_find_vm(Daemon *d, const char *name) {
         for (size_t i = 0; i < d->n_vms; i++)
@@ -108,29 +106,62 @@ static void on_polkit_changed(void *userdata) {
         bus_polkit_flush(d->polkit);
 }
 
+/* Every object and interface on one connection; winvmd has two with the same objects. */
+static int register_objects(Daemon *d, sd_bus *bus) {
+        int r;
+        if ((r = sd_bus_add_filter(bus, NULL, on_any_message, d)) < 0 ||
+            (r = sd_bus_add_object(bus, NULL, WINVM_OBJECT_ROOT, manager_read_gate, d)) < 0 ||
+            (r = sd_bus_add_object_vtable(bus, NULL, WINVM_OBJECT_ROOT, "org.winvm1.Manager", manager_vtable, d)) < 0 ||
+            (r = sd_bus_add_object(bus, NULL, HOST_PATH, manager_read_gate, d)) < 0 ||
+            (r = add_interfaces(bus, HOST_PATH, host_interfaces, NULL, d)) < 0 ||
+            (r = sd_bus_add_object(bus, NULL, STORAGE_PATH, manager_read_gate, d)) < 0 ||
+            (r = add_interfaces(bus, STORAGE_PATH, storage_interfaces, NULL, d)) < 0 ||
+            (r = sd_bus_add_fallback(bus, NULL, WINVM_VM_PREFIX, manager_read_gate, d)) < 0 ||
+            (r = add_interfaces(bus, WINVM_VM_PREFIX, vm_interfaces, vm_object_find, d)) < 0 ||
+            (r = sd_bus_add_node_enumerator(bus, NULL, WINVM_VM_PREFIX, vm_node_enumerator, d)) < 0 ||
+            (r = sd_bus_add_fallback(bus, NULL, JOB_PREFIX, manager_read_gate, d)) < 0 ||
+            (r = add_interfaces(bus, JOB_PREFIX, job_interfaces, job_object_find, d)) < 0 ||
+            (r = sd_bus_add_node_enumerator(bus, NULL, JOB_PREFIX, job_node_enumerator, d)) < 0 ||
+            /* Signals InterfacesAdded/Removed; GetManagedObjects is answered by object-listing.c. */
+            (r = sd_bus_add_object_manager(bus, NULL, WINVM_OBJECT_ROOT)) < 0)
+                return log_error("Cannot register bus objects: %s", strerror(-r)), r;
+        return 0;
+}
+
+static int on_members_name(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        (void) userdata;
+        (void) error;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        if (e)
+                log_warning("Cannot own the bus name %s (%s); members reach winvmd by %s, behind everyone's calls",
+                            WINVM_MEMBERS_BUS_NAME, e->message ? e->message : e->name, WINVM_BUS_NAME);
+        return 0;
+}
+
+/* The members' entrance: the bus policy lets only the polkit group and root call this name,
+ * so whatever anyone else queues on the first connection is never ahead of a member's call,
+ * and the loop serves this connection first. polkit still checks every call. Signals go out
+ * on the first connection only, so a client sees each once. Without it (a development build
+ * whose policy is not installed) everything still works through the first name. */
+static int setup_members_bus(Daemon *d) {
+        int r = sd_bus_open_system(&d->members_bus);
+        if (r < 0)
+                return log_error("Cannot connect to the system bus: %s", strerror(-r)), r;
+        if ((r = register_objects(d, d->members_bus)) < 0)
+                return r;
+        if ((r = sd_bus_attach_event(d->members_bus, d->event, SD_EVENT_PRIORITY_NORMAL - 10)) < 0)
+                return r;
+        return sd_bus_request_name_async(d->members_bus, NULL, WINVM_MEMBERS_BUS_NAME, 0, on_members_name, d);
+}
+
 static int setup_bus(Daemon *d) {
         int r = sd_bus_open_system(&d->bus); /* honours DBUS_SYSTEM_BUS_ADDRESS */
         if (r < 0)
                 return log_error("Cannot connect to the system bus: %s", strerror(-r)), r;
 
         (void) sd_bus_error_add_map(winvm_error_map);
-        if ((r = sd_bus_add_filter(d->bus, NULL, on_any_message, d)) < 0 ||
-            (r = sd_bus_add_object(d->bus, NULL, WINVM_OBJECT_ROOT, manager_read_gate, d)) < 0 ||
-            (r = sd_bus_add_object_vtable(d->bus, NULL, WINVM_OBJECT_ROOT, "org.winvm1.Manager", manager_vtable, d)) < 0 ||
-            (r = sd_bus_add_object(d->bus, NULL, HOST_PATH, manager_read_gate, d)) < 0 ||
-            (r = add_interfaces(d->bus, HOST_PATH, host_interfaces, NULL, d)) < 0 ||
-            (r = sd_bus_add_object(d->bus, NULL, STORAGE_PATH, manager_read_gate, d)) < 0 ||
-            (r = add_interfaces(d->bus, STORAGE_PATH, storage_interfaces, NULL, d)) < 0 ||
-            (r = sd_bus_add_fallback(d->bus, NULL, WINVM_VM_PREFIX, manager_read_gate, d)) < 0 ||
-            (r = add_interfaces(d->bus, WINVM_VM_PREFIX, vm_interfaces, vm_object_find, d)) < 0 ||
-            (r = sd_bus_add_node_enumerator(d->bus, NULL, WINVM_VM_PREFIX, vm_node_enumerator, d)) < 0 ||
-            (r = sd_bus_add_fallback(d->bus, NULL, JOB_PREFIX, manager_read_gate, d)) < 0 ||
-            (r = add_interfaces(d->bus, JOB_PREFIX, job_interfaces, job_object_find, d)) < 0 ||
-            (r = sd_bus_add_node_enumerator(d->bus, NULL, JOB_PREFIX, job_node_enumerator, d)) < 0 ||
-            /* Signals InterfacesAdded/Removed; GetManagedObjects is answered by object-listing.c. */
-            (r = sd_bus_add_object_manager(d->bus, NULL, WINVM_OBJECT_ROOT)) < 0)
-                return log_error("Cannot register bus objects: %s", strerror(-r)), r;
-
+        if ((r = register_objects(d, d->bus)) < 0)
+                return r;
         if ((r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL)) < 0)
                 return r;
 
@@ -139,7 +170,7 @@ static int setup_bus(Daemon *d) {
         if (r < 0)
                 return log_error("Cannot own the bus name %s: %s", WINVM_BUS_NAME, strerror(-r)), r;
         startup_phase_mark(STARTUP_BUS_NAME);
-        return 0;
+        return setup_members_bus(d);
 }
 
 int daemon_new(WinvmConfig *config, Daemon **ret) {
@@ -191,7 +222,7 @@ int daemon_new(WinvmConfig *config, Daemon **ret) {
         /* Reads that come before the VMs' first states wait for them, for a while: the first
          * libvirt connection and query take milliseconds; past the wait a read gets "unknown". */
         if (config->startup_read_wait_sec > 0 &&
-            (r = startup_hold_new(d->bus, d->event, (uint64_t) config->startup_read_wait_sec * 1000000ULL,
+            (r = startup_hold_new(d->event, (uint64_t) config->startup_read_wait_sec * 1000000ULL,
                                   &d->startup_hold)) < 0)
                 return r;
 
@@ -220,6 +251,8 @@ Daemon *daemon_free(Daemon *d) {
                 return NULL;
         if (d->bus)
                 (void) sd_bus_flush(d->bus);
+        if (d->members_bus)
+                (void) sd_bus_flush(d->members_bus);
         /* Stop the threads first so no letter arrives for freed objects, then deliver the
          * letters they left: their callbacks own memory (and caller messages) to release.
          * New work they try to queue is refused, since the workers are gone. */
@@ -243,6 +276,7 @@ Daemon *daemon_free(Daemon *d) {
                 vm_free(d->vms[i]);
         free(d->vms);
         sd_bus_flush_close_unref(d->bus);
+        sd_bus_flush_close_unref(d->members_bus);
         sd_event_unref(d->event);
         call_limit_free(d->call_limit);
         call_limit_free(d->lifecycle_limit);

@@ -55,6 +55,7 @@ struct Daemon {
         WinvmConfig *config;
         sd_event *event;
         sd_bus *bus;
+        sd_bus *members_bus;    /* WINVM_MEMBERS_BUS_NAME: the same objects, for the group only */
         Mailbox *mailbox;
         Worker *worker;         /* every libvirt call runs here */
         Worker *storage_worker; /* statfs and btrfs ioctls */

@@ -9,7 +9,6 @@
 #define MAX_HELD 256
 
 struct StartupHold {
-        sd_bus *bus;
         sd_event_source *deadline;
         sd_bus_message *held[MAX_HELD];
         size_t n_held;
@@ -27,11 +26,10 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-int startup_hold_new(sd_bus *bus, sd_event *event, uint64_t max_usec, StartupHold **ret) {
+int startup_hold_new(sd_event *event, uint64_t max_usec, StartupHold **ret) {
         StartupHold *h = calloc(1, sizeof(*h));
         if (!h)
                 return -ENOMEM;
-        h->bus = sd_bus_ref(bus);
         h->active = true;
         int r = sd_event_add_time_relative(event, &h->deadline, CLOCK_MONOTONIC, max_usec, 0, on_deadline, h);
         if (r < 0) {
@@ -48,7 +46,6 @@ StartupHold *startup_hold_free(StartupHold *h) {
         for (size_t i = 0; i < h->n_held; i++)
                 sd_bus_message_unref(h->held[i]);
         sd_event_source_disable_unref(h->deadline);
-        sd_bus_unref(h->bus);
         free(h);
         return NULL;
 }
@@ -67,7 +64,7 @@ void startup_hold_release(StartupHold *h) {
         h->deadline = sd_event_source_disable_unref(h->deadline);
         for (size_t i = 0; i < h->n_held; i++) {
                 /* Back into the bus's read queue: dispatched as if it had just arrived. */
-                int r = sd_bus_enqueue_for_read(h->bus, h->held[i]);
+                int r = sd_bus_enqueue_for_read(sd_bus_message_get_bus(h->held[i]), h->held[i]);
                 if (r < 0)
                         (void) sd_bus_reply_method_errno(h->held[i], r, NULL);
                 sd_bus_message_unref(h->held[i]);

@@ -15,7 +15,7 @@
 typedef struct StartupHold StartupHold;
 
 /* Holding from now on, for at most max_usec. */
-int startup_hold_new(sd_bus *bus, sd_event *event, uint64_t max_usec, StartupHold **ret);
+int startup_hold_new(sd_event *event, uint64_t max_usec, StartupHold **ret);
 StartupHold *startup_hold_free(StartupHold *h);
 
 /* Takes m (a reference) while holding: 1. Not holding, or too many held: 0, and the caller

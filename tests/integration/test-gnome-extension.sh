@@ -34,9 +34,10 @@ gjs_test() {
     if ((rc != 0)); then printf '#   %s\n' "${GJS_OUT//$'\n'/$'\n#   '}" | tail -n 20; fi
 }
 
-# Every method call to org.winvm1, with its sender, for the no-polling check.
+# Every method call to winvmd's two names, with its sender, for the no-polling check.
 calls_log=$WINVM_SANDBOX/ext-calls.log
-dbus-monitor --system "type='method_call',destination='org.winvm1'" >"$calls_log" 2>&1 &
+dbus-monitor --system "type='method_call',destination='org.winvm1'" \
+    "type='method_call',destination='org.winvm1.Members'" >"$calls_log" 2>&1 &
 monitor_pid=$!
 wait_until 5 grep -q 'member=NameAcquired\|signal' "$calls_log"
 
@@ -50,11 +51,16 @@ test_model_lifecycle() {
     wait_until 5 grep -q "sender=$name .*member=CreateSnapshot" "$calls_log"
     members=$(grep -o "sender=$name .*member=[A-Za-z]*" "$calls_log" | sed 's/.*member=//' | sort | uniq -c |
         awk '{printf "%s%s=%s", sep, $2, $1; sep=","}')
-    # GetManagedObjects once at start-up; after that only the calls the test made:
-    # Start twice (the second refused), ForceStop, Shutdown (refused), CreateSnapshot.
-    # No Get/GetAll: properties come by signal.
-    assert_eq "CreateSnapshot=1,ForceStop=1,GetManagedObjects=1,Shutdown=1,Start=2" "$members" \
+    # GetManagedObjects once at start-up, a Ping to org.winvm1.Members before the first
+    # call; after that only the calls the test made: Start twice (the second refused),
+    # ForceStop, Shutdown (refused), CreateSnapshot. No Get/GetAll: properties come by signal.
+    assert_eq "CreateSnapshot=1,ForceStop=1,GetManagedObjects=1,Ping=1,Shutdown=1,Start=2" "$members" \
         "the model's connection sent only the calls the test made (no polling)"
+    if grep -q "sender=$name .*destination=org.winvm1.Members .*member=Start" "$calls_log"; then
+        ok "jarrett's model calls org.winvm1.Members"
+    else
+        fail "jarrett's model calls org.winvm1.Members" "$(grep "sender=$name " "$calls_log")"
+    fi
 }
 
 test_model_refused() {

@@ -31,6 +31,7 @@ for f in sbin/winvmd bin/winvmctl bin/snapshot-win-vm \
          lib/systemd/system/winvmd.service lib/systemd/system/winvm-usb-attach@.service \
          lib/systemd/catalog/winvm.catalog lib/udev/rules.d/90-winvm-usb.rules \
          share/dbus-1/system.d/org.winvm1.conf share/dbus-1/system-services/org.winvm1.service \
+         share/dbus-1/system-services/org.winvm1.Members.service \
          share/dbus-1/interfaces/org.winvm1.Manager.xml \
          share/polkit-1/actions/org.winvm1.policy share/polkit-1/rules.d/org.winvm1.rules \
          share/bash-completion/completions/winvmctl share/zsh/site-functions/_winvmctl \
@@ -46,4 +47,6 @@ has_line lib/systemd/system/winvmd.service "ExecStart=$prefix/sbin/winvmd"
 has_line lib/systemd/system/winvm-usb-attach@.service \
     "ExecStart=$prefix/bin/winvmctl --no-ask-password --if-running --if-configured --live usb attach %I"
 has_line share/dbus-1/system-services/org.winvm1.service "Exec=$prefix/sbin/winvmd"
+has_line share/dbus-1/system-services/org.winvm1.Members.service "Exec=$prefix/sbin/winvmd"
+has_line share/dbus-1/system.d/org.winvm1.conf '  <policy group="winvm">'
 echo "$(cd "$work/dest" && find . \( -type f -o -type l \) | wc -l) files, all under $prefix"
