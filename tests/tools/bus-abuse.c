@@ -47,9 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef WINVM_BUS_NAME
-#define WINVM_BUS_NAME "org.winvm1"
-#endif
+#include "bus-name.h"
 
 #define USEC_PER_SEC 1000000ULL
 #define VM_PATH "/org/winvm1/vm/Windows11"

@@ -65,9 +65,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef WINVM_BUS_NAME
-#define WINVM_BUS_NAME "org.winvm1"
-#endif
+#include "bus-name.h"
 
 #define USEC_PER_SEC 1000000ULL
 #define MAX_OBJECTS 256

@@ -12,9 +12,7 @@
 #include <string.h>
 #include <systemd/sd-bus.h>
 
-#ifndef WINVM_BUS_NAME
-#define WINVM_BUS_NAME "org.winvm1"
-#endif
+#include "bus-name.h"
 
 /* One sorted line per member, e.g. "method Shutdown(in u timeout_seconds, in b force_after)". */
 static GPtrArray *members_of(xmlDocPtr doc, const char *interface) {
