@@ -68,6 +68,14 @@ bool op_failed(const Operation *op) {
         return op->error_name != NULL;
 }
 
+const char *op_error_message(const Operation *op) {
+        return op->error_message ? op->error_message : "";
+}
+
+void op_set_job(Operation *op, const char *job) {
+        op->options.job = job;
+}
+
 Lv *op_lv(const Operation *op) {
         return op->daemon->lv;
 }
@@ -90,25 +98,53 @@ static void op_run(void *userdata) {
         op->work(op, op->data);
 }
 
+sd_bus_message *op_answer_later(Operation *op) {
+        sd_bus_message *m = op->message;
+        op->message = NULL;
+        return m;
+}
+
+static void op_journal_failure(const Operation *op, const char *name, const char *message) {
+        if (op->options.journal)
+                log_operation_failed(op->vm ? op->vm->name : NULL, op->options.journal, op->options.job,
+                                     op->options.uid, name, message);
+}
+
+static void op_answer_error(Operation *op) {
+        const char *message = op->error_message ? op->error_message : "failed";
+        op_journal_failure(op, op->error_name, message);
+        /* A message the bus refuses (not UTF-8, from libvirt or a file) still gets an answer. */
+        if (sd_bus_reply_method_errorf(op->message, op->error_name, "%s", message) < 0)
+                (void) sd_bus_reply_method_errorf(op->message, op->error_name, "the operation failed");
+}
+
 static void op_answer(Operation *op) {
         if (op->error_name) {
-                const char *message = op->error_message ? op->error_message : "failed";
-                if (op->options.journal)
-                        log_operation_failed(op->vm ? op->vm->name : NULL, op->options.journal, NULL,
-                                             op->options.uid, op->error_name, message);
-                /* A message the bus refuses (not UTF-8, from libvirt or a file) still gets an answer. */
-                if (sd_bus_reply_method_errorf(op->message, op->error_name, "%s", message) < 0)
-                        (void) sd_bus_reply_method_errorf(op->message, op->error_name, "the operation failed");
+                op_answer_error(op);
                 return;
         }
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r = sd_bus_message_new_method_return(op->message, &reply);
         if (r >= 0 && op->reply)
                 r = op->reply(op, reply, op->data);
+        if (!op->message)
+                return; /* answered later (op_answer_later) */
+        if (op->error_name) {
+                op_answer_error(op);
+                return;
+        }
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         if (r < 0)
                 (void) sd_bus_reply_method_errnof(op->message, -r, "Could not build the reply: %m");
+}
+
+/* Internal work: the journal entry of a failure, then the done callback. */
+static void op_finish_internal(Operation *op) {
+        if (op->error_name)
+                op_journal_failure(op, op->error_name, op->error_message ? op->error_message : "failed");
+        if (op->reply)
+                (void) op->reply(op, NULL, op->data);
 }
 
 static void op_done(void *userdata) {
@@ -126,11 +162,16 @@ static void op_done(void *userdata) {
         if (op->options.settle)
                 op->options.settle(op, op->data);
         daemon_call_leave(d, &op->ticket);
-        op_answer(op);
+        if (op->message)
+                op_answer(op);
+        else
+                op_finish_internal(op);
         if (op->vm && op->options.refresh)
                 vm_refresh(op->vm);
+        bool idle = op->options.idle;
         op_free(op);
-        daemon_busy_dec(d);
+        if (!idle)
+                daemon_busy_dec(d);
 }
 
 int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, op_reply_fn reply, void *data,
@@ -138,10 +179,13 @@ int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, 
         /* While a connection attempt is in flight (right after bus activation, say) the work
          * queues behind it on the same worker and runs on the connection it makes. */
         if (o && o->libvirt && !d->connected && !d->connecting) {
+                static const char disconnected[] = "libvirtd is not reachable; winvmd is reconnecting";
+                if (o->journal)
+                        log_operation_failed(vm ? vm->name : NULL, o->journal, o->job, o->uid,
+                                             WINVM_ERROR_DISCONNECTED, disconnected);
                 if (o->free_data)
                         o->free_data(data);
-                return sd_bus_error_set_const(error, WINVM_ERROR_DISCONNECTED,
-                                              "libvirtd is not reachable; winvmd is reconnecting");
+                return sd_bus_error_set_const(error, WINVM_ERROR_DISCONNECTED, disconnected);
         }
         Operation *op = calloc(1, sizeof(*op));
         if (!op) {
@@ -154,17 +198,21 @@ int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, 
         };
         if (o)
                 op->options = *o;
-        int r = daemon_call_enter(d, m, !op->options.lifecycle, &op->ticket, error);
-        if (r < 0) {
-                op_free(op);
-                return r;
+        if (m && !op->options.uncounted) {
+                int r = daemon_call_enter(d, m, !op->options.lifecycle, &op->ticket, error);
+                if (r < 0) {
+                        op_free(op);
+                        return r;
+                }
         }
-        r = op->options.urgent ? worker_submit_urgent(w, op_run, op_done, op) : worker_submit(w, op_run, op_done, op);
+        int r = op->options.urgent ? worker_submit_urgent(w, op_run, op_done, op)
+                                   : worker_submit(w, op_run, op_done, op);
         if (r < 0) {
                 daemon_call_leave(d, &op->ticket);
                 op_free(op);
                 return sd_bus_error_set_const(error, WINVM_ERROR_FAILED, "winvmd is shutting down");
         }
-        daemon_busy_inc(d);
+        if (!op->options.idle)
+                daemon_busy_inc(d);
         return 1;
 }

@@ -20,7 +20,10 @@ typedef struct Operation Operation;
 /* On the worker. Reports failure with op_fail*() and may queue a further step with op_then(). */
 typedef void (*op_work_fn)(Operation *op, void *data);
 /* On the event thread, only when no error was set: appends the results to reply (which may
- * stay empty for a method without results). A negative return answers with that errno. */
+ * stay empty for a method without results). A negative return answers with that errno; an
+ * op_fail() here (a check only the event thread can make) answers and journals that error.
+ * For internal work (no message) it is the done callback instead: always called, failed or
+ * not (op_failed() says), with reply NULL. */
 typedef int (*op_reply_fn)(Operation *op, sd_bus_message *reply, void *data);
 
 typedef struct OpOptions {
@@ -29,7 +32,12 @@ typedef struct OpOptions {
         bool refresh;           /* refresh the VM's state once answered (a change libvirt sees) */
         bool urgent;            /* ahead of queued reads (worker_submit_urgent) */
         bool lifecycle;         /* counted under the lifecycle cap only, not the total */
-        bool libvirt;           /* needs libvirtd: Disconnected at once while it is unreachable */
+        bool libvirt;           /* needs libvirtd: Disconnected at once while it is unreachable
+                                 * (journalled too, with journal) */
+        bool uncounted;         /* not under the call limits: it continues a call already counted */
+        bool idle;              /* does not count as activity for the idle exit (refreshes, polls) */
+        const char *job;        /* with journal: the Job a failure is journalled against; must
+                                 * outlive the answer */
         /* On the event thread once the work is done, succeeded or not, before the answer:
          * for state the work read whatever the outcome (a cache). */
         void (*settle)(Operation *op, void *data);
@@ -37,7 +45,9 @@ typedef struct OpOptions {
 } OpOptions;
 
 /* Queues work(op, data) on w for the call m (on vm, which may be NULL) and answers m from
- * reply(op, reply, data) when it is done. Takes data in every case (freed with
+ * reply(op, reply, data) when it is done. m may be NULL for winvmd's own work (a state
+ * refresh, a connection, a progress poll): nothing is answered, no call limit applies, and
+ * reply is called as the done callback. Takes data in every case (freed with
  * o->free_data). Returns 1 when queued; a negative errno with *error set when the caller is
  * over a call limit or the worker is gone, nothing queued. o may be NULL. */
 int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, op_reply_fn reply, void *data,
@@ -48,6 +58,10 @@ void op_fail(Operation *op, const char *name, const char *format, ...) __attribu
 /* The named error for an lv_*() result r (-ENOTCONN, -ENOENT, or libvirt's err). */
 void op_fail_lv(Operation *op, int r, const LvError *err);
 bool op_failed(const Operation *op);
+/* The message of the error set, "" when none; for a done callback that logs it. */
+const char *op_error_message(const Operation *op);
+/* The Job a failure is journalled against, when only the reply function learns it. */
+void op_set_job(Operation *op, const char *job);
 /* The libvirt worker's connection (lv.c), for work on Daemon.worker; work on the other
  * workers uses that worker's own, worker_libvirt(). */
 Lv *op_lv(const Operation *op);
@@ -55,3 +69,9 @@ Daemon *op_daemon(const Operation *op);
 Vm *op_vm(const Operation *op);
 /* Runs work on w after the current step, before the reply (e.g. libvirt, then a statfs). */
 void op_then(Operation *op, Worker *w, op_work_fn work);
+
+/* Keeps the call open past the operation, for a method that answers when something later
+ * happens (Shutdown answers when the guest is off). Call it from the reply function: it
+ * returns the held message with its reference, which the caller now owns (answers and
+ * unrefs); the operation then sends nothing. NULL for internal work. */
+sd_bus_message *op_answer_later(Operation *op);
