@@ -36,15 +36,28 @@ static void op_free(Operation *op) {
         free(op);
 }
 
-void op_fail(Operation *op, const char *name, const char *format, ...) {
+void op_failv(Operation *op, const char *name, const char *format, va_list ap) {
         if (op->error_name)
                 return;
-        va_list ap;
-        va_start(ap, format);
         if (vasprintf(&op->error_message, format, ap) < 0)
                 op->error_message = NULL;
-        va_end(ap);
         op->error_name = name;
+}
+
+void op_fail(Operation *op, const char *name, const char *format, ...) {
+        va_list ap;
+        va_start(ap, format);
+        op_failv(op, name, format, ap);
+        va_end(ap);
+}
+
+char *op_take_error(Operation *op, const char **ret_name) {
+        char *message = op->error_message;
+        if (ret_name)
+                *ret_name = op->error_name;
+        op->error_name = NULL;
+        op->error_message = NULL;
+        return message;
 }
 
 void op_fail_lv(Operation *op, int r, const LvError *err) {

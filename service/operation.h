@@ -6,6 +6,7 @@
  * reply function (on the event thread, beside its handler), nothing else. */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
@@ -55,6 +56,11 @@ int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, 
 
 /* Worker side. The error slot keeps the first error set; later ones are dropped. */
 void op_fail(Operation *op, const char *name, const char *format, ...) __attribute__((format(printf, 3, 4)));
+void op_failv(Operation *op, const char *name, const char *format, va_list ap) __attribute__((format(printf, 3, 0)));
+/* Takes the error back out of the slot, for work that turns a failure into a notice or sets
+ * it aside while it reads what is left: returns the message (the caller frees it) and
+ * *ret_name (ret_name may be NULL), NULL when no error was set. */
+char *op_take_error(Operation *op, const char **ret_name);
 /* The named error for an lv_*() result r (-ENOTCONN, -ENOENT, or libvirt's err). */
 void op_fail_lv(Operation *op, int r, const LvError *err);
 bool op_failed(const Operation *op);
