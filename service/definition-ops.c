@@ -185,7 +185,9 @@ static char *baseline_of(VmConfigOp *op) {
         return xml;
 }
 
-void definition_ops_define_lost(VmConfigOp *op, virConnectPtr conn) {
+/* Define when libvirt has no domain of the VM's name. */
+static void define_lost(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        (void) dom;
         const char *file = definition_file(op);
         _cleanup_free_ char *xml = NULL, *why = NULL, *baseline = NULL;
         if (!file || read_definition(op, file, &xml) < 0)
@@ -205,23 +207,39 @@ void definition_ops_define_lost(VmConfigOp *op, virConnectPtr conn) {
                 op->result = NULL;
 }
 
-void definition_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
-        switch (op->kind) {
-        case VMCFG_EXPORT:
-                export(op, dom);
-                break;
-        case VMCFG_DEFINE:
-                define(op, conn, dom);
-                break;
-        case VMCFG_DRIFT:
-                drift(op, dom);
-                break;
-        case VMCFG_UNDO:
-                undo(op, conn, dom);
-                break;
-        default:
-                if (definition_history_list(op->config->state_dir, op->vm, &op->history, &op->n_history) < 0)
-                        vm_config_fail(op, WINVM_ERROR_FAILED, strdup("cannot read the kept definitions"));
-                break;
-        }
+static void export_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        (void) conn;
+        export(op, dom);
+}
+
+static void drift_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        (void) conn;
+        drift(op, dom);
+}
+
+static void history_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        (void) conn;
+        (void) dom;
+        if (definition_history_list(op->config->state_dir, op->vm, &op->history, &op->n_history) < 0)
+                vm_config_fail(op, WINVM_ERROR_FAILED, strdup("cannot read the kept definitions"));
+}
+
+void definition_export_work(Operation *o, void *data) {
+        vm_config_run(o, data, false, export_step, NULL);
+}
+
+void definition_define_work(Operation *o, void *data) {
+        vm_config_run(o, data, false, define, define_lost);
+}
+
+void definition_drift_work(Operation *o, void *data) {
+        vm_config_run(o, data, false, drift_step, NULL);
+}
+
+void definition_undo_work(Operation *o, void *data) {
+        vm_config_run(o, data, false, undo, NULL);
+}
+
+void definition_history_work(Operation *o, void *data) {
+        vm_config_run(o, data, true, history_step, NULL);
 }

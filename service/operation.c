@@ -17,6 +17,7 @@ struct Operation {
         sd_bus_message *message;
         CallTicket ticket;
         OpOptions options;
+        Worker *worker;
         op_work_fn work;
         op_reply_fn reply;
         void *data;
@@ -93,6 +94,10 @@ Lv *op_lv(const Operation *op) {
         return op->daemon->lv;
 }
 
+sd_bus_message *op_message(const Operation *op) {
+        return op->message;
+}
+
 Daemon *op_daemon(const Operation *op) {
         return op->daemon;
 }
@@ -160,18 +165,11 @@ static void op_finish_internal(Operation *op) {
                 (void) op->reply(op, NULL, op->data);
 }
 
-static void op_done(void *userdata) {
-        Operation *op = userdata;
+static void op_done(void *userdata);
+
+/* Settles, answers and frees. */
+static void op_finish(Operation *op) {
         Daemon *d = op->daemon;
-        if (op->next_work && !op->error_name) {
-                Worker *w = op->next_worker;
-                op->work = op->next_work;
-                op->next_work = NULL;
-                op->next_worker = NULL;
-                if (worker_submit(w, op_run, op_done, op) >= 0)
-                        return;
-                op_fail(op, WINVM_ERROR_FAILED, "winvmd is shutting down");
-        }
         if (op->options.settle)
                 op->options.settle(op, op->data);
         daemon_call_leave(d, &op->ticket);
@@ -185,6 +183,31 @@ static void op_done(void *userdata) {
         op_free(op);
         if (!idle)
                 daemon_busy_dec(d);
+}
+
+static void op_done(void *userdata) {
+        Operation *op = userdata;
+        if (op->next_work && !op->error_name) {
+                op->worker = op->next_worker;
+                op->work = op->next_work;
+                op->next_work = NULL;
+                op->next_worker = NULL;
+                if (worker_submit(op->worker, op_run, op_done, op) >= 0)
+                        return;
+                op_fail(op, WINVM_ERROR_FAILED, "winvmd is shutting down");
+        }
+        if (op->options.pause && op->options.pause(op, op->data))
+                return; /* op_continue() follows */
+        op_finish(op);
+}
+
+void op_continue(Operation *op, bool again) {
+        if (again) {
+                if (worker_submit(op->worker, op_run, op_done, op) >= 0)
+                        return;
+                op_fail(op, WINVM_ERROR_FAILED, "winvmd is shutting down");
+        }
+        op_finish(op);
 }
 
 int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, op_reply_fn reply, void *data,
@@ -207,7 +230,8 @@ int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, 
                 return -ENOMEM;
         }
         *op = (Operation) {
-                .daemon = d, .vm = vm, .message = sd_bus_message_ref(m), .work = work, .reply = reply, .data = data,
+                .daemon = d, .vm = vm, .message = sd_bus_message_ref(m), .worker = w, .work = work, .reply = reply,
+                .data = data,
         };
         if (o)
                 op->options = *o;

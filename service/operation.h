@@ -39,6 +39,10 @@ typedef struct OpOptions {
         bool idle;              /* does not count as activity for the idle exit (refreshes, polls) */
         const char *job;        /* with journal: the Job a failure is journalled against; must
                                  * outlive the answer */
+        /* On the event thread once the work is done, succeeded or not: true when it started
+         * something asynchronous first (polkit asking an administrator) and will call
+         * op_continue() from its answer. */
+        bool (*pause)(Operation *op, void *data);
         /* On the event thread once the work is done, succeeded or not, before the answer:
          * for state the work read whatever the outcome (a cache). */
         void (*settle)(Operation *op, void *data);
@@ -72,9 +76,15 @@ void op_set_job(Operation *op, const char *job);
  * workers uses that worker's own, worker_libvirt(). */
 Lv *op_lv(const Operation *op);
 Daemon *op_daemon(const Operation *op);
+/* The call (NULL for internal work, or once op_answer_later() took it). */
+sd_bus_message *op_message(const Operation *op);
 Vm *op_vm(const Operation *op);
 /* Runs work on w after the current step, before the reply (e.g. libvirt, then a statfs). */
 void op_then(Operation *op, Worker *w, op_work_fn work);
+
+/* Ends a pause (OpOptions.pause): again runs the last work function once more on its worker
+ * (then pause is asked again); otherwise it goes on to the answer. Event thread. */
+void op_continue(Operation *op, bool again);
 
 /* Keeps the call open past the operation, for a method that answers when something later
  * happens (Shutdown answers when the guest is off). Call it from the reply function: it

@@ -56,7 +56,7 @@ static unsigned vcpu_count(const char *xml) {
         return n > 0 && n <= 4096 ? (unsigned) n : 0;
 }
 
-void repair_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+static void repair(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
         const WinvmConfig *cfg = op->config;
         _cleanup_free_ char *xml = vm_config_domain_xml(dom, false, true), *edited = NULL, *why = NULL,
                             *plan_why = NULL;
@@ -118,4 +118,8 @@ void repair_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
                      active ? "; the guest is running: the change " DOCTOR_REPAIR_NEXT_START : "",
                      live ? ", but its vCPUs are pinned now already" : "") < 0)
                 op->result = NULL;
+}
+
+void repair_work(Operation *o, void *data) {
+        vm_config_run(o, data, false, repair, NULL);
 }

@@ -151,21 +151,46 @@ static void detach(VmConfigOp *op, virDomainPtr dom, const char *id, const char 
                 op->result = NULL;
 }
 
-void usb_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
-        if (op->kind == VMCFG_USB_LIST) {
-                list(op, dom);
-                return;
-        }
-        char id[10];
+static void list_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        (void) conn;
+        list(op, dom);
+}
+
+/* The device's hostdev XML, for the handler's id (one of [Usb] Devices: the configuration
+ * does not change). */
+static char *hostdev_xml(VmConfigOp *op, char id[10]) {
         usb_id_format(op->usb, id);
-        /* The handler took only ids of [Usb] Devices (the configuration does not change). */
-        _cleanup_free_ char *xml = NULL;
+        char *xml = NULL;
         if (usb_hostdev_xml(op->usb, &xml) < 0) {
                 vm_config_fail(op, WINVM_ERROR_FAILED, NULL);
-                return;
+                return NULL;
         }
-        if (op->kind == VMCFG_USB_ATTACH)
+        return xml;
+}
+
+static void attach_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        char id[10];
+        _cleanup_free_ char *xml = hostdev_xml(op, id);
+        if (xml)
                 attach(op, conn, dom, id, xml);
-        else
+}
+
+static void detach_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        char id[10];
+        _cleanup_free_ char *xml = hostdev_xml(op, id);
+        (void) conn;
+        if (xml)
                 detach(op, dom, id, xml);
+}
+
+void usb_list_work(Operation *o, void *data) {
+        vm_config_run(o, data, false, list_step, NULL);
+}
+
+void usb_attach_work(Operation *o, void *data) {
+        vm_config_run(o, data, false, attach_step, NULL);
+}
+
+void usb_detach_work(Operation *o, void *data) {
+        vm_config_run(o, data, false, detach_step, NULL);
 }
