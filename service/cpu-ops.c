@@ -113,18 +113,7 @@ static void apply_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
                 apply(op, conn, dom);
 }
 
-void cpu_topology_work(Operation *o, void *data) {
-        vm_config_run(o, data, true, topology_step, NULL);
-}
-
-void cpu_check_work(Operation *o, void *data) {
-        vm_config_run(o, data, false, check_step, NULL);
-}
-
-void cpu_plan_work(Operation *o, void *data) {
-        vm_config_run(o, data, true, plan_step, NULL);
-}
-
-void cpu_apply_work(Operation *o, void *data) {
-        vm_config_run(o, data, false, apply_step, NULL);
-}
+VM_CONFIG_WORK(cpu_topology_work, true, topology_step, NULL)
+VM_CONFIG_WORK(cpu_check_work, false, check_step, NULL)
+VM_CONFIG_WORK(cpu_plan_work, true, plan_step, NULL)
+VM_CONFIG_WORK(cpu_apply_work, false, apply_step, NULL)

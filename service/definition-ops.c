@@ -40,7 +40,8 @@ static bool same_definition(const char *old, const char *data) {
         return xml_normalize(old, &a) == 0 && xml_normalize(data, &b) == 0 && strcmp(a, b) == 0;
 }
 
-static void export(VmConfigOp *op, virDomainPtr dom) {
+static void export(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        (void) conn;
         const char *file = definition_file(op);
         if (!file)
                 return;
@@ -99,7 +100,8 @@ static int write_temp(const char *dir, const char *name, const char *data, char 
         return write_file_atomic(*ret, data, strlen(data), 0600);
 }
 
-static void drift(VmConfigOp *op, virDomainPtr dom) {
+static void drift(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        (void) conn;
         const char *file = definition_file(op);
         _cleanup_free_ char *data = NULL, *xml = NULL, *a = NULL, *b = NULL;
         if (!file || read_definition(op, file, &data) < 0)
@@ -207,16 +209,6 @@ static void define_lost(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
                 op->result = NULL;
 }
 
-static void export_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
-        (void) conn;
-        export(op, dom);
-}
-
-static void drift_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
-        (void) conn;
-        drift(op, dom);
-}
-
 static void history_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
         (void) conn;
         (void) dom;
@@ -224,22 +216,8 @@ static void history_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
                 vm_config_fail(op, WINVM_ERROR_FAILED, strdup("cannot read the kept definitions"));
 }
 
-void definition_export_work(Operation *o, void *data) {
-        vm_config_run(o, data, false, export_step, NULL);
-}
-
-void definition_define_work(Operation *o, void *data) {
-        vm_config_run(o, data, false, define, define_lost);
-}
-
-void definition_drift_work(Operation *o, void *data) {
-        vm_config_run(o, data, false, drift_step, NULL);
-}
-
-void definition_undo_work(Operation *o, void *data) {
-        vm_config_run(o, data, false, undo, NULL);
-}
-
-void definition_history_work(Operation *o, void *data) {
-        vm_config_run(o, data, true, history_step, NULL);
-}
+VM_CONFIG_WORK(definition_export_work, false, export, NULL)
+VM_CONFIG_WORK(definition_define_work, false, define, define_lost)
+VM_CONFIG_WORK(definition_drift_work, false, drift, NULL)
+VM_CONFIG_WORK(definition_undo_work, false, undo, NULL)
+VM_CONFIG_WORK(definition_history_work, true, history_step, NULL)

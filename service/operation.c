@@ -61,21 +61,18 @@ char *op_take_error(Operation *op, const char **ret_name) {
         return message;
 }
 
-void op_fail_lv(Operation *op, int r, const LvError *err) {
+void op_fail_lv(Operation *op, int r, LvError *err) {
         const char *vm = op->vm ? op->vm->name : "?";
-        switch (r) {
-        case -ENOTCONN:
+        if (r == -ENOTCONN)
                 op_fail(op, WINVM_ERROR_DISCONNECTED, "libvirtd is not reachable; winvmd is reconnecting");
-                break;
-        case -ENOENT:
+        else if (r == -ENOENT)
                 op_fail(op, WINVM_ERROR_NOT_DEFINED, "VM %s is not defined in libvirt", vm);
-                break;
-        default:
-                if (err && err->message)
-                        op_fail(op, winvm_error_name_from_libvirt(err->code), "%s", err->message);
-                else
-                        op_fail(op, WINVM_ERROR_FAILED, "%s", strerror(r < 0 ? -r : EIO));
-        }
+        else if (r < 0 && err && err->message)
+                op_fail(op, winvm_error_name_from_libvirt(err->code), "%s", err->message);
+        else if (r < 0)
+                op_fail(op, WINVM_ERROR_FAILED, "%s", strerror(-r));
+        if (err)
+                lv_error_clear(err);
 }
 
 bool op_failed(const Operation *op) {

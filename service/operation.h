@@ -65,8 +65,9 @@ void op_failv(Operation *op, const char *name, const char *format, va_list ap) _
  * it aside while it reads what is left: returns the message (the caller frees it) and
  * *ret_name (ret_name may be NULL), NULL when no error was set. */
 char *op_take_error(Operation *op, const char **ret_name);
-/* The named error for an lv_*() result r (-ENOTCONN, -ENOENT, or libvirt's err). */
-void op_fail_lv(Operation *op, int r, const LvError *err);
+/* For an lv_*() result r < 0, its named error (-ENOTCONN, -ENOENT, or libvirt's err); clears
+ * err in every case, so a work function is `op_fail_lv(op, lv_query(..., &err), &err)`. */
+void op_fail_lv(Operation *op, int r, LvError *err);
 bool op_failed(const Operation *op);
 /* The message of the error set, "" when none; for a done callback that logs it. */
 const char *op_error_message(const Operation *op);

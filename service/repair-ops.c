@@ -120,6 +120,4 @@ static void repair(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
                 op->result = NULL;
 }
 
-void repair_work(Operation *o, void *data) {
-        vm_config_run(o, data, false, repair, NULL);
-}
+VM_CONFIG_WORK(repair_work, false, repair, NULL)

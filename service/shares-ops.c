@@ -69,14 +69,6 @@ static void check_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
                 vm_config_fail(op, WINVM_ERROR_FAILED, NULL);
 }
 
-void shares_list_work(Operation *o, void *data) {
-        vm_config_run(o, data, false, list_step, NULL);
-}
-
-void shares_check_work(Operation *o, void *data) {
-        vm_config_run(o, data, false, check_step, NULL);
-}
-
-void shares_set_virtiofsd_work(Operation *o, void *data) {
-        vm_config_run(o, data, false, set_virtiofsd, NULL);
-}
+VM_CONFIG_WORK(shares_list_work, false, list_step, NULL)
+VM_CONFIG_WORK(shares_check_work, false, check_step, NULL)
+VM_CONFIG_WORK(shares_set_virtiofsd_work, false, set_virtiofsd, NULL)

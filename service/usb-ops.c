@@ -18,7 +18,8 @@ static char *device_name(const UsbHostDevice *d) {
         return s;
 }
 
-static void list(VmConfigOp *op, virDomainPtr dom) {
+static void list(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        (void) conn;
         bool active = virDomainIsActive(dom) == 1;
         _cleanup_free_ char *persistent = vm_config_domain_xml(dom, false, false);
         _cleanup_free_ char *live = active ? vm_config_domain_xml(dom, true, false) : NULL;
@@ -151,11 +152,6 @@ static void detach(VmConfigOp *op, virDomainPtr dom, const char *id, const char 
                 op->result = NULL;
 }
 
-static void list_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
-        (void) conn;
-        list(op, dom);
-}
-
 /* The device's hostdev XML, for the handler's id (one of [Usb] Devices: the configuration
  * does not change). */
 static char *hostdev_xml(VmConfigOp *op, char id[10]) {
@@ -183,14 +179,6 @@ static void detach_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
                 detach(op, dom, id, xml);
 }
 
-void usb_list_work(Operation *o, void *data) {
-        vm_config_run(o, data, false, list_step, NULL);
-}
-
-void usb_attach_work(Operation *o, void *data) {
-        vm_config_run(o, data, false, attach_step, NULL);
-}
-
-void usb_detach_work(Operation *o, void *data) {
-        vm_config_run(o, data, false, detach_step, NULL);
-}
+VM_CONFIG_WORK(usb_list_work, false, list, NULL)
+VM_CONFIG_WORK(usb_attach_work, false, attach_step, NULL)
+VM_CONFIG_WORK(usb_detach_work, false, detach_step, NULL)

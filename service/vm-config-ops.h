@@ -84,6 +84,12 @@ typedef void (*vm_config_step_fn)(VmConfigOp *op, virConnectPtr conn, virDomainP
  * (dom NULL) when libvirt has no such domain. */
 void vm_config_run(Operation *o, VmConfigOp *op, bool host_only, vm_config_step_fn step, vm_config_step_fn lost);
 
+/* Defines the work function (op_work_fn) name of one method: step in vm_config_run(). */
+#define VM_CONFIG_WORK(name, host_only, step, lost)             \
+        void name(Operation *o, void *data) {                   \
+                vm_config_run(o, data, host_only, step, lost);  \
+        }
+
 /* The work functions (op_work_fn; data is the VmConfigOp), one per method. */
 void cpu_topology_work(Operation *o, void *data);
 void cpu_check_work(Operation *o, void *data);

@@ -216,10 +216,7 @@ static void log_transition(Vm *vm, bool was_up) {
 
 static void refresh_work(Operation *op, void *data) {
         LvError err = { 0 };
-        int r = lv_query(op_lv(op), op_vm(op)->name, data, &err);
-        if (r < 0)
-                op_fail_lv(op, r, &err);
-        lv_error_clear(&err);
+        op_fail_lv(op, lv_query(op_lv(op), op_vm(op)->name, data, &err), &err);
 }
 
 static int refresh_done(Operation *op, sd_bus_message *reply, void *data) {
