@@ -3,7 +3,9 @@
  * message, the busy count, the caller's place under the call limits (call-limit.h), one
  * error slot the work fills, the error reply, the journal entry of a failed change, the
  * VM's state refresh and the free. A method supplies a work function (on a worker) and a
- * reply function (on the event thread, beside its handler), nothing else. */
+ * reply function (on the event thread, beside its handler), nothing else. winvmd's own work
+ * without a caller (state refreshes, the libvirt connection, scrub polls) takes the same path
+ * with no message. */
 #pragma once
 
 #include <stdarg.h>
@@ -58,7 +60,8 @@ typedef struct OpOptions {
 int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, op_reply_fn reply, void *data,
               const OpOptions *o, sd_bus_error *error);
 
-/* Worker side. The error slot keeps the first error set; later ones are dropped. */
+/* On the worker, or in the reply, pause and settle functions. The error slot keeps the first
+ * error set; later ones are dropped. */
 void op_fail(Operation *op, const char *name, const char *format, ...) __attribute__((format(printf, 3, 4)));
 void op_failv(Operation *op, const char *name, const char *format, va_list ap) __attribute__((format(printf, 3, 0)));
 /* Takes the error back out of the slot, for work that turns a failure into a notice or sets
