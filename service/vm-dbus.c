@@ -79,9 +79,9 @@ static void action_work(Operation *op, void *data) {
                 op_fail(op, WINVM_ERROR_ALREADY_RUNNING, "VM %s is already running", name);
         else if (a->r == -ESRCH && !a->after_timeout)
                 op_fail(op, WINVM_ERROR_NOT_RUNNING, "VM %s is not running", name);
+        /* Forcing after a shutdown timeout: the guest went off meanwhile, which is success. */
         else if (a->r < 0 && a->r != -ESRCH)
                 op_fail_lv(op, a->r, &err);
-        /* Forcing after a shutdown timeout: the guest went off meanwhile, which is success. */
         lv_error_clear(&err);
 }
 
@@ -114,7 +114,7 @@ static int shutdown_reply(Operation *op, sd_bus_message *reply, void *data) {
 }
 
 /* Takes a (freed in every case). Lifecycle calls go ahead of queued reads, under their own cap. */
-static int submit(Vm *vm, sd_bus_message *m, Action *a, sd_bus_error *error) {
+static int submit(Vm *vm, sd_bus_message *m, Action *a, op_reply_fn reply, sd_bus_error *error) {
         const OpOptions o = {
                 .journal = action_operation(a),
                 .uid = a->uid,
@@ -129,8 +129,7 @@ static int submit(Vm *vm, sd_bus_message *m, Action *a, sd_bus_error *error) {
                 .free_data = free,
         };
         Job *job = a->job;
-        int r = op_submit(vm->daemon, vm->daemon->worker, m, vm, action_work,
-                          a->action == LV_SHUTDOWN ? shutdown_reply : NULL, a, &o, error);
+        int r = op_submit(vm->daemon, vm->daemon->worker, m, vm, action_work, reply, a, &o, error);
         if (r < 0 && job && sd_bus_error_is_set(error))
                 job_complete(job, false,
                              sd_bus_error_has_name(error, WINVM_ERROR_DISCONNECTED) ? "libvirtd is not reachable"
@@ -143,7 +142,7 @@ static int submit_action(Vm *vm, sd_bus_message *m, LvAction action, uid_t uid, 
         if (!a)
                 return -ENOMEM;
         *a = (Action) { .action = action, .uid = uid };
-        return submit(vm, m, a, error);
+        return submit(vm, m, a, NULL, error);
 }
 
 int vm_force_stop_after_timeout(Vm *vm, sd_bus_message *m, Job *job, uid_t uid) {
@@ -152,7 +151,7 @@ int vm_force_stop_after_timeout(Vm *vm, sd_bus_message *m, Job *job, uid_t uid) 
                 return -ENOMEM;
         *a = (Action) { .action = LV_FORCE_STOP, .after_timeout = true, .job = job, .uid = uid };
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        int r = submit(vm, m, a, &e);
+        int r = submit(vm, m, a, NULL, &e);
         if (r < 0 && sd_bus_error_is_set(&e))
                 return sd_bus_reply_method_error(m, &e);
         return r;
@@ -209,7 +208,7 @@ static int method_shutdown(sd_bus_message *m, void *userdata, sd_bus_error *erro
         if (!a)
                 return -ENOMEM;
         *a = (Action) { .action = LV_SHUTDOWN, .timeout_sec = timeout, .force_after = force_after, .uid = uid };
-        return submit(vm, m, a, error);
+        return submit(vm, m, a, shutdown_reply, error);
 }
 
 static int method_force_stop(sd_bus_message *m, void *userdata, sd_bus_error *error) {
