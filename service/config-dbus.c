@@ -64,56 +64,11 @@ static int append_history(sd_bus_message *m, const VmConfigOp *op) {
         return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
-/* --- the replies, one per method (on the event thread, only when the work succeeded) ------- */
-
-static int topology_reply(Operation *o, sd_bus_message *reply, void *data) {
-        (void) o;
-        return append_topology(reply, &((VmConfigOp *) data)->topology);
-}
+/* --- replies several methods share; the others are beside their handlers ------------------- */
 
 static int checks_reply(Operation *o, sd_bus_message *reply, void *data) {
         (void) o;
         return bus_append_checks(reply, &((VmConfigOp *) data)->checks);
-}
-
-static int plan_reply(Operation *o, sd_bus_message *reply, void *data) {
-        const VmConfigOp *op = data;
-        (void) o;
-        return sd_bus_message_append(reply, "sss", op->plan.cputune_xml, op->plan.topology_xml, op->plan.table);
-}
-
-static int apply_reply(Operation *o, sd_bus_message *reply, void *data) {
-        const VmConfigOp *op = data;
-        (void) o;
-        return sd_bus_message_append(reply, "ss", op->plan.table, op->result ? op->result : "");
-}
-
-static int usb_list_reply(Operation *o, sd_bus_message *reply, void *data) {
-        (void) o;
-        return append_usb(reply, data);
-}
-
-static int shares_reply(Operation *o, sd_bus_message *reply, void *data) {
-        (void) o;
-        return append_shares(reply, &((VmConfigOp *) data)->shares);
-}
-
-static int drift_reply(Operation *o, sd_bus_message *reply, void *data) {
-        const VmConfigOp *op = data;
-        (void) o;
-        return sd_bus_message_append(reply, "bs", (int) op->differs, op->diff ? op->diff : "");
-}
-
-static int history_reply(Operation *o, sd_bus_message *reply, void *data) {
-        (void) o;
-        return append_history(reply, data);
-}
-
-static int repair_reply(Operation *o, sd_bus_message *reply, void *data) {
-        const VmConfigOp *op = data;
-        (void) o;
-        int r = sd_bus_message_append_strv(reply, op->repaired);
-        return r < 0 ? r : sd_bus_message_append(reply, "s", op->result ? op->result : "");
 }
 
 /* Attach, Detach, SetVirtiofsdPath, ExportDefinition, Define, UndoChange. */
@@ -262,6 +217,11 @@ static int read_cores(sd_bus_message *m, unsigned *p, unsigned *e, unsigned *h, 
         return 1;
 }
 
+static int topology_reply(Operation *o, sd_bus_message *reply, void *data) {
+        (void) o;
+        return append_topology(reply, &((VmConfigOp *) data)->topology);
+}
+
 static int method_get_topology(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = userdata;
         int r = verify_read(d, m, "org.winvm1.host.read", NULL, error);
@@ -283,6 +243,12 @@ static int method_check_pinning(sd_bus_message *m, void *userdata, sd_bus_error 
         return submit(d, vm, m, new_op(d, vm), cpu_check_work, checks_reply, error);
 }
 
+static int plan_reply(Operation *o, sd_bus_message *reply, void *data) {
+        const VmConfigOp *op = data;
+        (void) o;
+        return sd_bus_message_append(reply, "sss", op->plan.cputune_xml, op->plan.topology_xml, op->plan.table);
+}
+
 static int method_plan_pinning(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = userdata;
         unsigned p, e, h;
@@ -295,6 +261,12 @@ static int method_plan_pinning(sd_bus_message *m, void *userdata, sd_bus_error *
         if (op)
                 op->p_cores = p, op->e_cores = e, op->host_p_cores = h;
         return submit(d, NULL, m, op, cpu_plan_work, plan_reply, error);
+}
+
+static int apply_reply(Operation *o, sd_bus_message *reply, void *data) {
+        const VmConfigOp *op = data;
+        (void) o;
+        return sd_bus_message_append(reply, "ss", op->plan.table, op->result ? op->result : "");
 }
 
 static int method_apply_pinning(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -335,6 +307,13 @@ const sd_bus_vtable cpu_vtable[] = {
 
 /* --- Manager.Repair ------------------------------------------------------------------------- */
 
+static int repair_reply(Operation *o, sd_bus_message *reply, void *data) {
+        const VmConfigOp *op = data;
+        (void) o;
+        int r = sd_bus_message_append_strv(reply, op->repaired);
+        return r < 0 ? r : sd_bus_message_append(reply, "s", op->result ? op->result : "");
+}
+
 /* The doctor's repairs on the VM's definition: the same guarded, journalled, undoable path as
  * ApplyPinning and SetVirtiofsdPath (org.winvm1.vm.configure, verb repair). */
 int manager_method_repair(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -369,6 +348,11 @@ int manager_method_repair(sd_bus_message *m, void *userdata, sd_bus_error *error
 }
 
 /* --- org.winvm1.Usb ----------------------------------------------------------------------- */
+
+static int usb_list_reply(Operation *o, sd_bus_message *reply, void *data) {
+        (void) o;
+        return append_usb(reply, data);
+}
 
 static int method_usb_list(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Vm *vm = userdata;
@@ -436,6 +420,11 @@ const sd_bus_vtable usb_vtable[] = {
 
 /* --- org.winvm1.Shares -------------------------------------------------------------------- */
 
+static int shares_reply(Operation *o, sd_bus_message *reply, void *data) {
+        (void) o;
+        return append_shares(reply, &((VmConfigOp *) data)->shares);
+}
+
 static int method_shares_read(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Vm *vm = userdata;
         int r = verify_read(vm->daemon, m, "org.winvm1.vm.read", vm->name, error);
@@ -489,6 +478,17 @@ const sd_bus_vtable shares_vtable[] = {
 };
 
 /* --- org.winvm1.Definition ---------------------------------------------------------------- */
+
+static int drift_reply(Operation *o, sd_bus_message *reply, void *data) {
+        const VmConfigOp *op = data;
+        (void) o;
+        return sd_bus_message_append(reply, "bs", (int) op->differs, op->diff ? op->diff : "");
+}
+
+static int history_reply(Operation *o, sd_bus_message *reply, void *data) {
+        (void) o;
+        return append_history(reply, data);
+}
 
 static int method_definition_read(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Vm *vm = userdata;
