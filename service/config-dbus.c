@@ -1,7 +1,8 @@
 /* The VM's configuration as managed state: org.winvm1.Cpu on /org/winvm1/host, and
  * org.winvm1.Usb, org.winvm1.Shares and org.winvm1.Definition on each VM. Handlers read and
- * validate their arguments, ask polkit, and hand the work to the snapshot worker
- * (vm-config-ops.h), so definition changes and snapshot operations never interleave. */
+ * validate their arguments, ask polkit, and hand the work to the snapshot worker as an
+ * Operation (a work function per method in *-ops.c, vm-config-ops.h; its reply function
+ * here), so definition changes and snapshot operations never interleave. */
 #include <errno.h>
 #include <glib.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "errors.h"
 #include "log.h"
 #include "names.h"
+#include "operation.h"
 #include "util.h"
 #include "vm-config-ops.h"
 
@@ -21,39 +23,6 @@
 /* Calls queued on the snapshot worker at once: any local user may read, and each read waits
  * behind snapshot operations, so a flood is refused instead of queued without end. */
 #define CONFIG_QUEUED_MAX 32u
-
-typedef struct ConfigCall {
-        Daemon *daemon;
-        Vm *vm;                 /* NULL for host-wide reads */
-        sd_bus_message *message;
-        CallTicket ticket;
-        VmConfigOp *op;
-        uid_t caller_uid;       /* of a change, as polkit saw it; LOG_NO_UID for reads */
-} ConfigCall;
-
-/* The WINVM_OPERATION of a change, NULL for a read. */
-static const char *change_name(VmConfigOpKind k) {
-        switch (k) {
-        case VMCFG_PIN_APPLY:
-                return "pinning";
-        case VMCFG_USB_ATTACH:
-                return "usb-attach";
-        case VMCFG_USB_DETACH:
-                return "usb-detach";
-        case VMCFG_SET_VIRTIOFSD:
-                return "virtiofsd";
-        case VMCFG_EXPORT:
-                return "export";
-        case VMCFG_DEFINE:
-                return "define";
-        case VMCFG_UNDO:
-                return "undo";
-        case VMCFG_REPAIR:
-                return "repair";
-        default:
-                return NULL;
-        }
-}
 
 static int append_topology(sd_bus_message *m, const CpuTopology *t) {
         int r = sd_bus_message_append(m, "b", (int) t->hybrid);
@@ -95,159 +64,111 @@ static int append_history(sd_bus_message *m, const VmConfigOp *op) {
         return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
-static int append_result(sd_bus_message *m, const VmConfigOp *op) {
-        switch (op->kind) {
-        case VMCFG_TOPOLOGY:
-                return append_topology(m, &op->topology);
-        case VMCFG_PIN_CHECK:
-        case VMCFG_SHARES_CHECK:
-                return bus_append_checks(m, &op->checks);
-        case VMCFG_PIN_PLAN:
-                return sd_bus_message_append(m, "sss", op->plan.cputune_xml, op->plan.topology_xml, op->plan.table);
-        case VMCFG_PIN_APPLY:
-                return sd_bus_message_append(m, "ss", op->plan.table, op->result ? op->result : "");
-        case VMCFG_USB_LIST:
-                return append_usb(m, op);
-        case VMCFG_SHARES_LIST:
-                return append_shares(m, &op->shares);
-        case VMCFG_DRIFT:
-                return sd_bus_message_append(m, "bs", (int) op->differs, op->diff ? op->diff : "");
-        case VMCFG_HISTORY:
-                return append_history(m, op);
-        case VMCFG_REPAIR: {
-                int r = sd_bus_message_append_strv(m, op->repaired);
-                return r < 0 ? r : sd_bus_message_append(m, "s", op->result ? op->result : "");
-        }
-        default:
-                return sd_bus_message_append(m, "s", op->result ? op->result : "");
-        }
+/* --- replies several methods share; the others are beside their handlers ------------------- */
+
+static int checks_reply(Operation *o, sd_bus_message *reply, void *data) {
+        (void) o;
+        return bus_append_checks(reply, &((VmConfigOp *) data)->checks);
 }
 
-static void config_work(void *userdata) {
-        ConfigCall *c = userdata;
-        vm_config_op_run(c->op);
+/* Attach, Detach, SetVirtiofsdPath, ExportDefinition, Define, UndoChange. */
+static int result_reply(Operation *o, sd_bus_message *reply, void *data) {
+        const VmConfigOp *op = data;
+        (void) o;
+        return sd_bus_message_append(reply, "s", op->result ? op->result : "");
 }
 
-static void config_work(void *userdata);
-static void config_done(void *userdata);
+/* --- the path every call takes ---------------------------------------------------------------- */
 
-/* polkit's answer for a change the allowlist did not admit: an administrator's yes runs the
- * same operation again (it then checks that nothing changed meanwhile); anything else
- * answers the refusal the worker wrote, which names the change and the action. */
 static void on_unrestricted(void *userdata, AuthzVerdict verdict, uid_t uid, const char *why) {
-        ConfigCall *c = userdata;
-        VmConfigOp *op = c->op;
+        VmConfigOp *op = userdata;
+        Operation *o = op->operation;
         op->needs_unrestricted = false;
         if (verdict == AUTHZ_YES) {
+                /* The same work again; it then checks that nothing changed meanwhile. */
                 op->unrestricted = true;
-                op->error_name = NULL;
-                free(op->error_message);
-                op->error_message = NULL;
-                if (worker_submit(c->daemon->snapshot_worker, config_work, config_done, c) >= 0)
-                        return;
-                vm_config_failf(op, WINVM_ERROR_FAILED, "winvmd is shutting down");
-        } else if (verdict == AUTHZ_UNANSWERED) {
-                op->error_name = NULL;
-                free(op->error_message);
-                op->error_message = NULL;
-                vm_config_failf(op, WINVM_ERROR_BUSY, "polkit gave no answer for %s (%s); try again",
-                                DEFINE_UNRESTRICTED_ACTION, why ? why : "it is overloaded");
-        } else {
-                const char *details[] = { "vm", op->vm, NULL };
-                sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(op->error_name, op->error_message);
-                bus_polkit_log_refusal(DEFINE_UNRESTRICTED_ACTION, details, uid, &e);
-        }
-        config_done(c);
-}
-
-/* Asks polkit whether an administrator admits the change (interactive when the caller
- * allows it, so a polkit agent can ask for the password). 0 when asked. */
-static int ask_unrestricted(ConfigCall *c) {
-        const char *change = change_name(c->op->kind);
-        const char *details[] = { "vm", c->op->vm, "verb", change ? change : "define", "change",
-                                  c->op->unrestricted_what ? c->op->unrestricted_what : "", NULL };
-        return authz_check(c->daemon->authz, sd_bus_message_get_sender(c->message), DEFINE_UNRESTRICTED_ACTION, details,
-                           sd_bus_message_get_allow_interactive_authorization(c->message) > 0, on_unrestricted, c);
-}
-
-static void config_done(void *userdata) {
-        ConfigCall *c = userdata;
-        VmConfigOp *op = c->op;
-        if (op->needs_unrestricted && !op->unrestricted && ask_unrestricted(c) == 0)
+                free(op_take_error(o, NULL));
+                op_continue(o, true);
                 return;
-        daemon_call_leave(c->daemon, &c->ticket);
-        const char *change = change_name(op->kind), *vm = c->vm ? c->vm->name : NULL;
-        if (op->error_name && change)
-                log_operation_failed(vm, change, NULL, c->caller_uid, op->error_name,
-                                     op->error_message ? op->error_message : "failed");
-        if (op->error_name) {
-                /* A message the bus refuses (not UTF-8, from libvirt or a file) still gets an answer. */
-                if (sd_bus_reply_method_errorf(c->message, op->error_name, "%s",
-                                               op->error_message ? op->error_message : "failed") < 0)
-                        (void) sd_bus_reply_method_errorf(c->message, op->error_name, "the operation failed");
-        } else {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-                int r = sd_bus_message_new_method_return(c->message, &reply);
-                if (r >= 0)
-                        r = append_result(reply, op);
-                if (r >= 0)
-                        r = sd_bus_send(NULL, reply, NULL);
-                if (r < 0)
-                        (void) sd_bus_reply_method_errnof(c->message, -r, "Could not build the reply: %m");
         }
-        if (op->definition_changed && c->vm) {
-                log_event(LOG_INFO, WINVM_MESSAGE_DEFINITION_CHANGED, vm, change, NULL, c->caller_uid, NULL,
-                          "VM %s: definition changed (%s): %s", vm, change ? change : "?",
-                          op->result ? op->result : "done");
-                vm_refresh(c->vm);
+        const char *name;
+        _cleanup_free_ char *message = op_take_error(o, &name);
+        if (verdict == AUTHZ_UNANSWERED)
+                op_fail(o, WINVM_ERROR_BUSY, "polkit gave no answer for %s (%s); try again", DEFINE_UNRESTRICTED_ACTION,
+                        why ? why : "it is overloaded");
+        else {
+                const char *details[] = { "vm", op->vm, NULL };
+                sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(name, message);
+                bus_polkit_log_refusal(DEFINE_UNRESTRICTED_ACTION, details, uid, &e);
+                op_fail(o, name, "%s", message ? message : "failed");
         }
-        c->daemon->n_config_queued--;
-        daemon_busy_dec(c->daemon);
-        sd_bus_message_unref(c->message);
-        vm_config_op_free(op);
-        free(c);
+        op_continue(o, false);
 }
 
-static int submit_as(Daemon *d, Vm *vm, sd_bus_message *m, VmConfigOp *op, uid_t caller_uid) {
+/* polkit for a change the allowlist did not admit: an administrator's yes runs the same work
+ * again; anything else answers the refusal the worker wrote, which names the change and the
+ * action. Asked interactively when the caller allows it, so an agent can ask for the password. */
+static bool config_pause(Operation *o, void *data) {
+        VmConfigOp *op = data;
+        if (!op->needs_unrestricted || op->unrestricted)
+                return false;
+        sd_bus_message *m = op_message(o);
+        const char *details[] = { "vm", op->vm, "verb", op->change ? op->change : "define", "change",
+                                  op->unrestricted_what ? op->unrestricted_what : "", NULL };
+        return authz_check(op_daemon(o)->authz, sd_bus_message_get_sender(m), DEFINE_UNRESTRICTED_ACTION, details,
+                           sd_bus_message_get_allow_interactive_authorization(m) > 0, on_unrestricted, op) == 0;
+}
+
+/* Succeeded or not: a definition that changed is journalled and read again. */
+static void config_settle(Operation *o, void *data) {
+        VmConfigOp *op = data;
+        Vm *vm = op_vm(o);
+        op_daemon(o)->n_config_queued--;
+        if (op->definition_changed && vm) {
+                log_event(LOG_INFO, WINVM_MESSAGE_DEFINITION_CHANGED, vm->name, op->change, NULL, op->uid, NULL,
+                          "VM %s: definition changed (%s): %s", vm->name, op->change ? op->change : "?",
+                          op->result ? op->result : "done");
+                vm_refresh(vm);
+        }
+}
+
+static void config_op_free(void *data) {
+        vm_config_op_free(data);
+}
+
+/* Takes op (NULL: out of memory). A change names itself (change, its WINVM_OPERATION) and
+ * its caller (uid); a read passes NULL and LOG_NO_UID. */
+static int submit_as(Daemon *d, Vm *vm, sd_bus_message *m, VmConfigOp *op, const char *change, uid_t uid,
+                     op_work_fn work, op_reply_fn reply, sd_bus_error *error) {
         if (!op)
                 return -ENOMEM;
         if (d->n_config_queued >= CONFIG_QUEUED_MAX) {
                 vm_config_op_free(op);
-                return sd_bus_reply_method_errorf(m, WINVM_ERROR_BUSY,
-                                                  "too many configuration calls are waiting; try again when they are done");
+                return sd_bus_error_set_const(error, WINVM_ERROR_BUSY,
+                                              "too many configuration calls are waiting; try again when they are done");
         }
-        ConfigCall *c = calloc(1, sizeof(*c));
-        if (!c) {
-                vm_config_op_free(op);
-                return -ENOMEM;
-        }
-        *c = (ConfigCall) { .daemon = d, .vm = vm, .message = sd_bus_message_ref(m), .op = op, .caller_uid = caller_uid };
-        _cleanup_(sd_bus_error_free) sd_bus_error busy = SD_BUS_ERROR_NULL;
-        if (daemon_call_enter(d, m, true, &c->ticket, &busy) < 0) {
-                sd_bus_message_unref(c->message);
-                vm_config_op_free(op);
-                free(c);
-                return sd_bus_reply_method_error(m, &busy);
-        }
-        int r = worker_submit(d->snapshot_worker, config_work, config_done, c);
-        if (r < 0) {
-                daemon_call_leave(d, &c->ticket);
-                sd_bus_message_unref(c->message);
-                vm_config_op_free(op);
-                free(c);
-                return sd_bus_reply_method_errorf(m, WINVM_ERROR_FAILED, "winvmd is shutting down");
-        }
-        d->n_config_queued++;
-        daemon_busy_inc(d);
-        return 1;
+        op->change = change;
+        op->uid = uid;
+        const OpOptions o = {
+                .journal = change,
+                .uid = uid,
+                .pause = config_pause,
+                .settle = config_settle,
+                .free_data = config_op_free,
+        };
+        int r = op_submit(d, d->snapshot_worker, m, vm, work, reply, op, &o, error);
+        if (r >= 0)
+                d->n_config_queued++;
+        return r;
 }
 
-static int submit(Daemon *d, Vm *vm, sd_bus_message *m, VmConfigOp *op) {
-        return submit_as(d, vm, m, op, LOG_NO_UID);
+static int submit(Daemon *d, Vm *vm, sd_bus_message *m, VmConfigOp *op, op_work_fn work, op_reply_fn reply,
+                  sd_bus_error *error) {
+        return submit_as(d, vm, m, op, NULL, LOG_NO_UID, work, reply, error);
 }
 
-static VmConfigOp *new_op(Daemon *d, VmConfigOpKind kind, const Vm *vm) {
-        return vm_config_op_new(kind, d->config, vm ? vm->name : NULL);
+static VmConfigOp *new_op(Daemon *d, const Vm *vm) {
+        return vm_config_op_new(d->config, vm ? vm->name : NULL);
 }
 
 /* A read: cached per caller like every read of winvmd. */
@@ -296,11 +217,16 @@ static int read_cores(sd_bus_message *m, unsigned *p, unsigned *e, unsigned *h, 
         return 1;
 }
 
+static int topology_reply(Operation *o, sd_bus_message *reply, void *data) {
+        (void) o;
+        return append_topology(reply, &((VmConfigOp *) data)->topology);
+}
+
 static int method_get_topology(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = userdata;
         int r = verify_read(d, m, "org.winvm1.host.read", NULL, error);
         VERIFIED(r);
-        return submit(d, NULL, m, new_op(d, VMCFG_TOPOLOGY, NULL));
+        return submit(d, NULL, m, new_op(d, NULL), cpu_topology_work, topology_reply, error);
 }
 
 static int method_check_pinning(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -314,7 +240,13 @@ static int method_check_pinning(sd_bus_message *m, void *userdata, sd_bus_error 
                 return -ENXIO;
         r = verify_read(d, m, "org.winvm1.host.read", vm->name, error);
         VERIFIED(r);
-        return submit(d, vm, m, new_op(d, VMCFG_PIN_CHECK, vm));
+        return submit(d, vm, m, new_op(d, vm), cpu_check_work, checks_reply, error);
+}
+
+static int plan_reply(Operation *o, sd_bus_message *reply, void *data) {
+        const VmConfigOp *op = data;
+        (void) o;
+        return sd_bus_message_append(reply, "sss", op->plan.cputune_xml, op->plan.topology_xml, op->plan.table);
 }
 
 static int method_plan_pinning(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -325,10 +257,16 @@ static int method_plan_pinning(sd_bus_message *m, void *userdata, sd_bus_error *
                 return r;
         r = verify_read(d, m, "org.winvm1.host.read", NULL, error);
         VERIFIED(r);
-        VmConfigOp *op = new_op(d, VMCFG_PIN_PLAN, NULL);
+        VmConfigOp *op = new_op(d, NULL);
         if (op)
                 op->p_cores = p, op->e_cores = e, op->host_p_cores = h;
-        return submit(d, NULL, m, op);
+        return submit(d, NULL, m, op, cpu_plan_work, plan_reply, error);
+}
+
+static int apply_reply(Operation *o, sd_bus_message *reply, void *data) {
+        const VmConfigOp *op = data;
+        (void) o;
+        return sd_bus_message_append(reply, "ss", op->plan.table, op->result ? op->result : "");
 }
 
 static int method_apply_pinning(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -347,10 +285,10 @@ static int method_apply_pinning(sd_bus_message *m, void *userdata, sd_bus_error 
         uid_t uid;
         r = verify_change(d, m, "org.winvm1.vm.configure", vm->name, "pinning", &uid, error);
         VERIFIED(r);
-        VmConfigOp *op = new_op(d, VMCFG_PIN_APPLY, vm);
+        VmConfigOp *op = new_op(d, vm);
         if (op)
                 op->p_cores = p, op->e_cores = e, op->host_p_cores = h;
-        return submit_as(d, vm, m, op, uid);
+        return submit_as(d, vm, m, op, "pinning", uid, cpu_apply_work, apply_reply, error);
 }
 
 const sd_bus_vtable cpu_vtable[] = {
@@ -368,6 +306,13 @@ const sd_bus_vtable cpu_vtable[] = {
 };
 
 /* --- Manager.Repair ------------------------------------------------------------------------- */
+
+static int repair_reply(Operation *o, sd_bus_message *reply, void *data) {
+        const VmConfigOp *op = data;
+        (void) o;
+        int r = sd_bus_message_append_strv(reply, op->repaired);
+        return r < 0 ? r : sd_bus_message_append(reply, "s", op->result ? op->result : "");
+}
 
 /* The doctor's repairs on the VM's definition: the same guarded, journalled, undoable path as
  * ApplyPinning and SetVirtiofsdPath (org.winvm1.vm.configure, verb repair). */
@@ -396,19 +341,24 @@ int manager_method_repair(sd_bus_message *m, void *userdata, sd_bus_error *error
         uid_t uid;
         r = verify_change(d, m, "org.winvm1.vm.configure", vm->name, "repair", &uid, error);
         VERIFIED(r);
-        VmConfigOp *op = new_op(d, VMCFG_REPAIR, vm);
+        VmConfigOp *op = new_op(d, vm);
         if (op)
                 op->repair_ids = TAKE_PTR(ids);
-        return submit_as(d, vm, m, op, uid);
+        return submit_as(d, vm, m, op, "repair", uid, repair_work, repair_reply, error);
 }
 
 /* --- org.winvm1.Usb ----------------------------------------------------------------------- */
+
+static int usb_list_reply(Operation *o, sd_bus_message *reply, void *data) {
+        (void) o;
+        return append_usb(reply, data);
+}
 
 static int method_usb_list(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Vm *vm = userdata;
         int r = verify_read(vm->daemon, m, "org.winvm1.vm.read", vm->name, error);
         VERIFIED(r);
-        return submit(vm->daemon, vm, m, new_op(vm->daemon, VMCFG_USB_LIST, vm));
+        return submit(vm->daemon, vm, m, new_op(vm->daemon, vm), usb_list_work, usb_list_reply, error);
 }
 
 static int method_usb_change(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -442,10 +392,11 @@ static int method_usb_change(sd_bus_message *m, void *userdata, sd_bus_error *er
         uid_t uid;
         r = verify_change(d, m, "org.winvm1.usb.manage", vm->name, attach ? "attach" : "detach", &uid, error);
         VERIFIED(r);
-        VmConfigOp *op = new_op(d, attach ? VMCFG_USB_ATTACH : VMCFG_USB_DETACH, vm);
+        VmConfigOp *op = new_op(d, vm);
         if (op)
                 op->usb = id, op->flags = flags;
-        return submit_as(d, vm, m, op, uid);
+        return submit_as(d, vm, m, op, attach ? "usb-attach" : "usb-detach", uid,
+                         attach ? usb_attach_work : usb_detach_work, result_reply, error);
 }
 
 static int property_usb_devices(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -469,12 +420,18 @@ const sd_bus_vtable usb_vtable[] = {
 
 /* --- org.winvm1.Shares -------------------------------------------------------------------- */
 
+static int shares_reply(Operation *o, sd_bus_message *reply, void *data) {
+        (void) o;
+        return append_shares(reply, &((VmConfigOp *) data)->shares);
+}
+
 static int method_shares_read(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Vm *vm = userdata;
         int r = verify_read(vm->daemon, m, "org.winvm1.vm.read", vm->name, error);
         VERIFIED(r);
         bool check = streq_ptr(sd_bus_message_get_member(m), "Check");
-        return submit(vm->daemon, vm, m, new_op(vm->daemon, check ? VMCFG_SHARES_CHECK : VMCFG_SHARES_LIST, vm));
+        return submit(vm->daemon, vm, m, new_op(vm->daemon, vm), check ? shares_check_work : shares_list_work,
+                      check ? checks_reply : shares_reply, error);
 }
 
 static int method_set_virtiofsd(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -495,10 +452,10 @@ static int method_set_virtiofsd(sd_bus_message *m, void *userdata, sd_bus_error 
         uid_t uid;
         r = verify_change(d, m, "org.winvm1.vm.configure", vm->name, "virtiofsd", &uid, error);
         VERIFIED(r);
-        VmConfigOp *op = new_op(d, VMCFG_SET_VIRTIOFSD, vm);
+        VmConfigOp *op = new_op(d, vm);
         if (op && !(op->path = strdup(path)))
                 op = vm_config_op_free(op);
-        return submit_as(d, vm, m, op, uid);
+        return submit_as(d, vm, m, op, "virtiofsd", uid, shares_set_virtiofsd_work, result_reply, error);
 }
 
 static int property_allowed_virtiofsd(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -522,6 +479,17 @@ const sd_bus_vtable shares_vtable[] = {
 
 /* --- org.winvm1.Definition ---------------------------------------------------------------- */
 
+static int drift_reply(Operation *o, sd_bus_message *reply, void *data) {
+        const VmConfigOp *op = data;
+        (void) o;
+        return sd_bus_message_append(reply, "bs", (int) op->differs, op->diff ? op->diff : "");
+}
+
+static int history_reply(Operation *o, sd_bus_message *reply, void *data) {
+        (void) o;
+        return append_history(reply, data);
+}
+
 static int method_definition_read(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Vm *vm = userdata;
         Daemon *d = vm->daemon;
@@ -537,23 +505,32 @@ static int method_definition_read(sd_bus_message *m, void *userdata, sd_bus_erro
         int r = with_diff ? verify_change(d, m, "org.winvm1.vm.define", vm->name, "diff", &uid, error) :
                             verify_read(d, m, "org.winvm1.vm.read", vm->name, error);
         VERIFIED(r);
-        VmConfigOp *op = new_op(d, drift ? VMCFG_DRIFT : VMCFG_HISTORY, vm);
+        VmConfigOp *op = new_op(d, vm);
         if (op)
                 op->with_diff = with_diff;
-        return submit(d, vm, m, op);
+        return submit(d, vm, m, op, drift ? definition_drift_work : definition_history_work,
+                      drift ? drift_reply : history_reply, error);
 }
 
-static int method_definition_change(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Vm *vm = userdata;
+/* verb: the polkit detail, which is also the change's WINVM_OPERATION. */
+static int definition_change(sd_bus_message *m, Vm *vm, const char *verb, op_work_fn work, sd_bus_error *error) {
         Daemon *d = vm->daemon;
-        const char *member = sd_bus_message_get_member(m);
-        VmConfigOpKind kind = streq_ptr(member, "ExportDefinition") ? VMCFG_EXPORT :
-                              streq_ptr(member, "Define") ? VMCFG_DEFINE : VMCFG_UNDO;
         uid_t uid;
-        int r = verify_change(d, m, "org.winvm1.vm.define", vm->name,
-                              kind == VMCFG_EXPORT ? "export" : kind == VMCFG_DEFINE ? "define" : "undo", &uid, error);
+        int r = verify_change(d, m, "org.winvm1.vm.define", vm->name, verb, &uid, error);
         VERIFIED(r);
-        return submit_as(d, vm, m, new_op(d, kind, vm), uid);
+        return submit_as(d, vm, m, new_op(d, vm), verb, uid, work, result_reply, error);
+}
+
+static int method_export_definition(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return definition_change(m, userdata, "export", definition_export_work, error);
+}
+
+static int method_define(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return definition_change(m, userdata, "define", definition_define_work, error);
+}
+
+static int method_undo_change(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return definition_change(m, userdata, "undo", definition_undo_work, error);
 }
 
 static int property_definition_file(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -567,13 +544,13 @@ static int property_definition_file(sd_bus *bus, const char *path, const char *i
 const sd_bus_vtable definition_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("DefinitionFile", "s", property_definition_file, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_METHOD_WITH_ARGS("ExportDefinition", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", file), method_definition_change,
+        SD_BUS_METHOD_WITH_ARGS("ExportDefinition", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", file), method_export_definition,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Define", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", result), method_definition_change,
+        SD_BUS_METHOD_WITH_ARGS("Define", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", result), method_define,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("DefinitionDrift", SD_BUS_ARGS("b", with_diff), SD_BUS_RESULT("b", differs, "s", diff),
                                 method_definition_read, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("UndoChange", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", result), method_definition_change,
+        SD_BUS_METHOD_WITH_ARGS("UndoChange", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", result), method_undo_change,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetHistory", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ts)", versions), method_definition_read,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

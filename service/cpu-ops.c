@@ -83,26 +83,37 @@ static void apply(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
                 op->result = NULL;
 }
 
-void cpu_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+/* Every Cpu method reads the host's topology first. */
+static void topology_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        (void) conn;
+        (void) dom;
+        (void) read_topology(op);
+}
+
+static void check_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        (void) conn;
         if (!read_topology(op))
                 return;
-        switch (op->kind) {
-        case VMCFG_PIN_CHECK: {
-                _cleanup_free_ char *xml = vm_config_domain_xml(dom, false, false);
-                if (!xml)
-                        vm_config_fail_libvirt(op, NULL, "cannot read the definition");
-                else if (cpu_pinning_check(&op->topology, xml, op->config->cpu_host_cpus, &op->checks) < 0)
-                        vm_config_fail(op, WINVM_ERROR_FAILED, strdup("libvirt's definition does not parse"));
-                break;
-        }
-        case VMCFG_PIN_PLAN:
-                (void) plan(op);
-                break;
-        case VMCFG_PIN_APPLY:
-                if (plan(op))
-                        apply(op, conn, dom);
-                break;
-        default:
-                break;
-        }
+        _cleanup_free_ char *xml = vm_config_domain_xml(dom, false, false);
+        if (!xml)
+                vm_config_fail_libvirt(op, NULL, "cannot read the definition");
+        else if (cpu_pinning_check(&op->topology, xml, op->config->cpu_host_cpus, &op->checks) < 0)
+                vm_config_fail(op, WINVM_ERROR_FAILED, strdup("libvirt's definition does not parse"));
 }
+
+static void plan_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        (void) conn;
+        (void) dom;
+        if (read_topology(op))
+                (void) plan(op);
+}
+
+static void apply_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        if (read_topology(op) && plan(op))
+                apply(op, conn, dom);
+}
+
+VM_CONFIG_WORK(cpu_topology_work, true, topology_step, NULL)
+VM_CONFIG_WORK(cpu_check_work, false, check_step, NULL)
+VM_CONFIG_WORK(cpu_plan_work, true, plan_step, NULL)
+VM_CONFIG_WORK(cpu_apply_work, false, apply_step, NULL)

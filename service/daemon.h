@@ -107,8 +107,6 @@ extern const sd_bus_vtable vm_vtable[];
 int vm_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                    sd_bus_error *error);
 int vm_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
-/* Replies to m with the outcome of an lv_action() call. */
-int vm_reply_action_result(Vm *vm, sd_bus_message *m, int r, const LvError *err);
 
 /* vm-get-definition.c */
 int vm_method_get_definition(sd_bus_message *m, void *userdata, sd_bus_error *error);

@@ -40,7 +40,8 @@ static bool same_definition(const char *old, const char *data) {
         return xml_normalize(old, &a) == 0 && xml_normalize(data, &b) == 0 && strcmp(a, b) == 0;
 }
 
-static void export(VmConfigOp *op, virDomainPtr dom) {
+static void export(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        (void) conn;
         const char *file = definition_file(op);
         if (!file)
                 return;
@@ -99,7 +100,8 @@ static int write_temp(const char *dir, const char *name, const char *data, char 
         return write_file_atomic(*ret, data, strlen(data), 0600);
 }
 
-static void drift(VmConfigOp *op, virDomainPtr dom) {
+static void drift(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        (void) conn;
         const char *file = definition_file(op);
         _cleanup_free_ char *data = NULL, *xml = NULL, *a = NULL, *b = NULL;
         if (!file || read_definition(op, file, &data) < 0)
@@ -185,7 +187,9 @@ static char *baseline_of(VmConfigOp *op) {
         return xml;
 }
 
-void definition_ops_define_lost(VmConfigOp *op, virConnectPtr conn) {
+/* Define when libvirt has no domain of the VM's name. */
+static void define_lost(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        (void) dom;
         const char *file = definition_file(op);
         _cleanup_free_ char *xml = NULL, *why = NULL, *baseline = NULL;
         if (!file || read_definition(op, file, &xml) < 0)
@@ -205,23 +209,15 @@ void definition_ops_define_lost(VmConfigOp *op, virConnectPtr conn) {
                 op->result = NULL;
 }
 
-void definition_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
-        switch (op->kind) {
-        case VMCFG_EXPORT:
-                export(op, dom);
-                break;
-        case VMCFG_DEFINE:
-                define(op, conn, dom);
-                break;
-        case VMCFG_DRIFT:
-                drift(op, dom);
-                break;
-        case VMCFG_UNDO:
-                undo(op, conn, dom);
-                break;
-        default:
-                if (definition_history_list(op->config->state_dir, op->vm, &op->history, &op->n_history) < 0)
-                        vm_config_fail(op, WINVM_ERROR_FAILED, strdup("cannot read the kept definitions"));
-                break;
-        }
+static void history_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        (void) conn;
+        (void) dom;
+        if (definition_history_list(op->config->state_dir, op->vm, &op->history, &op->n_history) < 0)
+                vm_config_fail(op, WINVM_ERROR_FAILED, strdup("cannot read the kept definitions"));
 }
+
+VM_CONFIG_WORK(definition_export_work, false, export, NULL)
+VM_CONFIG_WORK(definition_define_work, false, define, define_lost)
+VM_CONFIG_WORK(definition_drift_work, false, drift, NULL)
+VM_CONFIG_WORK(definition_undo_work, false, undo, NULL)
+VM_CONFIG_WORK(definition_history_work, true, history_step, NULL)

@@ -206,8 +206,9 @@ static void doctor_work(Operation *op, void *data) {
         _cleanup_(desktop_user_clear) DesktopUser du = { 0 };    \
         kvmfr_config_from((c)->daemon->config, &k, &du)
 
-static void refresh_work(void *userdata) {
-        HostResult *c = userdata;
+static void refresh_work(Operation *op, void *data) {
+        HostResult *c = data;
+        (void) op;
         KVMFR_CONFIG(c, k, du);
         kvmfr_read(c, &k);
 }
@@ -438,14 +439,13 @@ static int submit(Daemon *d, sd_bus_message *m, const char *vm, op_work_fn work,
         return op_submit(d, d->storage_worker, m, NULL, work, reply, c, &o, error);
 }
 
-static void refresh_done(void *userdata) {
-        HostResult *c = userdata;
-        Daemon *d = c->daemon;
+static int refresh_done(Operation *op, sd_bus_message *reply, void *data) {
+        Daemon *d = op_daemon(op);
+        (void) reply;
         if (d->host_cache)
                 d->host_cache->refreshing = false;
-        cache_take(d, c);
-        host_result_free(c);
-        daemon_busy_dec(d);
+        cache_take(d, data);
+        return 0;
 }
 
 static void refresh_if_stale(Daemon *d) {
@@ -456,11 +456,9 @@ static void refresh_if_stale(Daemon *d) {
         if (!c)
                 return;
         c->daemon = d;
-        if (worker_submit(d->storage_worker, refresh_work, refresh_done, c) < 0) {
-                free(c);
+        const OpOptions o = { .free_data = host_result_free };
+        if (op_submit(d, d->storage_worker, NULL, NULL, refresh_work, refresh_done, c, &o, NULL) < 0)
                 return;
-        }
-        daemon_busy_inc(d);
         h->refreshing = true;
 }
 

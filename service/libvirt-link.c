@@ -4,20 +4,19 @@
 #include <stdlib.h>
 
 #include "daemon.h"
+#include "errors.h"
 #include "log.h"
+#include "operation.h"
 #include "startup-hold.h"
 #include "startup-phases.h"
 
 #define RECONNECT_FIRST_USEC (200 * 1000ULL)
 #define RECONNECT_MAX_USEC (5 * 1000 * 1000ULL)
 
-typedef struct ConnectCall {
-        Daemon *daemon;
+typedef struct Connection {
         unsigned gen;
-        int r;
-        LvError err;
         uint64_t connected_usec; /* when lv_connect returned, for StartupPhases */
-} ConnectCall;
+} Connection;
 
 static void set_connected(Daemon *d, bool connected) {
         if (d->connected == connected)
@@ -53,21 +52,25 @@ static void schedule_reconnect(Daemon *d) {
                 log_error("Cannot schedule a reconnection to libvirt");
 }
 
-static void connect_work(void *userdata) {
-        ConnectCall *c = userdata;
-        c->r = lv_connect(c->daemon->lv, &c->gen, &c->err);
+static void connect_work(Operation *op, void *data) {
+        Connection *c = data;
+        LvError err = { 0 };
+        int r = lv_connect(op_lv(op), &c->gen, &err);
         c->connected_usec = startup_phase_now();
+        if (r < 0)
+                op_fail(op, WINVM_ERROR_DISCONNECTED, "%s", err.message ? err.message : "unknown error");
+        lv_error_clear(&err);
 }
 
-static void connect_done(void *userdata) {
-        ConnectCall *c = userdata;
-        Daemon *d = c->daemon;
+static int connect_done(Operation *op, sd_bus_message *reply, void *data) {
+        Connection *c = data;
+        Daemon *d = op_daemon(op);
+        (void) reply;
 
         d->connecting = false;
-        if (c->r < 0) {
+        if (op_failed(op)) {
                 if (d->reconnect_attempt == 0)
-                        log_warning("Cannot connect to %s: %s; retrying", d->config->libvirt_uri,
-                                    c->err.message ? c->err.message : "unknown error");
+                        log_warning("Cannot connect to %s: %s; retrying", d->config->libvirt_uri, op_error_message(op));
                 schedule_reconnect(d);
                 daemon_release_held_reads(d, true);
         } else {
@@ -81,22 +84,19 @@ static void connect_done(void *userdata) {
                         vm_refresh(d->vms[i]);
                 daemon_release_held_reads(d, false); /* no VMs: nothing to wait for */
         }
-        lv_error_clear(&c->err);
-        free(c);
+        return 0;
 }
 
 void daemon_connect_libvirt(Daemon *d) {
         if (d->connecting || d->connected)
                 return;
-        ConnectCall *c = calloc(1, sizeof(*c));
+        Connection *c = calloc(1, sizeof(*c));
         if (!c)
                 return;
-        c->daemon = d;
+        const OpOptions o = { .idle = true, .free_data = free };
         d->connecting = true;
-        if (worker_submit(d->worker, connect_work, connect_done, c) < 0) {
+        if (op_submit(d, d->worker, NULL, NULL, connect_work, connect_done, c, &o, NULL) < 0)
                 d->connecting = false;
-                free(c);
-        }
 }
 
 void daemon_release_held_reads(Daemon *d, bool unconditionally) {

@@ -17,6 +17,7 @@ struct Operation {
         sd_bus_message *message;
         CallTicket ticket;
         OpOptions options;
+        Worker *worker;
         op_work_fn work;
         op_reply_fn reply;
         void *data;
@@ -36,40 +37,62 @@ static void op_free(Operation *op) {
         free(op);
 }
 
-void op_fail(Operation *op, const char *name, const char *format, ...) {
+void op_failv(Operation *op, const char *name, const char *format, va_list ap) {
         if (op->error_name)
                 return;
-        va_list ap;
-        va_start(ap, format);
         if (vasprintf(&op->error_message, format, ap) < 0)
                 op->error_message = NULL;
-        va_end(ap);
         op->error_name = name;
 }
 
-void op_fail_lv(Operation *op, int r, const LvError *err) {
+void op_fail(Operation *op, const char *name, const char *format, ...) {
+        va_list ap;
+        va_start(ap, format);
+        op_failv(op, name, format, ap);
+        va_end(ap);
+}
+
+char *op_take_error(Operation *op, const char **ret_name) {
+        char *message = op->error_message;
+        if (ret_name)
+                *ret_name = op->error_name;
+        op->error_name = NULL;
+        op->error_message = NULL;
+        return message;
+}
+
+void op_fail_lv(Operation *op, int r, LvError *err) {
         const char *vm = op->vm ? op->vm->name : "?";
-        switch (r) {
-        case -ENOTCONN:
+        if (r == -ENOTCONN)
                 op_fail(op, WINVM_ERROR_DISCONNECTED, "libvirtd is not reachable; winvmd is reconnecting");
-                break;
-        case -ENOENT:
+        else if (r == -ENOENT)
                 op_fail(op, WINVM_ERROR_NOT_DEFINED, "VM %s is not defined in libvirt", vm);
-                break;
-        default:
-                if (err && err->message)
-                        op_fail(op, winvm_error_name_from_libvirt(err->code), "%s", err->message);
-                else
-                        op_fail(op, WINVM_ERROR_FAILED, "%s", strerror(r < 0 ? -r : EIO));
-        }
+        else if (r < 0 && err && err->message)
+                op_fail(op, winvm_error_name_from_libvirt(err->code), "%s", err->message);
+        else if (r < 0)
+                op_fail(op, WINVM_ERROR_FAILED, "%s", strerror(-r));
+        if (err)
+                lv_error_clear(err);
 }
 
 bool op_failed(const Operation *op) {
         return op->error_name != NULL;
 }
 
+const char *op_error_message(const Operation *op) {
+        return op->error_message ? op->error_message : "";
+}
+
+void op_set_job(Operation *op, const char *job) {
+        op->options.job = job;
+}
+
 Lv *op_lv(const Operation *op) {
         return op->daemon->lv;
+}
+
+sd_bus_message *op_message(const Operation *op) {
+        return op->message;
 }
 
 Daemon *op_daemon(const Operation *op) {
@@ -90,47 +113,98 @@ static void op_run(void *userdata) {
         op->work(op, op->data);
 }
 
+sd_bus_message *op_answer_later(Operation *op) {
+        sd_bus_message *m = op->message;
+        op->message = NULL;
+        return m;
+}
+
+static void op_journal_failure(const Operation *op, const char *name, const char *message) {
+        if (op->options.journal)
+                log_operation_failed(op->vm ? op->vm->name : NULL, op->options.journal, op->options.job,
+                                     op->options.uid, name, message);
+}
+
+static void op_answer_error(Operation *op) {
+        const char *message = op->error_message ? op->error_message : "failed";
+        op_journal_failure(op, op->error_name, message);
+        /* A message the bus refuses (not UTF-8, from libvirt or a file) still gets an answer. */
+        if (sd_bus_reply_method_errorf(op->message, op->error_name, "%s", message) < 0)
+                (void) sd_bus_reply_method_errorf(op->message, op->error_name, "the operation failed");
+}
+
 static void op_answer(Operation *op) {
         if (op->error_name) {
-                const char *message = op->error_message ? op->error_message : "failed";
-                if (op->options.journal)
-                        log_operation_failed(op->vm ? op->vm->name : NULL, op->options.journal, NULL,
-                                             op->options.uid, op->error_name, message);
-                /* A message the bus refuses (not UTF-8, from libvirt or a file) still gets an answer. */
-                if (sd_bus_reply_method_errorf(op->message, op->error_name, "%s", message) < 0)
-                        (void) sd_bus_reply_method_errorf(op->message, op->error_name, "the operation failed");
+                op_answer_error(op);
                 return;
         }
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r = sd_bus_message_new_method_return(op->message, &reply);
         if (r >= 0 && op->reply)
                 r = op->reply(op, reply, op->data);
+        if (!op->message)
+                return; /* answered later (op_answer_later) */
+        if (op->error_name) {
+                op_answer_error(op);
+                return;
+        }
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         if (r < 0)
                 (void) sd_bus_reply_method_errnof(op->message, -r, "Could not build the reply: %m");
 }
 
-static void op_done(void *userdata) {
-        Operation *op = userdata;
+/* Internal work: the journal entry of a failure, then the done callback. */
+static void op_finish_internal(Operation *op) {
+        if (op->error_name)
+                op_journal_failure(op, op->error_name, op->error_message ? op->error_message : "failed");
+        if (op->reply)
+                (void) op->reply(op, NULL, op->data);
+}
+
+static void op_done(void *userdata);
+
+/* Settles, answers and frees. */
+static void op_finish(Operation *op) {
         Daemon *d = op->daemon;
-        if (op->next_work && !op->error_name) {
-                Worker *w = op->next_worker;
-                op->work = op->next_work;
-                op->next_work = NULL;
-                op->next_worker = NULL;
-                if (worker_submit(w, op_run, op_done, op) >= 0)
-                        return;
-                op_fail(op, WINVM_ERROR_FAILED, "winvmd is shutting down");
-        }
         if (op->options.settle)
                 op->options.settle(op, op->data);
         daemon_call_leave(d, &op->ticket);
-        op_answer(op);
+        if (op->message)
+                op_answer(op);
+        else
+                op_finish_internal(op);
         if (op->vm && op->options.refresh)
                 vm_refresh(op->vm);
+        bool idle = op->options.idle;
         op_free(op);
-        daemon_busy_dec(d);
+        if (!idle)
+                daemon_busy_dec(d);
+}
+
+static void op_done(void *userdata) {
+        Operation *op = userdata;
+        if (op->next_work && !op->error_name) {
+                op->worker = op->next_worker;
+                op->work = op->next_work;
+                op->next_work = NULL;
+                op->next_worker = NULL;
+                if (worker_submit(op->worker, op_run, op_done, op) >= 0)
+                        return;
+                op_fail(op, WINVM_ERROR_FAILED, "winvmd is shutting down");
+        }
+        if (op->options.pause && op->options.pause(op, op->data))
+                return; /* op_continue() follows */
+        op_finish(op);
+}
+
+void op_continue(Operation *op, bool again) {
+        if (again) {
+                if (worker_submit(op->worker, op_run, op_done, op) >= 0)
+                        return;
+                op_fail(op, WINVM_ERROR_FAILED, "winvmd is shutting down");
+        }
+        op_finish(op);
 }
 
 int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, op_reply_fn reply, void *data,
@@ -138,10 +212,13 @@ int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, 
         /* While a connection attempt is in flight (right after bus activation, say) the work
          * queues behind it on the same worker and runs on the connection it makes. */
         if (o && o->libvirt && !d->connected && !d->connecting) {
+                static const char disconnected[] = "libvirtd is not reachable; winvmd is reconnecting";
+                if (o->journal)
+                        log_operation_failed(vm ? vm->name : NULL, o->journal, o->job, o->uid,
+                                             WINVM_ERROR_DISCONNECTED, disconnected);
                 if (o->free_data)
                         o->free_data(data);
-                return sd_bus_error_set_const(error, WINVM_ERROR_DISCONNECTED,
-                                              "libvirtd is not reachable; winvmd is reconnecting");
+                return sd_bus_error_set_const(error, WINVM_ERROR_DISCONNECTED, disconnected);
         }
         Operation *op = calloc(1, sizeof(*op));
         if (!op) {
@@ -150,21 +227,26 @@ int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, 
                 return -ENOMEM;
         }
         *op = (Operation) {
-                .daemon = d, .vm = vm, .message = sd_bus_message_ref(m), .work = work, .reply = reply, .data = data,
+                .daemon = d, .vm = vm, .message = sd_bus_message_ref(m), .worker = w, .work = work, .reply = reply,
+                .data = data,
         };
         if (o)
                 op->options = *o;
-        int r = daemon_call_enter(d, m, !op->options.lifecycle, &op->ticket, error);
-        if (r < 0) {
-                op_free(op);
-                return r;
+        if (m && !op->options.uncounted) {
+                int r = daemon_call_enter(d, m, !op->options.lifecycle, &op->ticket, error);
+                if (r < 0) {
+                        op_free(op);
+                        return r;
+                }
         }
-        r = op->options.urgent ? worker_submit_urgent(w, op_run, op_done, op) : worker_submit(w, op_run, op_done, op);
+        int r = op->options.urgent ? worker_submit_urgent(w, op_run, op_done, op)
+                                   : worker_submit(w, op_run, op_done, op);
         if (r < 0) {
                 daemon_call_leave(d, &op->ticket);
                 op_free(op);
                 return sd_bus_error_set_const(error, WINVM_ERROR_FAILED, "winvmd is shutting down");
         }
-        daemon_busy_inc(d);
+        if (!op->options.idle)
+                daemon_busy_inc(d);
         return 1;
 }

@@ -56,7 +56,7 @@ static unsigned vcpu_count(const char *xml) {
         return n > 0 && n <= 4096 ? (unsigned) n : 0;
 }
 
-void repair_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+static void repair(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
         const WinvmConfig *cfg = op->config;
         _cleanup_free_ char *xml = vm_config_domain_xml(dom, false, true), *edited = NULL, *why = NULL,
                             *plan_why = NULL;
@@ -119,3 +119,5 @@ void repair_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
                      live ? ", but its vCPUs are pinned now already" : "") < 0)
                 op->result = NULL;
 }
+
+VM_CONFIG_WORK(repair_work, false, repair, NULL)

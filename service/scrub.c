@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "job.h"
 #include "log.h"
+#include "operation.h"
 #include "util.h"
 
 #define PROGRESS_POLL_USEC (500 * 1000ULL)
@@ -45,14 +46,12 @@ typedef struct DeviceRun {
         struct btrfs_scrub_progress progress;
 } DeviceRun;
 
+/* What the storage worker found before a scrub starts: the filesystem opened, its devices. */
 typedef struct Prepare {
         StorageFs *fs;
-        sd_bus_message *message;
         bool readonly;
         uid_t uid;
         int fd;
-        int r;
-        bool running_elsewhere;
         ScrubDevice devices[SCRUB_MAX_DEVICES];
         int n_devices;
 } Prepare;
@@ -200,9 +199,10 @@ static void *device_thread(void *arg) {
         return NULL;
 }
 
-static void poll_work(void *userdata) {
-        Poll *p = userdata;
+static void poll_work(Operation *op, void *data) {
+        Poll *p = data;
         Scrub *s = p->scrub;
+        (void) op;
         for (int i = 0; i < s->n_devices; i++) {
                 struct btrfs_scrub_progress pr;
                 if (scrub_progress(s->fd, s->devices[i].devid, &pr) == 0)
@@ -210,15 +210,20 @@ static void poll_work(void *userdata) {
         }
 }
 
-static void poll_done(void *userdata) {
-        Poll *p = userdata;
+static int poll_done(Operation *op, sd_bus_message *reply, void *data) {
+        Poll *p = data;
         Scrub *s = p->scrub;
+        (void) op;
+        (void) reply;
         s->polling = false;
         if (s->running_threads > 0)
                 job_set_progress(s->job, p->done, s->total_bytes);
-        free(p);
         scrub_unref(s);
+        return 0;
 }
+
+/* Progress polls and the cancel are the scrub's own: its Job keeps winvmd from idling. */
+static const OpOptions scrub_own_work = { .idle = true, .free_data = free };
 
 static int on_poll_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         Scrub *s = userdata;
@@ -228,10 +233,11 @@ static int on_poll_timer(sd_event_source *src, uint64_t usec, void *userdata) {
                         p->scrub = s;
                         s->refs++;
                         s->polling = true;
-                        if (worker_submit(s->fs->daemon->storage_worker, poll_work, poll_done, p) < 0) {
+                        Daemon *d = s->fs->daemon;
+                        if (op_submit(d, d->storage_worker, NULL, NULL, poll_work, poll_done, p, &scrub_own_work,
+                                      NULL) < 0) {
                                 s->polling = false;
                                 s->refs--; /* the scrub itself still holds one */
-                                free(p);
                         }
                 }
         }
@@ -239,79 +245,68 @@ static int on_poll_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         return sd_event_source_set_enabled(src, SD_EVENT_ON);
 }
 
-static void cancel_work(void *userdata) {
-        Scrub *s = userdata;
-        (void) scrub_cancel(s->fd);
+static void cancel_work(Operation *op, void *data) {
+        (void) op;
+        (void) scrub_cancel(((Scrub *) data)->fd);
 }
 
-static void cancel_done(void *userdata) {
-        scrub_unref(userdata);
+static int cancel_done(Operation *op, sd_bus_message *reply, void *data) {
+        (void) op;
+        (void) reply;
+        scrub_unref(data);
+        return 0;
 }
 
 static void on_cancel(Job *job, void *userdata) {
         Scrub *s = userdata;
+        Daemon *d = s->fs->daemon;
+        const OpOptions o = { .idle = true };
         (void) job;
         s->cancelled = true;
         s->refs++;
-        if (worker_submit(s->fs->daemon->storage_worker, cancel_work, cancel_done, s) < 0)
+        if (op_submit(d, d->storage_worker, NULL, NULL, cancel_work, cancel_done, s, &o, NULL) < 0)
                 scrub_unref(s);
 }
 
-static void prepare_work(void *userdata) {
-        Prepare *p = userdata;
-        p->fd = scrub_open(p->fs->mount_point);
-        if (p->fd < 0) {
-                p->r = p->fd;
-                return;
-        }
-        p->n_devices = scrub_list_devices(p->fd, p->devices);
-        if (p->n_devices < 0) {
-                p->r = p->n_devices;
-                return;
-        }
+static void prepare_work(Operation *op, void *data) {
+        Prepare *p = data;
+        const StorageFs *fs = p->fs;
+        p->fd = scrub_open(fs->mount_point);
+        int r = p->fd < 0 ? p->fd : (p->n_devices = scrub_list_devices(p->fd, p->devices));
         /* A scrub started outside winvm (btrfs-progs, a btrfs-scrub timer) answers progress. */
-        for (int i = 0; i < p->n_devices; i++) {
+        bool running_elsewhere = false;
+        for (int i = 0; r >= 0 && i < p->n_devices; i++) {
                 struct btrfs_scrub_progress pr;
                 if (scrub_progress(p->fd, p->devices[i].devid, &pr) == 0)
-                        p->running_elsewhere = true;
+                        running_elsewhere = true;
         }
+        if (running_elsewhere)
+                op_fail(op, WINVM_ERROR_BUSY,
+                        "A scrub is already running on %s (%s), started outside winvm; see 'btrfs scrub status %s'",
+                        fs->name, fs->mount_point, fs->mount_point);
+        else if (r == -ENOTTY)
+                op_fail(op, WINVM_ERROR_INVALID_ARGUMENT, "%s (%s) is not a mounted btrfs filesystem", fs->name,
+                        fs->mount_point);
+        else if (r < 0)
+                op_fail(op, WINVM_ERROR_FAILED, "Cannot scrub %s (%s): %s", fs->name, fs->mount_point, strerror(-r));
 }
 
-static void reply_prepare_error(Prepare *p) {
-        StorageFs *fs = p->fs;
-        if (p->running_elsewhere)
-                reply_failed(p->message, p->uid, NULL, WINVM_ERROR_BUSY,
-                             "A scrub is already running on %s (%s), started outside winvm; "
-                             "see 'btrfs scrub status %s'",
-                             fs->name, fs->mount_point, fs->mount_point);
-        else if (p->r == -ENOTTY)
-                reply_failed(p->message, p->uid, NULL, WINVM_ERROR_INVALID_ARGUMENT,
-                             "%s (%s) is not a mounted btrfs filesystem", fs->name, fs->mount_point);
-        else
-                reply_failed(p->message, p->uid, NULL, "org.winvm1.Error.Failed", "Cannot scrub %s (%s): %s",
-                             fs->name, fs->mount_point, strerror(-p->r));
-}
-
-static void prepare_done(void *userdata) {
-        Prepare *p = userdata;
+/* The scrub starts here, on the event thread: its device threads, its Job, the answer. */
+static int prepare_reply(Operation *op, sd_bus_message *reply, void *data) {
+        Prepare *p = data;
         StorageFs *fs = p->fs;
         Daemon *d = fs->daemon;
 
-        daemon_busy_dec(d);
-        if (p->r < 0 || p->running_elsewhere || fs->running) {
-                if (fs->running && p->r >= 0 && !p->running_elsewhere)
-                        reply_failed(p->message, p->uid, fs->running->job->path, WINVM_ERROR_BUSY,
-                                     "A scrub of %s is already running (job %s)", fs->name, fs->running->job->path);
-                else
-                        reply_prepare_error(p);
-                goto out;
+        if (fs->running) {
+                /* Started by another call while this one was on the worker. */
+                op_set_job(op, fs->running->job->path);
+                op_fail(op, WINVM_ERROR_BUSY, "A scrub of %s is already running (job %s)", fs->name,
+                        fs->running->job->path);
+                return 0;
         }
-
         Scrub *s = calloc(1, sizeof(*s));
-        if (!s) {
-                (void) sd_bus_reply_method_errno(p->message, ENOMEM, NULL);
-                goto out;
-        }
+        if (!s)
+                return -ENOMEM;
         s->refs = 1;
         s->fs = fs;
         s->fd = p->fd;
@@ -327,10 +322,10 @@ static void prepare_done(void *userdata) {
         const char *objects[] = { STORAGE_PATH, NULL };
         int r = job_new(d, "scrub", objects, p->uid, true, on_cancel, s, &s->job);
         if (r < 0) {
-                reply_failed(p->message, p->uid, NULL, WINVM_ERROR_BUSY,
-                             "Too many jobs are running (at most %d); try again later", JOB_MAX_RUNNING);
                 scrub_unref(s);
-                goto out;
+                op_fail(op, WINVM_ERROR_BUSY, "Too many jobs are running (at most %d); try again later",
+                        JOB_MAX_RUNNING);
+                return 0;
         }
         fs->running = s;
         emit_running_changed(d);
@@ -354,13 +349,16 @@ static void prepare_done(void *userdata) {
         (void) sd_event_add_time_relative(d->event, &s->poll_timer, CLOCK_MONOTONIC, PROGRESS_POLL_USEC / 2, 0,
                                           on_poll_timer, s);
         job_set_progress(s->job, 0, s->total_bytes);
-        (void) sd_bus_reply_method_return(p->message, "o", s->job->path);
+        r = sd_bus_message_append(reply, "o", s->job->path);
         if (s->running_threads == 0)
                 finish(s);
-out:
+        return r;
+}
+
+static void prepare_free(void *data) {
+        Prepare *p = data;
         if (p->fd >= 0)
                 close(p->fd);
-        sd_bus_message_unref(p->message);
         free(p);
 }
 
@@ -376,17 +374,13 @@ void scrub_start(StorageFs *fs, sd_bus_message *m, bool readonly, uid_t uid) {
                 (void) sd_bus_reply_method_errno(m, ENOMEM, NULL);
                 return;
         }
-        p->fs = fs;
-        p->message = sd_bus_message_ref(m);
-        p->readonly = readonly;
-        p->uid = uid;
-        p->fd = -1;
-        daemon_busy_inc(d);
-        int r = worker_submit(d->storage_worker, prepare_work, prepare_done, p);
-        if (r < 0) {
-                p->r = r;
-                prepare_done(p); /* replies with the error and releases everything */
-        }
+        *p = (Prepare) { .fs = fs, .readonly = readonly, .uid = uid, .fd = -1 };
+        /* Not under the call limits: at most one scrub per filesystem runs, and its Job counts. */
+        const OpOptions o = { .journal = "scrub", .uid = uid, .uncounted = true, .free_data = prepare_free };
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        if (op_submit(d, d->storage_worker, m, NULL, prepare_work, prepare_reply, p, &o, &e) < 0)
+                reply_failed(m, uid, NULL, e.name ? e.name : WINVM_ERROR_FAILED, "%s",
+                             e.message ? e.message : "Cannot scrub now");
 }
 
 int storage_init(Daemon *d) {

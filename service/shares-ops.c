@@ -57,18 +57,18 @@ static void set_virtiofsd(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) 
                         op->result = NULL;
 }
 
-void shares_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
-        switch (op->kind) {
-        case VMCFG_SHARES_LIST:
-                (void) read_shares(op, dom);
-                break;
-        case VMCFG_SHARES_CHECK:
-                if (read_shares(op, dom) &&
-                    virtiofs_checks(op->config->host_root, &op->shares, op->config->virtiofsd_allowed, &op->checks) < 0)
-                        vm_config_fail(op, WINVM_ERROR_FAILED, NULL);
-                break;
-        default:
-                set_virtiofsd(op, conn, dom);
-                break;
-        }
+static void list_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        (void) conn;
+        (void) read_shares(op, dom);
 }
+
+static void check_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        (void) conn;
+        if (read_shares(op, dom) &&
+            virtiofs_checks(op->config->host_root, &op->shares, op->config->virtiofsd_allowed, &op->checks) < 0)
+                vm_config_fail(op, WINVM_ERROR_FAILED, NULL);
+}
+
+VM_CONFIG_WORK(shares_list_work, false, list_step, NULL)
+VM_CONFIG_WORK(shares_check_work, false, check_step, NULL)
+VM_CONFIG_WORK(shares_set_virtiofsd_work, false, set_virtiofsd, NULL)

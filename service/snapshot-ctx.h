@@ -10,6 +10,7 @@
 #include "snapshot-ops.h"
 
 typedef struct Ctx {
+        Operation *operation;   /* holds the error slot */
         SnapshotOp *op;
         virConnectPtr conn;
         virDomainPtr dom;
@@ -23,7 +24,7 @@ typedef struct Ctx {
 /* Tests: kills winvmd (SIGKILL) when step is the one WINVMD_TEST_CRASH_AT names. */
 void crash_point(const char *step);
 
-/* Record the operation's first failure; each returns -1. */
+/* Set the operation's error (its first failure stays); each returns -1. */
 int __attribute__((format(printf, 3, 4))) failf(Ctx *c, const char *name, const char *fmt, ...);
 int fail_errno(Ctx *c, int r, const char *what, const char *detail);
 int fail_libvirt(Ctx *c, const char *what);

@@ -1,6 +1,7 @@
 /* The snapshot methods and properties of org.winvm1.VM. Handlers validate, ask polkit, and
- * hand the whole operation to the snapshot worker (snapshot-ops.c); the reply and the new
- * list come back here. One snapshot operation per VM at a time. */
+ * hand the whole operation to the snapshot worker as an Operation (snapshot-ops.c has the
+ * work functions); the reply and the new list come back here. One snapshot operation per VM
+ * at a time. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,16 +10,9 @@
 #include "errors.h"
 #include "log.h"
 #include "names.h"
+#include "operation.h"
 #include "snapshot-ops.h"
 #include "util.h"
-
-typedef struct SnapshotCall {
-        Vm *vm;
-        sd_bus_message *message;        /* NULL for the load at start-up */
-        CallTicket ticket;
-        SnapshotOp *op;
-        uid_t uid;                      /* the caller, for the journal */
-} SnapshotCall;
 
 static void emit_changed(Vm *vm) {
         (void) sd_bus_emit_properties_changed(vm->daemon->bus, vm->path, "org.winvm1.VM", "Snapshots",
@@ -87,27 +81,22 @@ static int append_snapshot(sd_bus_message *reply, const Vm *vm, const Snapshot *
         return r;
 }
 
+static int append_list(sd_bus_message *reply, Vm *vm) {
+        int r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+        for (size_t i = 0; r >= 0 && vm->snapshots && i < vm->snapshots->n; i++)
+                r = append_snapshot(reply, vm, vm->snapshots->items[i]);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
 static int reply_list(Vm *vm, sd_bus_message *m) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "a{sv}");
-        for (size_t i = 0; r >= 0 && vm->snapshots && i < vm->snapshots->n; i++)
-                r = append_snapshot(reply, vm, vm->snapshots->items[i]);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
+                r = append_list(reply, vm);
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         return r;
 }
-
-static const char *const op_names[] = {
-        [SNAPSHOT_OP_LOAD] = "snapshot-load",
-        [SNAPSHOT_OP_CREATE] = "snapshot-create",
-        [SNAPSHOT_OP_REVERT] = "snapshot-revert",
-        [SNAPSHOT_OP_DELETE] = "snapshot-delete",
-        [SNAPSHOT_OP_ADOPT] = "snapshot-adopt",
-};
 
 /* The journal entry of an adoption (by the call or at load): which snapshots, from where. */
 static void log_adopted(Vm *vm, const SnapshotOp *op, uid_t uid) {
@@ -133,125 +122,105 @@ static void log_adopted(Vm *vm, const SnapshotOp *op, uid_t uid) {
                   names ? names : "?");
 }
 
-/* The journal entry of a finished operation: created, reverted, deleted, or failed. */
-static void log_done(Vm *vm, const SnapshotOp *op, uid_t uid) {
-        const char *operation = op_names[op->kind];
-        if (op->error_name) {
-                log_operation_failed(vm->name, operation, NULL, uid, op->error_name,
-                                     op->error_message ? op->error_message : op->error_name);
-                return;
-        }
-        if (op->kind == SNAPSHOT_OP_LOAD || op->kind == SNAPSHOT_OP_ADOPT)
-                return;
-        const char *name = op->kind == SNAPSHOT_OP_CREATE && op->result ? op->result : op->name;
-        bool kept = op->kind == SNAPSHOT_OP_REVERT && op->result && *op->result;
+/* The journal entry of a change that succeeded (a failure is the Operation's): what
+ * ("snapshot NAME created"), with the snapshot and the one kept as fields. */
+static void log_changed(Vm *vm, const SnapshotOp *op, const char *message_id, const char *operation,
+                        const char *name, const char *kept, const char *what) {
         char f_name[128], f_kept[128], by[48] = "";
         const char *extra[] = { log_field(f_name, sizeof(f_name), "WINVM_SNAPSHOT=%s", name),
-                                kept ? log_field(f_kept, sizeof(f_kept), "WINVM_SNAPSHOT_KEPT=%s", op->result) : NULL,
+                                kept ? log_field(f_kept, sizeof(f_kept), "WINVM_SNAPSHOT_KEPT=%s", kept) : NULL,
                                 NULL };
-        if (uid != LOG_NO_UID)
-                snprintf(by, sizeof(by), " (caller uid %" PRIu32 ")", (uint32_t) uid);
-        switch (op->kind) {
-        case SNAPSHOT_OP_CREATE:
-                log_event(LOG_INFO, WINVM_MESSAGE_SNAPSHOT_CREATED, vm->name, operation, NULL, uid, extra,
-                          "VM %s: snapshot %s created%s", vm->name, name, by);
-                break;
-        case SNAPSHOT_OP_REVERT:
-                log_event(LOG_INFO, WINVM_MESSAGE_SNAPSHOT_REVERTED, vm->name, operation, NULL, uid, extra,
-                          "VM %s: reverted to snapshot %s%s%s%s", vm->name, name, kept ? "; the state before is kept as " : "",
-                          kept ? op->result : "", by);
-                break;
-        default:
-                log_event(LOG_INFO, WINVM_MESSAGE_SNAPSHOT_DELETED, vm->name, operation, NULL, uid, extra,
-                          "VM %s: snapshot %s deleted%s", vm->name, name, by);
-        }
+        if (op->uid != LOG_NO_UID)
+                snprintf(by, sizeof(by), " (caller uid %" PRIu32 ")", (uint32_t) op->uid);
+        log_event(LOG_INFO, message_id, vm->name, operation, NULL, op->uid, extra, "VM %s: %s%s", vm->name, what, by);
 }
 
-static int reply_names(sd_bus_message *m, char **names) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int r = sd_bus_message_new_method_return(m, &reply);
-        if (r >= 0)
-                r = sd_bus_message_append_strv(reply, names);
-        if (r >= 0)
-                r = sd_bus_send(NULL, reply, NULL);
-        return r;
+static int create_reply(Operation *o, sd_bus_message *reply, void *data) {
+        SnapshotOp *op = data;
+        Vm *vm = op_vm(o);
+        const char *name = op->result ? op->result : op->name;
+        _cleanup_free_ char *what = NULL;
+        if (asprintf(&what, "snapshot %s created", name) >= 0)
+                log_changed(vm, op, WINVM_MESSAGE_SNAPSHOT_CREATED, "snapshot-create", name, NULL, what);
+        return sd_bus_message_append(reply, "s", op->result ? op->result : "");
 }
 
-static void snapshot_work(void *userdata) {
-        SnapshotCall *c = userdata;
-        snapshot_op_run(c->op);
+static int revert_reply(Operation *o, sd_bus_message *reply, void *data) {
+        SnapshotOp *op = data;
+        Vm *vm = op_vm(o);
+        const char *kept = op->result && *op->result ? op->result : NULL;
+        _cleanup_free_ char *what = NULL;
+        if (asprintf(&what, "reverted to snapshot %s%s%s", op->name, kept ? "; the state before is kept as " : "",
+                     kept ? kept : "") >= 0)
+                log_changed(vm, op, WINVM_MESSAGE_SNAPSHOT_REVERTED, "snapshot-revert", op->name, kept, what);
+        return sd_bus_message_append(reply, "s", op->result ? op->result : "");
 }
 
-static void snapshot_done(void *userdata) {
-        SnapshotCall *c = userdata;
-        Vm *vm = c->vm;
-        SnapshotOp *op = c->op;
-        daemon_call_leave(vm->daemon, &c->ticket);
+static int delete_reply(Operation *o, sd_bus_message *reply, void *data) {
+        SnapshotOp *op = data;
+        (void) reply;
+        _cleanup_free_ char *what = NULL;
+        if (asprintf(&what, "snapshot %s deleted", op->name) >= 0)
+                log_changed(op_vm(o), op, WINVM_MESSAGE_SNAPSHOT_DELETED, "snapshot-delete", op->name, NULL, what);
+        return 0;
+}
 
+static int adopt_reply(Operation *o, sd_bus_message *reply, void *data) {
+        (void) o;
+        return sd_bus_message_append_strv(reply, ((SnapshotOp *) data)->adopted);
+}
+
+/* ListSnapshots when the list was not read yet; also the done callback of the load at start-up. */
+static int load_reply(Operation *o, sd_bus_message *reply, void *data) {
+        (void) data;
+        return reply ? append_list(reply, op_vm(o)) : 0;
+}
+
+/* Succeeded or not: the list the work read from disk, and what an adoption took in. */
+static void load_settle(Operation *o, void *data) {
+        SnapshotOp *op = data;
+        Vm *vm = op_vm(o);
         adopt_set(vm, op->set);
         op->set = NULL;
-        log_done(vm, op, c->uid);
-        log_adopted(vm, op, c->uid);
-        if (c->message) {
-                if (op->error_name)
-                        (void) sd_bus_reply_method_errorf(c->message, op->error_name, "%s",
-                                                          op->error_message ? op->error_message : "failed");
-                else if (op->kind == SNAPSHOT_OP_LOAD)
-                        (void) reply_list(vm, c->message);
-                else if (op->kind == SNAPSHOT_OP_ADOPT)
-                        (void) reply_names(c->message, op->adopted);
-                else if (op->kind == SNAPSHOT_OP_DELETE)
-                        (void) sd_bus_reply_method_return(c->message, NULL);
-                else
-                        (void) sd_bus_reply_method_return(c->message, "s", op->result ? op->result : "");
-        }
-        if (op->kind != SNAPSHOT_OP_LOAD)
-                vm->snapshot_busy = false;
-        vm_refresh(vm);
-        daemon_busy_dec(vm->daemon);
-        sd_bus_message_unref(c->message);
-        snapshot_op_free(op);
-        free(c);
+        log_adopted(vm, op, op->uid);
 }
 
-static int submit(Vm *vm, sd_bus_message *m, SnapshotOp *op, uid_t uid) {
+/* ... and for a change, the VM open to the next one. */
+static void change_settle(Operation *o, void *data) {
+        op_vm(o)->snapshot_busy = false;
+        load_settle(o, data);
+}
+
+static void op_data_free(void *data) {
+        snapshot_op_free(data);
+}
+
+/* Takes op (NULL: out of memory). journal: the WINVM_OPERATION of a failure. */
+static int submit(Vm *vm, sd_bus_message *m, SnapshotOp *op, uid_t uid, const char *journal, op_work_fn work,
+                  op_reply_fn reply, void (*settle)(Operation *o, void *data), sd_bus_error *error) {
         if (!op)
                 return -ENOMEM;
         Daemon *d = vm->daemon;
         op->shutdown_timeout_sec = d->config->shutdown_timeout_sec;
-        SnapshotCall *c = calloc(1, sizeof(*c));
-        if (!c) {
-                snapshot_op_free(op);
-                return -ENOMEM;
-        }
-        c->vm = vm;
-        c->message = sd_bus_message_ref(m);
-        c->op = op;
-        c->uid = uid;
-        _cleanup_(sd_bus_error_free) sd_bus_error busy = SD_BUS_ERROR_NULL;
-        if (m && daemon_call_enter(d, m, true, &c->ticket, &busy) < 0) {
-                sd_bus_message_unref(c->message);
-                snapshot_op_free(op);
-                free(c);
-                return sd_bus_reply_method_error(m, &busy);
-        }
-        int r = worker_submit(d->snapshot_worker, snapshot_work, snapshot_done, c);
-        if (r < 0) {
-                daemon_call_leave(d, &c->ticket);
-                sd_bus_message_unref(c->message);
-                snapshot_op_free(op);
-                free(c);
-                return m ? sd_bus_reply_method_errorf(m, WINVM_ERROR_FAILED, "winvmd is shutting down") : r;
-        }
-        if (op->kind != SNAPSHOT_OP_LOAD)
-                vm->snapshot_busy = true;
-        daemon_busy_inc(d);
-        return 1;
+        op->uid = uid;
+        const OpOptions o = {
+                .journal = journal, .uid = uid, .refresh = true, .settle = settle, .free_data = op_data_free,
+        };
+        return op_submit(d, d->snapshot_worker, m, vm, work, reply, op, &o, error);
 }
 
-static SnapshotOp *new_op(Vm *vm, SnapshotOpKind kind, const char *name, const char *description, uint64_t flags) {
+/* A change holds the VM's snapshots until it is answered (change_settle). */
+static int submit_change(Vm *vm, sd_bus_message *m, SnapshotOp *op, uid_t uid, const char *journal, op_work_fn work,
+                         op_reply_fn reply, sd_bus_error *error) {
+        int r = submit(vm, m, op, uid, journal, work, reply, change_settle, error);
+        if (r >= 0)
+                vm->snapshot_busy = true;
+        return r;
+}
+
+static SnapshotOp *new_op(Vm *vm, const char *name, const char *description, uint64_t flags) {
         const WinvmConfig *cfg = vm->daemon->config;
-        SnapshotOp *op = snapshot_op_new(kind, cfg->libvirt_uri, vm->name, cfg->state_dir);
+        SnapshotOp *op = snapshot_op_new(cfg->libvirt_uri, vm->name, cfg->state_dir);
         if (!op)
                 return NULL;
         free(op->name);
@@ -262,8 +231,13 @@ static SnapshotOp *new_op(Vm *vm, SnapshotOpKind kind, const char *name, const c
         return op->name && op->description ? op : snapshot_op_free(op);
 }
 
+static int submit_load(Vm *vm, sd_bus_message *m, sd_bus_error *error) {
+        return submit(vm, m, new_op(vm, NULL, NULL, 0), LOG_NO_UID, "snapshot-load", snapshot_load_work, load_reply,
+                      load_settle, error);
+}
+
 int vm_snapshots_load(Vm *vm) {
-        return submit(vm, NULL, new_op(vm, SNAPSHOT_OP_LOAD, NULL, NULL, 0), LOG_NO_UID);
+        return submit_load(vm, NULL, NULL);
 }
 
 /* polkit for a snapshot change: checked on every call, with the details vm and snapshot. */
@@ -307,7 +281,8 @@ int vm_method_create_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *e
         r = verify_change(vm, m, "org.winvm1.snapshot.create", name, &uid, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(vm, m, new_op(vm, SNAPSHOT_OP_CREATE, name, description, 0), uid);
+        return submit_change(vm, m, new_op(vm, name, description, 0), uid, "snapshot-create", snapshot_create_work,
+                             create_reply, error);
 }
 
 int vm_method_revert_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -330,7 +305,8 @@ int vm_method_revert_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *e
         r = verify_change(vm, m, "org.winvm1.snapshot.revert", name, &uid, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(vm, m, new_op(vm, SNAPSHOT_OP_REVERT, name, NULL, flags), uid);
+        return submit_change(vm, m, new_op(vm, name, NULL, flags), uid, "snapshot-revert", snapshot_revert_work,
+                             revert_reply, error);
 }
 
 int vm_method_delete_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -345,7 +321,8 @@ int vm_method_delete_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *e
         r = verify_change(vm, m, "org.winvm1.snapshot.delete", name, &uid, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(vm, m, new_op(vm, SNAPSHOT_OP_DELETE, name, NULL, 0), uid);
+        return submit_change(vm, m, new_op(vm, name, NULL, 0), uid, "snapshot-delete", snapshot_delete_work,
+                             delete_reply, error);
 }
 
 /* Adopting is a change of the records like taking a snapshot: polkit snapshot.create. */
@@ -355,7 +332,8 @@ int vm_method_adopt_snapshots(sd_bus_message *m, void *userdata, sd_bus_error *e
         int r = verify_change(vm, m, "org.winvm1.snapshot.create", "", &uid, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(vm, m, new_op(vm, SNAPSHOT_OP_ADOPT, NULL, NULL, 0), uid);
+        return submit_change(vm, m, new_op(vm, NULL, NULL, 0), uid, "snapshot-adopt", snapshot_adopt_work, adopt_reply,
+                             error);
 }
 
 int vm_method_list_snapshots(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -368,7 +346,7 @@ int vm_method_list_snapshots(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (vm->snapshots)
                 return reply_list(vm, m);
         /* Not read yet (or unreadable so far): read it now, after any operation in the queue. */
-        return submit(vm, m, new_op(vm, SNAPSHOT_OP_LOAD, NULL, NULL, 0), LOG_NO_UID);
+        return submit_load(vm, m, error);
 }
 
 int vm_property_get_snapshots(sd_bus *bus, const char *path, const char *interface, const char *property,

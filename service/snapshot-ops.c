@@ -38,18 +38,12 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
-/* Records the first failure of the operation; returns -1 for `return failf(...)`. */
+/* op_fail() that returns -1, for `return failf(...)`. */
 int failf(Ctx *c, const char *name, const char *fmt, ...) {
-        if (c->op->error_name)
-                return -1;
         va_list ap;
         va_start(ap, fmt);
-        char *msg = NULL;
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        op_failv(c->operation, name, fmt, ap);
         va_end(ap);
-        c->op->error_name = name;
-        c->op->error_message = msg;
         return -1;
 }
 
@@ -1193,23 +1187,17 @@ static void adopt_at_load(Ctx *c) {
                 goto quiet;
         if (snapshot_adopt(c, &c->op->adopted) == 0)
                 return;
-        c->op->notice_name = c->op->error_name;
-        c->op->notice = c->op->error_message;
-        c->op->error_name = NULL;
-        c->op->error_message = NULL;
+        c->op->notice = op_take_error(c->operation, &c->op->notice_name);
         (void) load_set(c);
         return;
 quiet:
-        free(c->op->error_message);
-        c->op->error_name = NULL;
-        c->op->error_message = NULL;
+        free(op_take_error(c->operation, NULL));
 }
 
-SnapshotOp *snapshot_op_new(SnapshotOpKind kind, const char *uri, const char *vm, const char *state_dir) {
+SnapshotOp *snapshot_op_new(const char *uri, const char *vm, const char *state_dir) {
         SnapshotOp *op = calloc(1, sizeof(*op));
         if (!op)
                 return NULL;
-        op->kind = kind;
         op->uri = strdup(uri);
         op->vm = strdup(vm);
         op->state_dir = strdup(state_dir);
@@ -1228,7 +1216,6 @@ SnapshotOp *snapshot_op_free(SnapshotOp *op) {
         free(op->state_dir);
         free(op->name);
         free(op->description);
-        free(op->error_message);
         free(op->result);
         free(op->notice);
         strv_free(op->adopted);
@@ -1237,8 +1224,12 @@ SnapshotOp *snapshot_op_free(SnapshotOp *op) {
         return NULL;
 }
 
-void snapshot_op_run(SnapshotOp *op) {
-        Ctx c = { .op = op };
+typedef int (*snapshot_step_fn)(Ctx *c);
+
+/* The frame of every snapshot operation: recovery first, then step (with the domain looked
+ * up when needs_domain), then the snapshots as they are on disk, whatever happened. */
+static void run(Operation *o, SnapshotOp *op, bool needs_domain, snapshot_step_fn step) {
+        Ctx c = { .operation = o, .op = op };
         c.dir = snapshot_state_folder(op->state_dir, op->vm);
         c.meta_path = c.dir ? path_in(c.dir, "snapshots.ini") : NULL;
         c.intent_path = c.dir ? path_in(c.dir, "intent.ini") : NULL;
@@ -1250,41 +1241,22 @@ void snapshot_op_run(SnapshotOp *op) {
                 goto finish;
         if (recover(&c) < 0 || load_set(&c) < 0)
                 goto finish;
-        if (op->kind != SNAPSHOT_OP_LOAD && need_domain(&c) < 0)
+        if (needs_domain && need_domain(&c) < 0)
                 goto finish;
-        switch (op->kind) {
-        case SNAPSHOT_OP_LOAD:
-                adopt_at_load(&c);
-                break;
-        case SNAPSHOT_OP_ADOPT:
-                (void) snapshot_adopt(&c, &op->adopted);
-                break;
-        case SNAPSHOT_OP_CREATE:
-                (void) op_create(&c);
-                break;
-        case SNAPSHOT_OP_REVERT:
-                (void) op_revert(&c);
-                break;
-        case SNAPSHOT_OP_DELETE:
-                (void) op_delete(&c);
-                break;
-        }
+        (void) step(&c);
 finish:
         /* What is on disk now is the truth, whatever happened above. */
         if (c.meta_path) {
-                const char *name = op->error_name;
-                char *message = op->error_message;
-                op->error_name = NULL;
-                op->error_message = NULL;
+                const char *name;
+                _cleanup_free_ char *message = op_take_error(o, &name);
                 if (load_set(&c) == 0) {
                         measure(&c);
                         op->set = c.set;
                         c.set = NULL;
                 }
                 if (name) {
-                        free(op->error_message);
-                        op->error_name = name;
-                        op->error_message = message;
+                        free(op_take_error(o, NULL));
+                        op_fail(o, name, "%s", message ? message : "failed");
                 }
         }
         snapshot_set_free(c.set);
@@ -1299,4 +1271,33 @@ finish:
         free(c.dir);
         free(c.meta_path);
         free(c.intent_path);
+}
+
+static int adopt_step(Ctx *c) {
+        return snapshot_adopt(c, &c->op->adopted);
+}
+
+static int load_step(Ctx *c) {
+        adopt_at_load(c);
+        return 0;
+}
+
+void snapshot_load_work(Operation *o, void *data) {
+        run(o, data, false, load_step);
+}
+
+void snapshot_create_work(Operation *o, void *data) {
+        run(o, data, true, op_create);
+}
+
+void snapshot_revert_work(Operation *o, void *data) {
+        run(o, data, true, op_revert);
+}
+
+void snapshot_delete_work(Operation *o, void *data) {
+        run(o, data, true, op_delete);
+}
+
+void snapshot_adopt_work(Operation *o, void *data) {
+        run(o, data, true, adopt_step);
 }

@@ -20,16 +20,10 @@
 #pragma once
 
 #include <stdint.h>
+#include <sys/types.h>
 
+#include "operation.h"
 #include "snapshot-meta.h"
-
-typedef enum SnapshotOpKind {
-        SNAPSHOT_OP_LOAD,       /* recover if needed and read the snapshots */
-        SNAPSHOT_OP_CREATE,
-        SNAPSHOT_OP_REVERT,
-        SNAPSHOT_OP_DELETE,
-        SNAPSHOT_OP_ADOPT,      /* take in snapshots made outside winvm (snapshot-adopt.h) */
-} SnapshotOpKind;
 
 #define SNAPSHOT_REVERT_SHUTDOWN 1u     /* shut the guest down first, start it again after */
 #define SNAPSHOT_REVERT_DISCARD  2u     /* do not keep the current state as a snapshot */
@@ -39,17 +33,16 @@ typedef enum SnapshotOpKind {
 /* Where libvirt keeps swtpm state: <root>/<domain uuid>. */
 #define SWTPM_STATE_ROOT "/var/lib/libvirt/swtpm"
 
+/* What one snapshot call carries; its failure goes to the Operation's error slot. */
 typedef struct SnapshotOp {
         /* In. */
-        SnapshotOpKind kind;
         char *uri, *vm, *state_dir;
         char *name, *description;
         uint64_t flags;
         uint32_t shutdown_timeout_sec;
+        uid_t uid;                      /* the caller, for the journal (event thread) */
 
         /* Out. */
-        const char *error_name;         /* NULL on success */
-        char *error_message;
         char *result;                   /* create: the name; revert: the kept snapshot or "" */
         SnapshotSet *set;               /* the snapshots afterwards, sizes filled in; NULL if unreadable */
         char **adopted;                 /* adopt, and a load that adopted: the snapshots taken in */
@@ -57,11 +50,16 @@ typedef struct SnapshotOp {
         char *notice;
 } SnapshotOp;
 
-SnapshotOp *snapshot_op_new(SnapshotOpKind kind, const char *uri, const char *vm, const char *state_dir);
+SnapshotOp *snapshot_op_new(const char *uri, const char *vm, const char *state_dir);
 SnapshotOp *snapshot_op_free(SnapshotOp *op);
 
-/* Worker thread only. */
-void snapshot_op_run(SnapshotOp *op);
+/* The work functions (op_work_fn, on the snapshot worker; data is the SnapshotOp). Each first
+ * finishes what an earlier winvmd left, and leaves the snapshots as they are on disk in set. */
+void snapshot_load_work(Operation *o, void *data);     /* recover if needed and read the snapshots */
+void snapshot_create_work(Operation *o, void *data);
+void snapshot_revert_work(Operation *o, void *data);
+void snapshot_delete_work(Operation *o, void *data);
+void snapshot_adopt_work(Operation *o, void *data);    /* take in snapshots made outside winvm (snapshot-adopt.h) */
 
 /* The folder of a VM's snapshot records: <state_dir>/snapshots/<vm>. */
 char *snapshot_state_folder(const char *state_dir, const char *vm);

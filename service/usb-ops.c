@@ -18,7 +18,8 @@ static char *device_name(const UsbHostDevice *d) {
         return s;
 }
 
-static void list(VmConfigOp *op, virDomainPtr dom) {
+static void list(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        (void) conn;
         bool active = virDomainIsActive(dom) == 1;
         _cleanup_free_ char *persistent = vm_config_domain_xml(dom, false, false);
         _cleanup_free_ char *live = active ? vm_config_domain_xml(dom, true, false) : NULL;
@@ -151,21 +152,33 @@ static void detach(VmConfigOp *op, virDomainPtr dom, const char *id, const char 
                 op->result = NULL;
 }
 
-void usb_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
-        if (op->kind == VMCFG_USB_LIST) {
-                list(op, dom);
-                return;
-        }
-        char id[10];
+/* The device's hostdev XML, for the handler's id (one of [Usb] Devices: the configuration
+ * does not change). */
+static char *hostdev_xml(VmConfigOp *op, char id[10]) {
         usb_id_format(op->usb, id);
-        /* The handler took only ids of [Usb] Devices (the configuration does not change). */
-        _cleanup_free_ char *xml = NULL;
+        char *xml = NULL;
         if (usb_hostdev_xml(op->usb, &xml) < 0) {
                 vm_config_fail(op, WINVM_ERROR_FAILED, NULL);
-                return;
+                return NULL;
         }
-        if (op->kind == VMCFG_USB_ATTACH)
+        return xml;
+}
+
+static void attach_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        char id[10];
+        _cleanup_free_ char *xml = hostdev_xml(op, id);
+        if (xml)
                 attach(op, conn, dom, id, xml);
-        else
+}
+
+static void detach_step(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        char id[10];
+        _cleanup_free_ char *xml = hostdev_xml(op, id);
+        (void) conn;
+        if (xml)
                 detach(op, dom, id, xml);
 }
+
+VM_CONFIG_WORK(usb_list_work, false, list, NULL)
+VM_CONFIG_WORK(usb_attach_work, false, attach_step, NULL)
+VM_CONFIG_WORK(usb_detach_work, false, detach_step, NULL)

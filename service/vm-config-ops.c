@@ -26,11 +26,10 @@
 #define WINVM_POLKIT_GROUP "winvm"
 #endif
 
-VmConfigOp *vm_config_op_new(VmConfigOpKind kind, const WinvmConfig *config, const char *vm) {
+VmConfigOp *vm_config_op_new(const WinvmConfig *config, const char *vm) {
         VmConfigOp *op = calloc(1, sizeof(*op));
         if (!op)
                 return NULL;
-        op->kind = kind;
         op->config = config;
         op->vm = vm ? strdup(vm) : NULL;
         if (vm && !op->vm)
@@ -61,28 +60,20 @@ VmConfigOp *vm_config_op_free(VmConfigOp *op) {
         free(op->unrestricted_what);
         free(op->checked_current);
         free(op->checked_new);
-        free(op->error_message);
         free(op);
         return NULL;
 }
 
 void vm_config_fail(VmConfigOp *op, const char *name, char *message) {
-        if (op->error_name) {
-                free(message);
-                return;
-        }
-        op->error_name = name;
-        op->error_message = message ? message : strdup("out of memory");
+        op_fail(op->operation, name, "%s", message ? message : "out of memory");
+        free(message);
 }
 
 void vm_config_failf(VmConfigOp *op, const char *name, const char *fmt, ...) {
         va_list ap;
-        char *m = NULL;
         va_start(ap, fmt);
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
+        op_failv(op->operation, name, fmt, ap);
         va_end(ap);
-        vm_config_fail(op, name, m);
 }
 
 void vm_config_fail_libvirt(VmConfigOp *op, const char *name, const char *what) {
@@ -402,67 +393,36 @@ int vm_config_define_lost(VmConfigOp *op, virConnectPtr conn, const char *baseli
         return 0;
 }
 
-static bool needs_libvirt(VmConfigOpKind k) {
-        return k != VMCFG_TOPOLOGY && k != VMCFG_PIN_PLAN && k != VMCFG_HISTORY;
-}
-
-void vm_config_op_run(VmConfigOp *op) {
-        virConnectPtr conn = NULL;
-        virDomainPtr dom = NULL;
-        if (needs_libvirt(op->kind)) {
-                conn = worker_libvirt(op->config->libvirt_uri);
-                if (!conn) {
-                        vm_config_fail_libvirt(op, WINVM_ERROR_DISCONNECTED, "cannot connect to libvirt");
-                        return;
-                }
-                dom = virDomainLookupByName(conn, op->vm);
-                virErrorPtr e = dom ? NULL : virGetLastError();
-                if (!dom && op->kind == VMCFG_DEFINE && e && e->code == VIR_ERR_NO_DOMAIN) {
-                        /* libvirt lost the VM (a rebuild, an undefine): define it again. */
-                        virResetLastError();
-                        definition_ops_define_lost(op, conn);
-                        return;
-                }
-                if (!dom) {
-                        vm_config_failf(op, WINVM_ERROR_NOT_DEFINED, "VM %s is not defined in libvirt", op->vm);
-                        virResetLastError();
-                        return;
-                }
+void vm_config_run(Operation *o, VmConfigOp *op, bool host_only, vm_config_step_fn step, vm_config_step_fn lost) {
+        op->operation = o;
+        if (host_only) {
+                step(op, NULL, NULL);
+                virResetLastError();
+                return;
         }
-        switch (op->kind) {
-        case VMCFG_TOPOLOGY:
-        case VMCFG_PIN_CHECK:
-        case VMCFG_PIN_PLAN:
-        case VMCFG_PIN_APPLY:
-                cpu_ops_run(op, conn, dom);
-                break;
-        case VMCFG_USB_LIST:
-        case VMCFG_USB_ATTACH:
-        case VMCFG_USB_DETACH:
-                usb_ops_run(op, conn, dom);
-                break;
-        case VMCFG_SHARES_LIST:
-        case VMCFG_SHARES_CHECK:
-        case VMCFG_SET_VIRTIOFSD:
-                shares_ops_run(op, conn, dom);
-                break;
-        case VMCFG_EXPORT:
-        case VMCFG_DEFINE:
-        case VMCFG_DRIFT:
-        case VMCFG_UNDO:
-        case VMCFG_HISTORY:
-                definition_ops_run(op, conn, dom);
-                break;
-        case VMCFG_REPAIR:
-                repair_ops_run(op, conn, dom);
-                break;
+        virConnectPtr conn = worker_libvirt(op->config->libvirt_uri);
+        if (!conn) {
+                vm_config_fail_libvirt(op, WINVM_ERROR_DISCONNECTED, "cannot connect to libvirt");
+                return;
         }
-        if (dom) {
-                /* The last definition seen, for a define after libvirt lost the VM. */
-                _cleanup_free_ char *last = vm_config_domain_xml(dom, false, true);
-                if (last)
-                        (void) definition_last_keep(op->config->state_dir, op->vm, last);
-                virDomainFree(dom);
+        virDomainPtr dom = virDomainLookupByName(conn, op->vm);
+        virErrorPtr e = dom ? NULL : virGetLastError();
+        if (!dom && lost && e && e->code == VIR_ERR_NO_DOMAIN) {
+                /* libvirt lost the VM (a rebuild, an undefine): define it again. */
+                virResetLastError();
+                lost(op, conn, NULL);
+                return;
         }
+        if (!dom) {
+                vm_config_failf(op, WINVM_ERROR_NOT_DEFINED, "VM %s is not defined in libvirt", op->vm);
+                virResetLastError();
+                return;
+        }
+        step(op, conn, dom);
+        /* The last definition seen, for a define after libvirt lost the VM. */
+        _cleanup_free_ char *last = vm_config_domain_xml(dom, false, true);
+        if (last)
+                (void) definition_last_keep(op->config->state_dir, op->vm, last);
+        virDomainFree(dom);
         virResetLastError();
 }

@@ -13,27 +13,9 @@
 #include "config.h"
 #include "cpu-pinning.h"
 #include "cpu-topology.h"
+#include "operation.h"
 #include "usb-devices.h"
 #include "virtiofs-shares.h"
-
-typedef enum VmConfigOpKind {
-        VMCFG_TOPOLOGY,         /* the host's CPUs; no VM */
-        VMCFG_PIN_CHECK,
-        VMCFG_PIN_PLAN,         /* no VM */
-        VMCFG_PIN_APPLY,
-        VMCFG_USB_LIST,
-        VMCFG_USB_ATTACH,
-        VMCFG_USB_DETACH,
-        VMCFG_SHARES_LIST,
-        VMCFG_SHARES_CHECK,
-        VMCFG_SET_VIRTIOFSD,
-        VMCFG_EXPORT,
-        VMCFG_DEFINE,
-        VMCFG_DRIFT,
-        VMCFG_UNDO,
-        VMCFG_HISTORY,
-        VMCFG_REPAIR,           /* Manager.Repair: the doctor's repairs (doctor-repair.h) */
-} VmConfigOpKind;
 
 /* Attach and Detach flags. */
 #define USB_FLAG_LIVE_ONLY  UINT32_C(1)  /* leave the persistent definition alone */
@@ -49,9 +31,11 @@ typedef struct UsbStatus {
 } UsbStatus;
 
 typedef struct VmConfigOp {
-        VmConfigOpKind kind;
+        Operation *operation;           /* the call it runs for, which holds the error; set by the work */
         const WinvmConfig *config;      /* read-only; outlives the operation */
         char *vm;
+        const char *change;             /* the WINVM_OPERATION of a change ("usb-attach"), NULL for a read */
+        uid_t uid;                      /* of a change, as polkit saw it (event thread, the journal) */
 
         /* inputs */
         unsigned p_cores, e_cores, host_p_cores;
@@ -87,21 +71,49 @@ typedef struct VmConfigOp {
         bool unrestricted;
         char *unrestricted_what;
         char *checked_current, *checked_new;
-        const char *error_name;
-        char *error_message;
 } VmConfigOp;
 
-VmConfigOp *vm_config_op_new(VmConfigOpKind kind, const WinvmConfig *config, const char *vm);
+VmConfigOp *vm_config_op_new(const WinvmConfig *config, const char *vm);
 VmConfigOp *vm_config_op_free(VmConfigOp *op);
-/* Worker thread only. */
-void vm_config_op_run(VmConfigOp *op);
+
+/* One method's work on the worker, between the frame's lookups: conn and dom are NULL for
+ * work on the host alone. */
+typedef void (*vm_config_step_fn)(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
+/* The frame of every method's work function: connects and looks the VM up (unless host_only),
+ * runs step, and keeps the last definition seen. lost, when not NULL, runs instead of step
+ * (dom NULL) when libvirt has no such domain. */
+void vm_config_run(Operation *o, VmConfigOp *op, bool host_only, vm_config_step_fn step, vm_config_step_fn lost);
+
+/* Defines the work function (op_work_fn) name of one method: step in vm_config_run(). */
+#define VM_CONFIG_WORK(name, host_only, step, lost)             \
+        void name(Operation *o, void *data) {                   \
+                vm_config_run(o, data, host_only, step, lost);  \
+        }
+
+/* The work functions (op_work_fn; data is the VmConfigOp), one per method. */
+void cpu_topology_work(Operation *o, void *data);
+void cpu_check_work(Operation *o, void *data);
+void cpu_plan_work(Operation *o, void *data);
+void cpu_apply_work(Operation *o, void *data);
+void usb_list_work(Operation *o, void *data);
+void usb_attach_work(Operation *o, void *data);
+void usb_detach_work(Operation *o, void *data);
+void shares_list_work(Operation *o, void *data);
+void shares_check_work(Operation *o, void *data);
+void shares_set_virtiofsd_work(Operation *o, void *data);
+void definition_export_work(Operation *o, void *data);
+void definition_define_work(Operation *o, void *data);
+void definition_drift_work(Operation *o, void *data);
+void definition_undo_work(Operation *o, void *data);
+void definition_history_work(Operation *o, void *data);
+void repair_work(Operation *o, void *data);
 
 /* --- shared by the operation files (worker thread) --- */
 
 /* The message of a change the allowlist refused, naming what and the action that admits it. */
 #define DEFINE_UNRESTRICTED_ACTION "org.winvm1.vm.define-unrestricted"
 
-/* Sets the error once; takes message (NULL means out of memory). */
+/* Set the Operation's error (its first one stays); takes message (NULL means out of memory). */
 void vm_config_fail(VmConfigOp *op, const char *name, char *message);
 void vm_config_failf(VmConfigOp *op, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Fails op with libvirt's last error under the given error name (NULL: by libvirt's code). */
@@ -130,16 +142,10 @@ int vm_config_redefine(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom, con
  * admit it). */
 int vm_config_guard(VmConfigOp *op, const char *current, const char *new_xml);
 
-void cpu_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
 /* Pins the running guest like op->plan when its vCPU count matches; the topology itself only
  * changes at the next start. Returns how many pins were applied (0 when it does not run). */
 unsigned cpu_ops_pin_live(VmConfigOp *op, virDomainPtr dom);
-void usb_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
-void shares_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
-void definition_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
-void repair_ops_run(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom);
 /* Define when libvirt has no domain of that name: the file is checked against baseline (the
  * last definition winvm kept), whose snapshot disk sources it takes, or, with no baseline,
  * against an empty domain (so the allowlist or an administrator admits all of it). */
 int vm_config_define_lost(VmConfigOp *op, virConnectPtr conn, const char *baseline, const char *new_xml);
-void definition_ops_define_lost(VmConfigOp *op, virConnectPtr conn);

@@ -1,5 +1,6 @@
 /* org.winvm1.VM: one object per managed VM. Every handler runs in the same order: read
- * arguments, validate, polkit, then hand the libvirt call to the worker and reply from there. */
+ * arguments, validate, polkit, then hand the libvirt call to the worker as an Operation
+ * (operation.h) that answers from there. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -11,12 +12,11 @@
 #include "job.h"
 #include "log.h"
 #include "names.h"
+#include "operation.h"
 #include "util.h"
 
-typedef struct ActionCall {
-        Vm *vm;
-        sd_bus_message *message;
-        CallTicket ticket;      /* the caller's own cap only, never the total */
+/* What one lifecycle call asks of libvirt, and what it answered. */
+typedef struct Action {
         LvAction action;
         uint32_t timeout_sec;   /* LV_SHUTDOWN only */
         bool force_after;
@@ -24,8 +24,7 @@ typedef struct ActionCall {
         Job *job;               /* ... and the shutdown Job it ends */
         uid_t uid;
         int r;
-        LvError err;
-} ActionCall;
+} Action;
 
 int vm_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                    sd_bus_error *error) {
@@ -57,154 +56,105 @@ int vm_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***no
         return 0;
 }
 
-int vm_reply_action_result(Vm *vm, sd_bus_message *m, int r, const LvError *err) {
-        switch (r) {
-        case 0:
-                return sd_bus_reply_method_return(m, NULL);
-        case -EALREADY:
-                return sd_bus_reply_method_errorf(m, WINVM_ERROR_ALREADY_RUNNING, "VM %s is already running", vm->name);
-        case -ESRCH:
-                return sd_bus_reply_method_errorf(m, WINVM_ERROR_NOT_RUNNING, "VM %s is not running", vm->name);
-        case -ENOENT:
-                return sd_bus_reply_method_errorf(m, WINVM_ERROR_NOT_DEFINED,
-                                                  "VM %s is not defined in libvirt", vm->name);
-        case -ENOTCONN:
-                return sd_bus_reply_method_errorf(m, WINVM_ERROR_DISCONNECTED,
-                                                  "libvirtd is not reachable; winvmd is reconnecting");
-        default: {
-                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-                if (err && err->message)
-                        winvm_error_set_libvirt(&e, err->code, err->message);
-                else
-                        sd_bus_error_set_errno(&e, r);
-                return sd_bus_reply_method_error(m, &e);
-        }
-        }
-}
-
-static const char *action_operation(const ActionCall *c) {
-        switch (c->action) {
+static const char *action_operation(const Action *a) {
+        switch (a->action) {
         case LV_START:
                 return "start";
         case LV_SHUTDOWN:
                 return "shutdown";
         case LV_FORCE_STOP:
-                return c->after_timeout ? "shutdown" : "force-stop";
+                return a->after_timeout ? "shutdown" : "force-stop";
         case LV_REBOOT:
                 return "reboot";
         }
         return "unknown";
 }
 
-/* The journal's side of vm_reply_action_result(): the same error name and message. */
-static void log_action_failed(Vm *vm, const char *operation, const char *job, uid_t uid, int r, const LvError *err) {
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        switch (r) {
-        case -EALREADY:
-                (void) sd_bus_error_setf(&e, WINVM_ERROR_ALREADY_RUNNING, "VM %s is already running", vm->name);
-                break;
-        case -ESRCH:
-                (void) sd_bus_error_setf(&e, WINVM_ERROR_NOT_RUNNING, "VM %s is not running", vm->name);
-                break;
-        case -ENOENT:
-                (void) sd_bus_error_setf(&e, WINVM_ERROR_NOT_DEFINED, "VM %s is not defined in libvirt", vm->name);
-                break;
-        case -ENOTCONN:
-                (void) sd_bus_error_setf(&e, WINVM_ERROR_DISCONNECTED, "libvirtd is not reachable; winvmd is reconnecting");
-                break;
-        default:
-                if (err && err->message)
-                        (void) winvm_error_set_libvirt(&e, err->code, err->message);
-                else
-                        (void) sd_bus_error_set_errno(&e, r);
+static void action_work(Operation *op, void *data) {
+        Action *a = data;
+        const char *name = op_vm(op)->name;
+        LvError err = { 0 };
+        a->r = lv_action(op_lv(op), name, a->action, &err);
+        if (a->r == -EALREADY)
+                op_fail(op, WINVM_ERROR_ALREADY_RUNNING, "VM %s is already running", name);
+        else if (a->r == -ESRCH && !a->after_timeout)
+                op_fail(op, WINVM_ERROR_NOT_RUNNING, "VM %s is not running", name);
+        /* Forcing after a shutdown timeout: the guest went off meanwhile, which is success. */
+        else if (a->r < 0 && a->r != -ESRCH)
+                op_fail_lv(op, a->r, &err);
+        lv_error_clear(&err);
+}
+
+/* Succeeded or not: the Job a forced shutdown ends, and what the journal learns later. */
+static void action_settle(Operation *op, void *data) {
+        Action *a = data;
+        Vm *vm = op_vm(op);
+        if (a->job)
+                job_complete(a->job, a->r == 0 || a->r == -ESRCH,
+                             a->r == 0 ? "no response to the power button; forced off" :
+                             a->r == -ESRCH ? "the guest powered off" : "could not force the guest off");
+        if (a->r == 0 && (a->action == LV_START || a->action == LV_FORCE_STOP)) {
+                /* Logged when the refresh after the answer sees the guest go up or down. */
+                vm->log_operation = action_operation(a);
+                vm->log_uid = a->uid;
+                vm->log_job_id = a->job ? a->job->id : 0;
+        } else if (a->r == 0 && a->action == LV_REBOOT)
+                log_event(LOG_INFO, NULL, vm->name, "reboot", NULL, a->uid, NULL, "VM %s: reboot requested", vm->name);
+}
+
+/* The power button was pressed: Shutdown answers once the guest is off (vm.c). */
+static int shutdown_reply(Operation *op, sd_bus_message *reply, void *data) {
+        Action *a = data;
+        (void) reply;
+        if (a->r == 0) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = op_answer_later(op);
+                vm_add_shutdown_wait(op_vm(op), m, a->timeout_sec, a->force_after, a->uid);
         }
-        log_operation_failed(vm->name, operation, job, uid, e.name, e.message);
+        return 0;
 }
 
-static void action_work(void *userdata) {
-        ActionCall *c = userdata;
-        c->r = lv_action(c->vm->daemon->lv, c->vm->name, c->action, &c->err);
+/* Takes a (freed in every case). Lifecycle calls go ahead of queued reads, under their own cap. */
+static int submit(Vm *vm, sd_bus_message *m, Action *a, op_reply_fn reply, sd_bus_error *error) {
+        const OpOptions o = {
+                .journal = action_operation(a),
+                .uid = a->uid,
+                .job = a->job ? a->job->path : NULL,
+                .refresh = true,
+                .urgent = true,
+                .lifecycle = true,
+                .libvirt = true,
+                /* The force-off after a shutdown timeout continues a call already counted. */
+                .uncounted = a->after_timeout,
+                .settle = action_settle,
+                .free_data = free,
+        };
+        Job *job = a->job;
+        int r = op_submit(vm->daemon, vm->daemon->worker, m, vm, action_work, reply, a, &o, error);
+        if (r < 0 && job && sd_bus_error_is_set(error))
+                job_complete(job, false,
+                             sd_bus_error_has_name(error, WINVM_ERROR_DISCONNECTED) ? "libvirtd is not reachable"
+                                                                                    : error->message);
+        return r;
 }
 
-static void action_done(void *userdata) {
-        ActionCall *c = userdata;
-        Vm *vm = c->vm;
-        daemon_call_leave(vm->daemon, &c->ticket);
-
-        if (c->job)
-                job_complete(c->job, c->r == 0 || c->r == -ESRCH,
-                             c->r == 0 ? "no response to the power button; forced off" :
-                             c->r == -ESRCH ? "the guest powered off" : "could not force the guest off");
-        if (c->r == 0 && (c->action == LV_START || c->action == LV_FORCE_STOP)) {
-                /* Logged when the refresh below sees the guest go up or down. */
-                vm->log_operation = action_operation(c);
-                vm->log_uid = c->uid;
-                vm->log_job_id = c->job ? c->job->id : 0;
-        } else if (c->r == 0 && c->action == LV_REBOOT)
-                log_event(LOG_INFO, NULL, vm->name, "reboot", NULL, c->uid, NULL, "VM %s: reboot requested", vm->name);
-        else if (c->r < 0 && !(c->after_timeout && c->r == -ESRCH))
-                log_action_failed(vm, action_operation(c), c->job ? c->job->path : NULL, c->uid, c->r, &c->err);
-
-        if (c->action == LV_SHUTDOWN && c->r == 0)
-                vm_add_shutdown_wait(vm, c->message, c->timeout_sec, c->force_after, c->uid);
-        else if (c->after_timeout && c->r == -ESRCH)
-                /* Forcing after a shutdown timeout: the guest went off meanwhile, which is success. */
-                (void) sd_bus_reply_method_return(c->message, NULL);
-        else
-                (void) vm_reply_action_result(vm, c->message, c->r, &c->err);
-
-        vm_refresh(vm);
-        daemon_busy_dec(vm->daemon);
-        lv_error_clear(&c->err);
-        sd_bus_message_unref(c->message);
-        free(c);
-}
-
-static int submit(Vm *vm, sd_bus_message *m, LvAction action, uint32_t timeout_sec, bool force_after,
-                  bool after_timeout, uid_t uid, Job *job) {
-        /* While a connection attempt is in flight (right after bus activation, say) the call
-         * queues behind it on the same worker, and runs on the connection it makes. */
-        if (!vm->daemon->connected && !vm->daemon->connecting) {
-                if (job)
-                        job_complete(job, false, "libvirtd is not reachable");
-                ActionCall what = { .action = action, .after_timeout = after_timeout };
-                log_action_failed(vm, action_operation(&what), job ? job->path : NULL, uid, -ENOTCONN, NULL);
-                return vm_reply_action_result(vm, m, -ENOTCONN, NULL);
-        }
-
-        ActionCall *c = calloc(1, sizeof(*c));
-        if (!c)
+static int submit_action(Vm *vm, sd_bus_message *m, LvAction action, uid_t uid, sd_bus_error *error) {
+        Action *a = calloc(1, sizeof(*a));
+        if (!a)
                 return -ENOMEM;
-        c->vm = vm;
-        c->message = sd_bus_message_ref(m);
-        c->action = action;
-        c->timeout_sec = timeout_sec;
-        c->force_after = force_after;
-        c->after_timeout = after_timeout;
-        c->uid = uid;
-        c->job = job;
-        /* The force-off after a shutdown timeout continues a call already counted. */
-        _cleanup_(sd_bus_error_free) sd_bus_error busy = SD_BUS_ERROR_NULL;
-        if (!after_timeout && daemon_call_enter(vm->daemon, m, false, &c->ticket, &busy) < 0) {
-                if (job)
-                        job_complete(job, false, busy.message);
-                sd_bus_message_unref(c->message);
-                free(c);
-                return sd_bus_reply_method_error(m, &busy);
-        }
-        int r = worker_submit_urgent(vm->daemon->worker, action_work, action_done, c);
-        if (r < 0) {
-                daemon_call_leave(vm->daemon, &c->ticket);
-                sd_bus_message_unref(c->message);
-                free(c);
-                return r;
-        }
-        daemon_busy_inc(vm->daemon);
-        return 1;
+        *a = (Action) { .action = action, .uid = uid };
+        return submit(vm, m, a, NULL, error);
 }
 
 int vm_force_stop_after_timeout(Vm *vm, sd_bus_message *m, Job *job, uid_t uid) {
-        return submit(vm, m, LV_FORCE_STOP, 0, false, true, uid, job);
+        Action *a = calloc(1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        *a = (Action) { .action = LV_FORCE_STOP, .after_timeout = true, .job = job, .uid = uid };
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r = submit(vm, m, a, NULL, &e);
+        if (r < 0 && sd_bus_error_is_set(&e))
+                return sd_bus_reply_method_error(m, &e);
+        return r;
 }
 
 /* Also gives the caller's uid (as polkit's check saw it) for the journal. */
@@ -227,7 +177,7 @@ static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                 log_operation_failed(vm->name, "start", NULL, uid, error->name, error->message);
                 return r;
         }
-        return submit(vm, m, LV_START, 0, false, false, uid, NULL);
+        return submit_action(vm, m, LV_START, uid, error);
 }
 
 static int method_shutdown(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -254,7 +204,11 @@ static int method_shutdown(sd_bus_message *m, void *userdata, sd_bus_error *erro
         r = bus_polkit_check(vm->daemon->polkit, m, &req, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(vm, m, LV_SHUTDOWN, timeout, force_after, false, uid, NULL);
+        Action *a = calloc(1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        *a = (Action) { .action = LV_SHUTDOWN, .timeout_sec = timeout, .force_after = force_after, .uid = uid };
+        return submit(vm, m, a, shutdown_reply, error);
 }
 
 static int method_force_stop(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -264,7 +218,7 @@ static int method_force_stop(sd_bus_message *m, void *userdata, sd_bus_error *er
         int r = verify(vm, m, actions, "force-stop", &uid, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(vm, m, LV_FORCE_STOP, 0, false, false, uid, NULL);
+        return submit_action(vm, m, LV_FORCE_STOP, uid, error);
 }
 
 static int method_reboot(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -274,7 +228,7 @@ static int method_reboot(sd_bus_message *m, void *userdata, sd_bus_error *error)
         int r = verify(vm, m, actions, "reboot", &uid, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(vm, m, LV_REBOOT, 0, false, false, uid, NULL);
+        return submit_action(vm, m, LV_REBOOT, uid, error);
 }
 
 static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -8,12 +8,8 @@
 #include "operation.h"
 
 static void get_definition_work(Operation *op, void *data) {
-        char **xml = data;
         LvError err = { 0 };
-        int r = lv_domain_xml_live(op_lv(op), op_vm(op)->name, xml, &err);
-        if (r < 0)
-                op_fail_lv(op, r, &err);
-        lv_error_clear(&err);
+        op_fail_lv(op, lv_domain_xml_live(op_lv(op), op_vm(op)->name, data, &err), &err);
 }
 
 static int get_definition_reply(Operation *op, sd_bus_message *reply, void *data) {

@@ -11,6 +11,7 @@
 #include "job.h"
 #include "log.h"
 #include "names.h"
+#include "operation.h"
 #include "snapshot-meta.h"
 #include "util.h"
 #include "vm-state.h"
@@ -25,13 +26,6 @@ struct ShutdownWait {
         Job *job;               /* the wait as a Job clients can follow; NULL past the job limit */
         uid_t uid;              /* the caller, for the journal */
 };
-
-typedef struct RefreshCall {
-        Vm *vm;
-        LvDomainInfo info;
-        LvError err;
-        int r;
-} RefreshCall;
 
 Vm *vm_new(Daemon *d, const char *name) {
         Vm *vm = calloc(1, sizeof(*vm));
@@ -220,21 +214,22 @@ static void log_transition(Vm *vm, bool was_up) {
                           by);
 }
 
-static void refresh_work(void *userdata) {
-        RefreshCall *c = userdata;
-        c->r = lv_query(c->vm->daemon->lv, c->vm->name, &c->info, &c->err);
+static void refresh_work(Operation *op, void *data) {
+        LvError err = { 0 };
+        op_fail_lv(op, lv_query(op_lv(op), op_vm(op)->name, data, &err), &err);
 }
 
-static void refresh_done(void *userdata) {
-        RefreshCall *c = userdata;
-        Vm *vm = c->vm;
+static int refresh_done(Operation *op, sd_bus_message *reply, void *data) {
+        Vm *vm = op_vm(op);
+        bool failed = op_failed(op);
+        (void) reply;
 
         vm->refreshing = false;
-        if (c->r >= 0 && vm->daemon->connected) {
+        if (!failed && vm->daemon->connected) {
                 /* A guest that started or stopped while libvirtd was unreachable is journalled
                  * too, against what libvirt said before the connection dropped. */
                 bool was_known = vm->info_valid || vm->info_before_outage, was_up = log_up(&vm->info);
-                vm->info = c->info;
+                vm->info = *(LvDomainInfo *) data;
                 vm->info_valid = true;
                 vm->info_before_outage = false;
                 if (was_known)
@@ -244,13 +239,12 @@ static void refresh_done(void *userdata) {
         }
         /* On failure the connection is broken; the close callback resynchronises. */
         vm->log_operation = NULL; /* the first answer after the call settles it either way */
-        daemon_release_held_reads(vm->daemon, c->r < 0);
-        lv_error_clear(&c->err);
-        free(c);
+        daemon_release_held_reads(vm->daemon, failed);
         if (vm->refresh_again) {
                 vm->refresh_again = false;
                 vm_refresh(vm);
         }
+        return 0;
 }
 
 void vm_refresh(Vm *vm) {
@@ -260,15 +254,14 @@ void vm_refresh(Vm *vm) {
                 vm->refresh_again = true;
                 return;
         }
-        RefreshCall *c = calloc(1, sizeof(*c));
-        if (!c)
+        LvDomainInfo *info = calloc(1, sizeof(*info));
+        if (!info)
                 return;
-        c->vm = vm;
+        /* Never behind another user's reads; not activity that keeps winvmd from idling. */
+        const OpOptions o = { .urgent = true, .idle = true, .free_data = free };
         vm->refreshing = true;
-        if (worker_submit_urgent(vm->daemon->worker, refresh_work, refresh_done, c) < 0) {
+        if (op_submit(vm->daemon, vm->daemon->worker, NULL, vm, refresh_work, refresh_done, info, &o, NULL) < 0)
                 vm->refreshing = false;
-                free(c);
-        }
 }
 
 static void unlink_wait(Vm *vm, ShutdownWait *w) {
