@@ -1,5 +1,5 @@
 # The kvmfr device size for a resolution, by winvmd's formula (kvmfr_required_size_mib in
-# service/kvmfr-checks.c; tests/nix/check-kvmfr-size.sh compares the two): width x height x
+# service/lib/kvmfr-checks.c; tests/nix/check-kvmfr-size.sh compares the two): width x height x
 # bytes a pixel (4, or 8 for HDR) x 2 frames, in MiB rounded up, plus 10, rounded up to a
 # power of two. 3840x2160 gives 128, with HDR 256.
 { width, height, hdr ? false }:

@@ -1,5 +1,5 @@
 # The udev rules the module installs, in the words winvmd uses (kvmfr_udev_rule in
-# service/kvmfr-checks.c, systemd/90-winvm-usb.rules), so its checks find what they expect.
+# service/lib/kvmfr-checks.c, systemd/90-winvm-usb.rules), so its checks find what they expect.
 { lib }:
 {
   # /dev/kvmfrN's owner (or none), group and mode.

@@ -1,4 +1,4 @@
-# winvm.conf as NixOS options: one typed option per key winvmd knows (service/config.c,
+# winvm.conf as NixOS options: one typed option per key winvmd knows (service/lib/config.c,
 # winvm.conf(5)), each checked as winvmd checks it, and freeform keys beside them. `render`
 # writes the file with lib.generators.toINI; a key left null is left out (winvmd's default).
 { lib }:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""check-config-keys.py service/config.c man/winvm.conf.5.scd
+"""check-config-keys.py service/lib/config.c man/winvm.conf.5.scd
 
-Every [Group] Key that service/config.c accepts (its config_keys table, and the groups it
+Every [Group] Key that service/lib/config.c accepts (its config_keys table, and the groups it
 accepts any key in, such as [Definitions]) is documented in winvm.conf(5) under that group,
 and the page documents no key the service does not know.
 """

@@ -1,4 +1,4 @@
-/* What every list of readiness checks must hold (service/checks.h): an id, a known status, a
+/* What every list of readiness checks must hold (service/lib/checks.h): an id, a known status, a
  * message and a remedy that are never NULL, no remedy on an ok check, and no id twice. */
 #pragma once
 

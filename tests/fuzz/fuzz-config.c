@@ -1,4 +1,4 @@
-/* Fuzzes config_load_from_data() (service/config.c): any text either loads into a config that
+/* Fuzzes config_load_from_data() (service/lib/config.c): any text either loads into a config that
  * keeps every rule winvm.conf documents, or fails with -EINVAL and a message naming the file. */
 #include <errno.h>
 #include <stdbool.h>

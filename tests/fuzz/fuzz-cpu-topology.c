@@ -1,4 +1,4 @@
-/* Fuzzes the CPU lists and the pinning checks (service/cpu-topology.c, cpu-pinning.c) against the
+/* Fuzzes the CPU lists and the pinning checks (service/lib/cpu-topology.c, cpu-pinning.c) against the
  * seed host's topology (tests/fixtures/hosts/intel-seed: 8 P-cores with SMT, 12 E-cores).
  *
  * The input's first line is a CPU list (also passed as the CPUs kept for the host), the rest a

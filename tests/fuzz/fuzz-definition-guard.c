@@ -1,5 +1,5 @@
-/* Fuzzes the definition guard's allowlist (service/definition-guard.c,
- * service/definition-allowlist.c).
+/* Fuzzes the definition guard's allowlist (service/lib/definition-guard.c,
+ * service/lib/definition-allowlist.c).
  *
  * Input: a current definition and a new one separated by a line "====="; without it, the new
  * one is the input and the current one the seed's guest below.

@@ -1,4 +1,4 @@
-/* Fuzzes what the doctor reads from a domain XML (service/doctor-checks.c, kvmfr-checks.c):
+/* Fuzzes what the doctor reads from a domain XML (service/lib/doctor-checks.c, kvmfr-checks.c):
  * the IVSHMEM device (QEMU's JSON and key=value options in <qemu:commandline>, or <shmem>)
  * and the vm.* checks, on the seed host's fixture (tests/fixtures/hosts/intel-seed).
  *

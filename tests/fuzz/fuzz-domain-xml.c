@@ -1,4 +1,4 @@
-/* Fuzzes every function of service/domain-xml.h on one domain XML.
+/* Fuzzes every function of service/lib/domain-xml.h on one domain XML.
  *
  * Input: a first line "NAME|DESCRIPTION|FILE|FILE|..." (the snapshot name and description and
  * the new source files, as CreateSnapshot would pass them; an empty or invalid field gets a

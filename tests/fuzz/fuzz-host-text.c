@@ -1,4 +1,4 @@
-/* Fuzzes the parsers of host text in service/vfio-checks.c, kvmfr-checks.c and host-files.c:
+/* Fuzzes the parsers of host text in service/lib/vfio-checks.c, kvmfr-checks.c and host-files.c:
  * the kernel command line, PCI id lists, kvmfr's static_size_mb, qemu.conf's cgroup_device_acl,
  * POSIX ACL xattrs, and (through files in a scratch root) the modprobe options file, the loaded
  * module's parameter, /etc/passwd, /etc/group and /proc/cpuinfo. Every parser gets the same

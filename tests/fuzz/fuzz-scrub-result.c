@@ -1,4 +1,4 @@
-/* Fuzzes scrub_result_from_text() (service/scrub-result.c), the reader of the last scrub's
+/* Fuzzes scrub_result_from_text() (service/lib/scrub-result.c), the reader of the last scrub's
  * outcome kept in the state folder: what it accepts has a terminated outcome that fits, gives
  * a summary, and reads back the same through scrub_result_to_text(). */
 #include <errno.h>

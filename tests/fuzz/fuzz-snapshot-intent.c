@@ -1,4 +1,4 @@
-/* Fuzzes the intent journal of snapshot operations (service/snapshot-intent.c): an intent that
+/* Fuzzes the intent journal of snapshot operations (service/lib/snapshot-intent.c): an intent that
  * parses is complete (a known operation, valid names, at least one disk with an absolute
  * image), its text parses back to the same intent, and that text is a fixed point:
  * format(parse(format(parse(x)))) == format(parse(x)). */

@@ -1,4 +1,4 @@
-/* Fuzzes the snapshot records of one VM (service/snapshot-meta.c): a set that parses keeps the
+/* Fuzzes the snapshot records of one VM (service/lib/snapshot-meta.c): a set that parses keeps the
  * rules of snapshot-meta.h, formats to text that parses back to the same set, and that text is
  * a fixed point: format(parse(format(parse(x)))) == format(parse(x)). Removing a snapshot or adding one keeps
  * a set that formats and parses again. */

@@ -1,6 +1,6 @@
 /* Fuzzes the domain XML readers and edits of the VM's configuration: USB <hostdev>s
- * (service/usb-devices.c), virtiofs shares (service/virtiofs-shares.c) and the normalising
- * that DefinitionDrift compares with (service/xml-doc.c).
+ * (service/lib/usb-devices.c), virtiofs shares (service/lib/virtiofs-shares.c) and the normalising
+ * that DefinitionDrift compares with (service/lib/xml-doc.c).
  *
  * Input: a first line "VENDOR:PRODUCT|BINARY" (an invalid id or binary gets a realistic
  * default), then the domain XML.

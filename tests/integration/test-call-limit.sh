@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Work queued per user is capped (service/call-limit.h): mallory, outside the group, floods
+# Work queued per user is capped (service/lib/call-limit.h): mallory, outside the group, floods
 # winvmd from several connections at once with pipelined reads that run on its workers
 # (Manager.Doctor, Vfio.Check, Storage.GetImages). Past the cap of her user the calls are
 # answered org.winvm1.Error.Busy at once, not queued; meanwhile jarrett's Start and ForceStop

@@ -14,13 +14,13 @@ set -uo pipefail
 
 JOURNAL_DIR=/run/systemd/journal
 CAPTURE=$WINVM_SANDBOX/journal.jsonl
-IDS_HEADER=$WINVM_SRC/service/message-ids.h
+IDS_HEADER=$WINVM_SRC/service/runtime/message-ids.h
 CATALOG=$WINVM_SRC/systemd/winvm.catalog
 JARRETT_UID=$(id -u jarrett)
 JOURNAL_MARK=0
 CAPTURE_PID=
 
-# message_id NAME: the id of WINVM_MESSAGE_<NAME> in service/message-ids.h.
+# message_id NAME: the id of WINVM_MESSAGE_<NAME> in service/runtime/message-ids.h.
 message_id() { sed -n "s/^#define WINVM_MESSAGE_$1 *\"\([0-9a-f]*\)\".*/\1/p" "$IDS_HEADER"; }
 
 VM_STARTED=$(message_id VM_STARTED)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One libvirt connection per worker, never one per call, seen from libvirtd's side (virt-admin
 # lists its clients):
-#   - the configuration calls (snapshot worker) use one connection, kept between calls: more
+#   - the configuration calls (definition worker) use one connection, kept between calls: more
 #     calls add no client;
-#   - Manager.Doctor (storage worker) opens one of its own on its first call and keeps it;
+#   - Manager.Doctor (host worker) opens one of its own on its first call and keeps it;
 #   - after libvirtd restarts, the next call opens the worker's connection anew and succeeds.
 set -uo pipefail
 # shellcheck source=tests/sandbox/sandbox-lib.sh
@@ -29,12 +29,12 @@ test_shares_kept() {
     shares
     assert_call_ok "Shares.GetShares: the first call"
     after1=$(client_ids)
-    # The libvirt worker's connection and the snapshot worker's (which the snapshot list read
+    # The libvirt worker's connection and the definition worker's (which the snapshot list read
     # at start-up may already have opened) stay; a per-call connection would be gone by now.
     if (($(grep -c . <<<"$after1") >= 2)); then
-        ok "after GetShares, libvirtd still has the snapshot worker's client beside the libvirt worker's"
+        ok "after GetShares, libvirtd still has the definition worker's client beside the libvirt worker's"
     else
-        fail "after GetShares, libvirtd still has the snapshot worker's client beside the libvirt worker's" "$after1"
+        fail "after GetShares, libvirtd still has the definition worker's client beside the libvirt worker's" "$after1"
     fi
     for _ in 1 2 3 4 5; do shares; done
     assert_call_ok "Shares.GetShares: five more calls"
@@ -48,7 +48,7 @@ test_doctor_kept() {
     doctor
     assert_call_ok "Manager.Doctor: the first call"
     after1=$(client_ids)
-    assert_eq 1 "$(new_clients "$before" "$after1")" "Manager.Doctor: the storage worker's connection is opened and kept"
+    assert_eq 1 "$(new_clients "$before" "$after1")" "Manager.Doctor: the host worker's connection is opened and kept"
     for _ in 1 2 3 4 5; do doctor; done
     assert_call_ok "Manager.Doctor: five more calls"
     after2=$(client_ids)
@@ -65,6 +65,6 @@ start_libvirtd
 wait_connected true 60 || fail "(LibvirtConnected true signalled)"
 monitor_stop
 shares
-assert_call_ok "after libvirtd restarted, the snapshot worker opens its connection anew"
+assert_call_ok "after libvirtd restarted, the definition worker opens its connection anew"
 assert_eq "" "$CALL_ERROR" "GetShares answers without an error"
 summary

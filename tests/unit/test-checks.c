@@ -1,4 +1,4 @@
-/* Unit tests for service/checks.c (the check list) and service/host-files.c (reading a host
+/* Unit tests for service/lib/checks.c (the check list) and service/lib/host-files.c (reading a host
  * through a root prefix, never outside it; users and groups from the root's own files). */
 #include <check.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* Unit tests for service/config.c: winvm.conf parsing, validation, warnings and defaults. */
+/* Unit tests for service/lib/config.c: winvm.conf parsing, validation, warnings and defaults. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -459,7 +459,7 @@ START_TEST(test_invalid_after_warning) {
 }
 END_TEST
 
-/* BUG (service/config.c:219, apply_key_file): g_key_file_get_string() (glib 2.74) reports a
+/* BUG (service/lib/config.c:219, apply_key_file): g_key_file_get_string() (glib 2.74) reports a
  * value with an invalid escape ("\q") or a trailing backslash by setting the GError while still
  * returning a string (the raw text, or the text without the backslash). config.c only checks
  * `if (!value)`, so the error is ignored and e.g. "StateDirectory=/srv/winvm\" silently becomes

@@ -1,4 +1,4 @@
-/* Unit tests for service/cpu-topology.c and service/cpu-pinning.c: the topology of each fixture
+/* Unit tests for service/lib/cpu-topology.c and service/lib/cpu-pinning.c: the topology of each fixture
  * host (tests/fixtures/hosts: the seed's hybrid i7-14700KF, a uniform 8-core with SMT, two
  * sockets), the cpulist parsers on good and hostile text, the pinning checks on the seed's own
  * domain and on hand-made ones, and plans: each one the checks pass once written into a domain,

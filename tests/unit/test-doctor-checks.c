@@ -1,4 +1,4 @@
-/* Unit tests for service/doctor-checks.c: the vm.* checks on the seed's domain XML (which passes
+/* Unit tests for service/lib/doctor-checks.c: the vm.* checks on the seed's domain XML (which passes
  * them) and on a bare one (which does not), each check's other outcomes, and the whole doctor
  * on fixture hosts. */
 #include <check.h>

@@ -1,4 +1,4 @@
-/* Unit tests for service/doctor-repair.c and service/ivshmem-construct.c: on the seed's domain XML
+/* Unit tests for service/lib/doctor-repair.c and service/lib/ivshmem-construct.c: on the seed's domain XML
  * (tests/fixtures/domains/windows11-seed.xml) with one setting taken out, each repair turns its
  * doctor check to ok, changes nothing else a check sees, and is a change the definition guard
  * admits; the guard admits exactly the IVSHMEM construct winvm writes and no other

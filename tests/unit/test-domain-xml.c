@@ -1,4 +1,4 @@
-/* Unit tests for service/domain-xml.c: the file-backed disk images named in a libvirt domain XML,
+/* Unit tests for service/lib/domain-xml.c: the file-backed disk images named in a libvirt domain XML,
  * and the facts and edits snapshots need (disks, new disk sources, NVRAM, UUID, swtpm, the
  * <domainsnapshot> request). */
 #include <check.h>
@@ -949,7 +949,7 @@ START_TEST(test_request_malformed) {
 }
 END_TEST
 
-/* Regression (fixed; service/domain-xml.c, domain_xml_nvram): the path is read with normalize-space(), but
+/* Regression (fixed; service/lib/domain-xml.c, domain_xml_nvram): the path is read with normalize-space(), but
  * libvirt uses the element's text as it is (virXMLNodeContentString), so a path with two
  * spaces in a row comes back as another file. And the <nvram type='file'><source file=.../>
  * form (libvirt >= 8.5, kept as written by dumpxml) yields no NVRAM at all, so its snapshots

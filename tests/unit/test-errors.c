@@ -1,4 +1,4 @@
-/* Unit tests for service/errors.c: libvirt error codes to org.winvm1 bus errors, and the errno map. */
+/* Unit tests for service/lib/errors.c: libvirt error codes to org.winvm1 bus errors, and the errno map. */
 #include <check.h>
 #include <errno.h>
 #include <libvirt/virterror.h>

@@ -1,4 +1,4 @@
-/* Unit tests for service/kvmfr-checks.c: the size formula against the documented table, the
+/* Unit tests for service/lib/kvmfr-checks.c: the size formula against the documented table, the
  * generated udev rule and modprobe options, the ACL, qemu.conf and IVSHMEM parsers, and every
  * kvmfr check against every fixture host (device nodes through FakeNode, see host-fixtures.h). */
 #include <check.h>

@@ -1,5 +1,5 @@
-/* Unit tests for a NixOS host (service/nixos-host.c) and the desktop user by default
- * (service/desktop-user.c), on the nixos fixture host: qemu.conf in /var/lib/libvirt, /etc
+/* Unit tests for a NixOS host (service/lib/nixos-host.c) and the desktop user by default
+ * (service/lib/desktop-user.c), on the nixos fixture host: qemu.conf in /var/lib/libvirt, /etc
  * from /etc/static, the kvmfr options in NixOS's modprobe file, jarrett the only member of the
  * polkit group. The doctor reports no false failure there. */
 #include <check.h>

@@ -1,6 +1,6 @@
 /* Unit tests of the host side of the definition guard: paths resolved without following
- * links, owners and folder modes (service/owned-path.c), and where a new disk image or share
- * may be (service/definition-paths.c), on a tree in a temporary folder. Owners other than
+ * links, owners and folder modes (service/lib/owned-path.c), and where a new disk image or share
+ * may be (service/lib/definition-paths.c), on a tree in a temporary folder. Owners other than
  * the test's own need root; those checks are skipped otherwise. */
 #include <check.h>
 #include <endian.h>

@@ -1,4 +1,4 @@
-/* Unit tests for service/scrub-result.c: summing scrub counters, the one-line verdict, the key
+/* Unit tests for service/lib/scrub-result.c: summing scrub counters, the one-line verdict, the key
  * file text and its atomic save/load in the state folder. */
 #include <check.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* Unit tests for service/scrub-schedule.c: [Storage] ScrubInterval, btrfs-progs' scrub records
+/* Unit tests for service/lib/scrub-schedule.c: [Storage] ScrubInterval, btrfs-progs' scrub records
  * (a real file `btrfs scrub start -B` wrote, in tests/fixtures/hosts/intel-seed), when a scrub
  * is due and overdue, and the doctor's storage.scrub-overdue. */
 #include <check.h>

@@ -1,4 +1,4 @@
-/* Unit tests for service/snapshot-adopt-rules.c: what winvm believes of libvirt's snapshot XML
+/* Unit tests for service/lib/snapshot-adopt-rules.c: what winvm believes of libvirt's snapshot XML
  * when it adopts snapshots, and the <stem>.<name> rule for chains without metadata. */
 #include <check.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* Unit tests for service/snapshot-intent.c: the intent record of a snapshot operation, its text
+/* Unit tests for service/lib/snapshot-intent.c: the intent record of a snapshot operation, its text
  * and what a damaged record looks like. */
 #include <check.h>
 #include <errno.h>
@@ -340,7 +340,7 @@ START_TEST(test_good_neighbours) {
 }
 END_TEST
 
-/* Regression (fixed; service/snapshot-intent.c, intent_parse): Image must be absolute, but Overlay is taken as
+/* Regression (fixed; service/lib/snapshot-intent.c, intent_parse): Image must be absolute, but Overlay is taken as
  * it is, and recovery acts on it: rollback_create() in snapshot-ops.c runs remove_tree() on
  * each disk's Overlay that exists and is not in the definition, so a damaged record with
  * Overlay=etc (relative to winvmd's working directory, "/") removes a tree that is no overlay.

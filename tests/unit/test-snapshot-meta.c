@@ -1,4 +1,4 @@
-/* Unit tests for service/snapshot-meta.c: the snapshots.ini key file of one VM (parse, format,
+/* Unit tests for service/lib/snapshot-meta.c: the snapshots.ini key file of one VM (parse, format,
  * the rules a parsed file must follow), editing a set, the remembered name stems, the names of
  * unnamed snapshots and the stem of an image file name. */
 #include <check.h>
@@ -484,7 +484,7 @@ START_TEST(test_parse_good_neighbours) {
 }
 END_TEST
 
-/* Regression (fixed; service/snapshot-meta.c, snapshot_set_parse): GKeyFile merges a group that appears twice
+/* Regression (fixed; service/lib/snapshot-meta.c, snapshot_set_parse): GKeyFile merges a group that appears twice
  * into one, so the "listed twice" check never fires: two [Snapshot a] groups parse as one
  * snapshot whose keys are a mix of both (here Created=2 and Image.vda=/vm/second from the
  * second group). The header promises -EBADMSG for a duplicate; detecting it needs a look at the
@@ -506,7 +506,7 @@ START_TEST(test_parse_duplicate_group) {
 }
 END_TEST
 
-/* Regression (fixed; service/snapshot-meta.c, parse_snapshot): a snapshot's own Stem.<target> is not checked
+/* Regression (fixed; service/lib/snapshot-meta.c, parse_snapshot): a snapshot's own Stem.<target> is not checked
  * the way the remembered [Snapshots] Stem.* keys are (non-empty, no '/'), yet op_revert in
  * snapshot-ops.c builds the new overlay's path from it ("%s/%s.%s.%s", folder, stem, ...), so
  * Stem.vda=../../etc/x puts an overlay outside the image folder and Stem.vda= makes a hidden

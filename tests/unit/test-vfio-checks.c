@@ -1,4 +1,4 @@
-/* Unit tests for service/vfio-checks.c: every VFIO check against every fixture host
+/* Unit tests for service/lib/vfio-checks.c: every VFIO check against every fixture host
  * (tests/fixtures/hosts), the report's structure, the command-line parser, and the check logic
  * on hand-made reports for cases no fixture has. */
 #include <check.h>

@@ -1,4 +1,4 @@
-/* Unit tests for service/virtiofsd-checks.c: the version rule of the seed's incident (the Looking
+/* Unit tests for service/lib/virtiofsd-checks.c: the version rule of the seed's incident (the Looking
  * Glass-compatible virtiofsd is 1.13.2 with vm-memory 0.17 or later when the guest maps
  * /dev/kvmfr0 through IVSHMEM), read by running the nixos fixture host's stand-in binaries, which
  * print the seed's versions; and the running virtiofsd's binary against the configured one. */

@@ -1,7 +1,7 @@
 /* Unit tests of the pure parts of the VM's configuration: USB ids, devices in the fixture
- * hosts' sysfs and <hostdev> edits (service/usb-devices.c), virtiofs shares and their checks
- * (service/virtiofs-shares.c), XML normalising and parse errors (service/xml-doc.c), and the
- * winvm.conf keys [Cpu], [Usb], [Virtiofs] and [Definitions] (service/config.c). */
+ * hosts' sysfs and <hostdev> edits (service/lib/usb-devices.c), virtiofs shares and their checks
+ * (service/lib/virtiofs-shares.c), XML normalising and parse errors (service/lib/xml-doc.c), and the
+ * winvm.conf keys [Cpu], [Usb], [Virtiofs] and [Definitions] (service/lib/config.c). */
 #include <check.h>
 #include <glib.h>
 #include <sys/stat.h>

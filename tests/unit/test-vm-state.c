@@ -1,4 +1,4 @@
-/* Unit tests for service/vm-state.c: libvirt domain states and reasons as published strings. */
+/* Unit tests for service/lib/vm-state.c: libvirt domain states and reasons as published strings. */
 #include <check.h>
 #include <libvirt/libvirt.h>
 #include <limits.h>

@@ -116,7 +116,7 @@ static int method_get_facts(sd_bus_message *m, void *userdata, sd_bus_error *err
         if (!facts)
                 return -ENOMEM;
         const OpOptions o = { .free_data = free };
-        return op_submit(d, d->storage_worker, m, NULL, facts_work, facts_reply, facts, &o, error);
+        return op_submit(d, d->host_worker, m, NULL, facts_work, facts_reply, facts, &o, error);
 }
 
 static int property_get_filesystems(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -1,5 +1,5 @@
 /* /org/winvm1/host: org.winvm1.Kvmfr and org.winvm1.Vfio, and Manager.Doctor. Every check
- * reads the host through the configured root prefix on the storage worker (sysfs, /dev and
+ * reads the host through the configured root prefix on the host worker (sysfs, /dev and
  * /etc reads, libkmod, udevadm), with the worker's libvirt connection for domain XML; the
  * replies are built back here. Kvmfr's properties answer from a cache that a read older
  * than two seconds refreshes in the background, signalling what changed. */
@@ -34,7 +34,7 @@
 #define WINVM_POLKIT_GROUP "winvm"
 #endif
 
-/* What a host call found, filled on the storage worker. */
+/* What a host call found, filled on the host worker. */
 typedef struct HostResult {
         Daemon *daemon;
         char *vm;               /* doctor, and the VM whose IVSHMEM device kvmfr checks look at */
@@ -436,7 +436,7 @@ static int submit(Daemon *d, sd_bus_message *m, const char *vm, op_work_fn work,
         }
         c->daemon = d;
         const OpOptions o = { .settle = kvmfr_settle, .free_data = host_result_free };
-        return op_submit(d, d->storage_worker, m, NULL, work, reply, c, &o, error);
+        return op_submit(d, d->host_worker, m, NULL, work, reply, c, &o, error);
 }
 
 static int refresh_done(Operation *op, sd_bus_message *reply, void *data) {
@@ -457,7 +457,7 @@ static void refresh_if_stale(Daemon *d) {
                 return;
         c->daemon = d;
         const OpOptions o = { .free_data = host_result_free };
-        if (op_submit(d, d->storage_worker, NULL, NULL, refresh_work, refresh_done, c, &o, NULL) < 0)
+        if (op_submit(d, d->host_worker, NULL, NULL, refresh_work, refresh_done, c, &o, NULL) < 0)
                 return;
         h->refreshing = true;
 }

@@ -1,5 +1,5 @@
 /* Adopting the snapshots that exist on disk and in libvirt's metadata into winvm's records
- * (snapshot-adopt.c explains the rules and the steps). Snapshot worker only. */
+ * (snapshot-adopt.c explains the rules and the steps). Definition worker only. */
 #pragma once
 
 #include "snapshot-ctx.h"

@@ -201,8 +201,8 @@ int daemon_new(WinvmConfig *config, Daemon **ret) {
         if ((r = mailbox_new(d->event, &d->mailbox)) < 0 ||
             (r = authz_new(d->mailbox, on_polkit_changed, d, &d->authz)) < 0 ||
             (r = worker_new(d->mailbox, "libvirt", &d->worker)) < 0 ||
-            (r = worker_new(d->mailbox, "storage", &d->storage_worker)) < 0 ||
-            (r = worker_new(d->mailbox, "snapshots", &d->snapshot_worker)) < 0)
+            (r = worker_new(d->mailbox, "host", &d->host_worker)) < 0 ||
+            (r = worker_new(d->mailbox, "definition", &d->definition_worker)) < 0)
                 return r;
         if ((r = storage_init(d)) < 0)
                 return r;
@@ -260,8 +260,8 @@ Daemon *daemon_free(Daemon *d) {
         if (d->filesystems)
                 storage_done(d);
         d->worker = worker_free(d->worker);
-        d->storage_worker = worker_free(d->storage_worker);
-        d->snapshot_worker = worker_free(d->snapshot_worker);
+        d->host_worker = worker_free(d->host_worker);
+        d->definition_worker = worker_free(d->definition_worker);
         d->lv = lv_free(d->lv);
         if (d->mailbox)
                 mailbox_dispatch_pending(d->mailbox);

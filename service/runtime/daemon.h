@@ -57,9 +57,10 @@ struct Daemon {
         sd_bus *bus;
         sd_bus *members_bus;    /* WINVM_MEMBERS_BUS_NAME: the same objects, for the group only */
         Mailbox *mailbox;
-        Worker *worker;         /* every libvirt call runs here */
-        Worker *storage_worker; /* statfs and btrfs ioctls */
-        Worker *snapshot_worker;/* snapshot operations, one at a time, with their own libvirt connection */
+        Worker *worker;         /* lifecycle calls, state refreshes and reads on the main libvirt connection (lv.c) */
+        Worker *host_worker;    /* host reads: sysfs, /dev, statfs, btrfs ioctls; the Kvmfr, Vfio and Doctor checks */
+        Worker *definition_worker; /* reads and changes of a VM's definition and disks, one at a
+                                    * time: snapshots, the configuration calls; own libvirt connection */
         struct StorageFs **filesystems;
         size_t n_filesystems;
         Lv *lv;
@@ -72,8 +73,8 @@ struct Daemon {
         Vm **vms;
         size_t n_vms;
 
-        HostCache *host_cache;  /* Kvmfr's properties, read on the storage worker */
-        unsigned n_config_queued; /* config-dbus.c calls on the snapshot worker, capped */
+        HostCache *host_cache;  /* Kvmfr's properties, read on the host worker */
+        unsigned n_config_queued; /* vm-config-dbus.c calls on the definition worker, capped */
 
         bool connected;
         unsigned gen;           /* generation of the current libvirt connection */
@@ -131,7 +132,7 @@ int manager_method_repair(sd_bus_message *m, void *userdata, sd_bus_error *error
 /* Appends checks as the a(ssss) every Check method and Doctor return. */
 int bus_append_checks(sd_bus_message *reply, const CheckList *l);
 
-/* config-dbus.c */
+/* vm-config-dbus.c */
 extern const sd_bus_vtable cpu_vtable[];
 extern const sd_bus_vtable usb_vtable[];
 extern const sd_bus_vtable shares_vtable[];

@@ -68,7 +68,7 @@ static size_t build_fields(struct iovec *iov, size_t max, const char *file, int 
                 snprintf(uid, sizeof(uid), "%" PRIu32, (uint32_t) caller_uid);
                 add(iov, &n, max, "WINVM_CALLER_UID", uid);
         }
-        /* Meson compiles from the build folder: "../service/vm.c" -> "service/vm.c". */
+        /* Meson compiles from the build folder: "../service/bus/vm.c" -> "service/bus/vm.c". */
         while (strncmp(file, "../", 3) == 0)
                 file += 3;
         add(iov, &n, max, "CODE_FILE", file);

@@ -23,7 +23,7 @@
 #define PROGRESS_POLL_USEC (500 * 1000ULL)
 
 struct Scrub {
-        unsigned refs;         /* the running scrub, and each poll or cancel on the storage worker */
+        unsigned refs;         /* the running scrub, and each poll or cancel on the host worker */
         StorageFs *fs;
         Job *job;
         int fd;
@@ -34,7 +34,7 @@ struct Scrub {
         int running_threads;
         int first_error;       /* first failure other than cancel */
         bool cancelled;
-        bool polling;          /* a progress poll is on the storage worker */
+        bool polling;          /* a progress poll is on the host worker */
         ScrubResult result;
         sd_event_source *poll_timer;
 };
@@ -46,7 +46,7 @@ typedef struct DeviceRun {
         struct btrfs_scrub_progress progress;
 } DeviceRun;
 
-/* What the storage worker found before a scrub starts: the filesystem opened, its devices. */
+/* What the host worker found before a scrub starts: the filesystem opened, its devices. */
 typedef struct Prepare {
         StorageFs *fs;
         bool readonly;
@@ -234,7 +234,7 @@ static int on_poll_timer(sd_event_source *src, uint64_t usec, void *userdata) {
                         s->refs++;
                         s->polling = true;
                         Daemon *d = s->fs->daemon;
-                        if (op_submit(d, d->storage_worker, NULL, NULL, poll_work, poll_done, p, &scrub_own_work,
+                        if (op_submit(d, d->host_worker, NULL, NULL, poll_work, poll_done, p, &scrub_own_work,
                                       NULL) < 0) {
                                 s->polling = false;
                                 s->refs--; /* the scrub itself still holds one */
@@ -264,7 +264,7 @@ static void on_cancel(Job *job, void *userdata) {
         (void) job;
         s->cancelled = true;
         s->refs++;
-        if (op_submit(d, d->storage_worker, NULL, NULL, cancel_work, cancel_done, s, &o, NULL) < 0)
+        if (op_submit(d, d->host_worker, NULL, NULL, cancel_work, cancel_done, s, &o, NULL) < 0)
                 scrub_unref(s);
 }
 
@@ -378,7 +378,7 @@ void scrub_start(StorageFs *fs, sd_bus_message *m, bool readonly, uid_t uid) {
         /* Not under the call limits: at most one scrub per filesystem runs, and its Job counts. */
         const OpOptions o = { .journal = "scrub", .uid = uid, .uncounted = true, .free_data = prepare_free };
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        if (op_submit(d, d->storage_worker, m, NULL, prepare_work, prepare_reply, p, &o, &e) < 0)
+        if (op_submit(d, d->host_worker, m, NULL, prepare_work, prepare_reply, p, &o, &e) < 0)
                 reply_failed(m, uid, NULL, e.name ? e.name : WINVM_ERROR_FAILED, "%s",
                              e.message ? e.message : "Cannot scrub now");
 }

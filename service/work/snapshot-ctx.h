@@ -1,4 +1,4 @@
-/* The state one snapshot operation carries on the snapshot worker, and the helpers of
+/* The state one snapshot operation carries on the definition worker, and the helpers of
  * snapshot-ops.c that the other snapshot operation files (snapshot-adopt.c) share. Worker
  * thread only. */
 #pragma once

@@ -1,7 +1,7 @@
 /* The last definition winvm saw of each VM, kept so that a VM libvirt has lost (a NixOS
  * rebuild, a virsh undefine) can be defined again from its file with something trusted to
  * compare it with: <state_dir>/last-definitions/<vm>.xml, root's, 0600 (it holds secrets).
- * Written by the snapshot worker after each operation that found the domain. Blocking:
+ * Written by the definition worker after each operation that found the domain. Blocking:
  * worker only. */
 #pragma once
 

@@ -1,5 +1,5 @@
 /* btrfs scrubs of the configured filesystems as Jobs: one thread per device runs the
- * blocking scrub ioctl, the storage worker polls progress and cancels, and the event thread
+ * blocking scrub ioctl, the host worker polls progress and cancels, and the event thread
  * sums it all up and keeps the verdict in the state folder. */
 #pragma once
 

@@ -1,5 +1,5 @@
 /* The snapshot methods and properties of org.winvm1.VM. Handlers validate, ask polkit, and
- * hand the whole operation to the snapshot worker as an Operation (snapshot-ops.c has the
+ * hand the whole operation to the definition worker as an Operation (snapshot-ops.c has the
  * work functions); the reply and the new list come back here. One snapshot operation per VM
  * at a time. */
 #include <errno.h>
@@ -206,7 +206,7 @@ static int submit(Vm *vm, sd_bus_message *m, SnapshotOp *op, uid_t uid, const ch
         const OpOptions o = {
                 .journal = journal, .uid = uid, .refresh = true, .settle = settle, .free_data = op_data_free,
         };
-        return op_submit(d, d->snapshot_worker, m, vm, work, reply, op, &o, error);
+        return op_submit(d, d->definition_worker, m, vm, work, reply, op, &o, error);
 }
 
 /* A change holds the VM's snapshots until it is answered (change_settle). */

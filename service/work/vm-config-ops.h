@@ -1,8 +1,8 @@
-/* Changes to a VM's libvirt definition, and the reads they need, run on the snapshot worker
+/* Changes to a VM's libvirt definition, and the reads they need, run on the definition worker
  * (so they never interleave with snapshot operations) over a libvirt connection of their own.
  * Every change first keeps the definition it replaces (definition-history.h), so it can be
  * undone, and defines the new one with libvirt's validation: a refused definition changes
- * nothing. The handlers in config-dbus.c fill the inputs and reply from the outputs. */
+ * nothing. The handlers in vm-config-dbus.c fill the inputs and reply from the outputs. */
 #pragma once
 
 #include <libvirt/libvirt.h>

@@ -1,6 +1,6 @@
 /* Storage.GetImages: each VM's disk images and whether btrfs can protect them. A file marked
  * NOCOW (chattr +C) carries no checksums, so a scrub cannot see rot in it. The definition
- * comes from libvirt on its worker; the flags are read on the storage worker. */
+ * comes from libvirt on its worker; the flags are read on the host worker. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -83,7 +83,7 @@ static void list_work(Operation *op, void *data) {
                         add_image(c, d->vms[i]->name, "", err.message ? err.message : "cannot read the definition");
                 lv_error_clear(&err);
         }
-        op_then(op, d->storage_worker, flags_work);
+        op_then(op, d->host_worker, flags_work);
 }
 
 static int images_reply(Operation *op, sd_bus_message *reply, void *data) {
@@ -108,6 +108,6 @@ int storage_method_get_images(sd_bus_message *m, void *userdata, sd_bus_error *e
         const OpOptions o = { .free_data = images_free };
         /* Without libvirt there is no definition to read: answer with what we know, nothing. */
         if (!d->connected && !d->connecting)
-                return op_submit(d, d->storage_worker, m, NULL, flags_work, images_reply, c, &o, error);
+                return op_submit(d, d->host_worker, m, NULL, flags_work, images_reply, c, &o, error);
         return op_submit(d, d->worker, m, NULL, list_work, images_reply, c, &o, error);
 }

@@ -1,6 +1,6 @@
 /* The VM's configuration as managed state: org.winvm1.Cpu on /org/winvm1/host, and
  * org.winvm1.Usb, org.winvm1.Shares and org.winvm1.Definition on each VM. Handlers read and
- * validate their arguments, ask polkit, and hand the work to the snapshot worker as an
+ * validate their arguments, ask polkit, and hand the work to the definition worker as an
  * Operation (a work function per method in *-ops.c, vm-config-ops.h; its reply function
  * here), so definition changes and snapshot operations never interleave. */
 #include <errno.h>
@@ -20,7 +20,7 @@
 
 /* Keeps a plan request to what a host can have: more is refused before any work. */
 #define CORES_MAX 1024u
-/* Calls queued on the snapshot worker at once: any local user may read, and each read waits
+/* Calls queued on the definition worker at once: any local user may read, and each read waits
  * behind snapshot operations, so a flood is refused instead of queued without end. */
 #define CONFIG_QUEUED_MAX 32u
 
@@ -156,7 +156,7 @@ static int submit_as(Daemon *d, Vm *vm, sd_bus_message *m, VmConfigOp *op, const
                 .settle = config_settle,
                 .free_data = config_op_free,
         };
-        int r = op_submit(d, d->snapshot_worker, m, vm, work, reply, op, &o, error);
+        int r = op_submit(d, d->definition_worker, m, vm, work, reply, op, &o, error);
         if (r >= 0)
                 d->n_config_queued++;
         return r;

@@ -1,7 +1,7 @@
 /* Storage.GetScrubSchedule and the ScrubInterval property: which configured filesystems are
  * due a scrub by [Storage] ScrubInterval, counting scrubs winvm ran and scrubs btrfs-progs ran
  * (by hand or NixOS's autoScrub). winvm-scrub.service (winvmctl scrub scheduled) starts the due
- * ones. The records are read on the storage worker. */
+ * ones. The records are read on the host worker. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +65,7 @@ int storage_method_get_scrub_schedule(sd_bus_message *m, void *userdata, sd_bus_
         if (!c)
                 return -ENOMEM;
         const OpOptions o = { .free_data = schedule_free };
-        return op_submit(d, d->storage_worker, m, NULL, schedule_work, schedule_reply, c, &o, error);
+        return op_submit(d, d->host_worker, m, NULL, schedule_work, schedule_reply, c, &o, error);
 }
 
 int storage_property_get_scrub_interval(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -1,6 +1,6 @@
 /* Adopting snapshots winvm did not take: libvirt's snapshot metadata (virsh
  * snapshot-create-as --disk-only) and the qcow2 backing chains of the VM's disks, with or
- * without metadata. Runs on the snapshot worker inside a snapshot operation (snapshot-ops.c).
+ * without metadata. Runs on the definition worker inside a snapshot operation (snapshot-ops.c).
  *
  * Each disk's chain is walked from its top in the persistent definition down to the first
  * image winvm's records know (or to the bottom). Every image on the way, except the top, is

@@ -1,4 +1,4 @@
-/* Snapshot operations, run start to finish on the snapshot worker thread with a libvirt
+/* Snapshot operations, run start to finish on the definition worker thread with a libvirt
  * connection of their own. Each one first finishes or rolls back what an earlier winvmd left
  * behind (the intent journal), then works in steps that can each be interrupted by a crash:
  *
@@ -53,7 +53,7 @@ typedef struct SnapshotOp {
 SnapshotOp *snapshot_op_new(const char *uri, const char *vm, const char *state_dir);
 SnapshotOp *snapshot_op_free(SnapshotOp *op);
 
-/* The work functions (op_work_fn, on the snapshot worker; data is the SnapshotOp). Each first
+/* The work functions (op_work_fn, on the definition worker; data is the SnapshotOp). Each first
  * finishes what an earlier winvmd left, and leaves the snapshots as they are on disk in set. */
 void snapshot_load_work(Operation *o, void *data);     /* recover if needed and read the snapshots */
 void snapshot_create_work(Operation *o, void *data);
