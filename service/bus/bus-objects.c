@@ -1,8 +1,11 @@
 #include "bus-objects.h"
 
 #include "daemon.h"
+#include "host-dbus.h"
 #include "job.h"
 #include "scrub.h"
+#include "vm-config-dbus.h"
+#include "vm-dbus.h"
 
 const BusInterface host_interfaces[] = {
         { "org.winvm1.Kvmfr", kvmfr_vtable },

@@ -18,6 +18,7 @@
 #include "doctor-checks.h"
 #include "domain-xml.h"
 #include "errors.h"
+#include "host-dbus.h"
 #include "kvmfr-manage.h"
 #include "nixos-host.h"
 #include "operation.h"

@@ -5,12 +5,15 @@
 
 #include "daemon.h"
 #include "errors.h"
+#include "host-dbus.h"
 #include "job.h"
+#include "manager-dbus.h"
 #include "names.h"
 #include "object-listing.h"
 #include "startup-hold.h"
 #include "startup-phases.h"
 #include "util.h"
+#include "vm-config-dbus.h"
 
 #ifndef WINVM_VERSION
 #define WINVM_VERSION "0"

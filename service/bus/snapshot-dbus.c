@@ -11,8 +11,10 @@
 #include "log.h"
 #include "names.h"
 #include "operation.h"
+#include "snapshot-dbus.h"
 #include "snapshot-ops.h"
 #include "util.h"
+#include "vm.h"
 
 static void emit_changed(Vm *vm) {
         (void) sd_bus_emit_properties_changed(vm->daemon->bus, vm->path, "org.winvm1.VM", "Snapshots",

@@ -12,10 +12,13 @@
 #include "definition-history.h"
 #include "doctor-repair.h"
 #include "errors.h"
+#include "host-dbus.h"
 #include "log.h"
 #include "names.h"
 #include "operation.h"
 #include "util.h"
+#include "vm.h"
+#include "vm-config-dbus.h"
 #include "vm-config-ops.h"
 
 /* Keeps a plan request to what a host can have: more is refused before any work. */

@@ -13,7 +13,10 @@
 #include "log.h"
 #include "names.h"
 #include "operation.h"
+#include "snapshot-dbus.h"
 #include "util.h"
+#include "vm-dbus.h"
+#include "vm.h"
 
 /* What one lifecycle call asks of libvirt, and what it answered. */
 typedef struct Action {

@@ -6,6 +6,7 @@
 
 #include "daemon.h"
 #include "operation.h"
+#include "vm-dbus.h"
 
 static void get_definition_work(Operation *op, void *data) {
         LvError err = { 0 };

@@ -9,12 +9,15 @@
 #include "daemon.h"
 #include "errors.h"
 #include "job.h"
+#include "libvirt-link.h"
 #include "log.h"
 #include "names.h"
 #include "operation.h"
 #include "snapshot-meta.h"
 #include "util.h"
+#include "vm-dbus.h"
 #include "vm-state.h"
+#include "vm.h"
 
 struct ShutdownWait {
         ShutdownWait *next;

@@ -5,10 +5,12 @@
 
 #include "daemon.h"
 #include "errors.h"
+#include "libvirt-link.h"
 #include "log.h"
 #include "operation.h"
 #include "startup-hold.h"
 #include "startup-phases.h"
+#include "vm.h"
 
 #define RECONNECT_FIRST_USEC (200 * 1000ULL)
 #define RECONNECT_MAX_USEC (5 * 1000 * 1000ULL)

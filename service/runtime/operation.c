@@ -10,6 +10,7 @@
 #include "log.h"
 #include "operation.h"
 #include "util.h"
+#include "vm.h"
 
 struct Operation {
         Daemon *daemon;
