@@ -143,3 +143,17 @@ void client_print_json(void *node) {
         printf("%s\n", text);
         json_node_unref(node);
 }
+
+void client_print_list_and_result(const char *list_name, char **list, const char *result) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, list_name);
+        json_builder_begin_array(b);
+        for (char **i = list; i && *i; i++)
+                json_builder_add_string_value(b, *i);
+        json_builder_end_array(b);
+        json_builder_set_member_name(b, "result");
+        json_builder_add_string_value(b, result);
+        json_builder_end_object(b);
+        client_print_json(json_builder_get_root(b));
+}

@@ -56,6 +56,9 @@ bool client_locale_is_utf8(void);
 /* bus-json.c */
 /* Prints a JSON node (a JsonNode *) pretty and frees it. */
 void client_print_json(void *json_node);
+/* Prints {"LIST_NAME": [list...], "result": result}, the --json of a change that reports
+ * what it touched and a sentence. */
+void client_print_list_and_result(const char *list_name, char **list, const char *result);
 /* Reads one complete value of any type from the reader's position and adds it to the JSON
  * being built: dictionaries with string keys become objects, other arrays and structs
  * arrays, integers numbers (uint64 as int64), file descriptors null. Negative errno when the

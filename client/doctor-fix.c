@@ -29,19 +29,9 @@ int cmd_doctor_fix(sd_bus *bus, const ClientOptions *o) {
                 r = sd_bus_message_read(reply, "s", &result);
         if (r < 0)
                 return client_fail(NULL, r);
-        if (o->json) {
-                g_autoptr(JsonBuilder) b = json_builder_new();
-                json_builder_begin_object(b);
-                json_builder_set_member_name(b, "repaired");
-                json_builder_begin_array(b);
-                for (char **i = repaired; i && *i; i++)
-                        json_builder_add_string_value(b, *i);
-                json_builder_end_array(b);
-                json_builder_set_member_name(b, "result");
-                json_builder_add_string_value(b, result);
-                json_builder_end_object(b);
-                client_print_json(json_builder_get_root(b));
-        } else
+        if (o->json)
+                client_print_list_and_result("repaired", repaired, result);
+        else
                 printf("%s\n", result);
         return EXIT_OK;
 }

@@ -604,17 +604,7 @@ static int kvmfr_apply_permissions(sd_bus *bus, const ClientOptions *o) {
         }
 
         if (o->json) {
-                g_autoptr(JsonBuilder) b = json_builder_new();
-                json_builder_begin_object(b);
-                json_builder_set_member_name(b, "files");
-                json_builder_begin_array(b);
-                for (char **f = files; f && *f; f++)
-                        json_builder_add_string_value(b, *f);
-                json_builder_end_array(b);
-                json_builder_set_member_name(b, "result");
-                json_builder_add_string_value(b, result);
-                json_builder_end_object(b);
-                client_print_json(json_builder_get_root(b));
+                client_print_list_and_result("files", files, result);
                 return EXIT_OK;
         }
         for (char **f = files; f && *f; f++) {
