@@ -219,6 +219,13 @@ static int scrub_start(sd_bus *bus, const ClientOptions *o, const char *fs) {
                 polkit_agent_open();
         if (r >= 0)
                 r = sd_bus_call(bus, m, 0, &error, &reply);
+        /* A timer's run that finds the filesystem busy (btrfs-progs or another winvm scrub on
+         * it) has nothing to do now; the next run, or the doctor's overdue check, follows up. */
+        if (r < 0 && o->scheduled && sd_bus_error_has_name(&error, WINVM_ERROR_BUSY)) {
+                printf("%s: skipped, %s\n", fs, error.message ? error.message : "busy");
+                sd_bus_error_free(&error);
+                return EXIT_OK;
+        }
         if (r < 0 || (r = sd_bus_message_read(reply, "o", &path)) < 0)
                 return client_fail(&error, r);
         if (!o->wait) {

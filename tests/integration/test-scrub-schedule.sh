@@ -151,6 +151,27 @@ test_winvm_record_ages() {
     assert_contains "$CTL_OUT" "no errors" "and it scrubs"
 }
 
+# A due filesystem that btrfs-progs is scrubbing right now (NixOS's autoScrub, by hand): the
+# timer's run skips it and exits 0, so winvm-scrub.service does not fail.
+test_busy_elsewhere_skipped() {
+    local uuid jobs_before
+    age_winvm_record 8
+    assert_eq true "$(schedule_field due)" "(images is due again)"
+    uuid=$(findmnt -no UUID "$STORE")
+    echo $((1024 * 1024)) >"/sys/fs/btrfs/$uuid/devinfo/1/scrub_speed_max"
+    btrfs scrub start "$STORE" >/dev/null
+    wait_until 10 sh -c "btrfs scrub status '$STORE' | grep -q running"
+    jobs_before=$(jobs_count)
+    ctl root --no-ask-password scrub scheduled
+    assert_ctl 0 "while btrfs-progs scrubs it, winvmctl scrub scheduled still exits 0"
+    assert_contains "$CTL_OUT" "images: skipped, A scrub is already running on images" \
+        "it says images is skipped, being scrubbed outside winvm"
+    assert_eq "$jobs_before" "$(jobs_count)" "and starts no job"
+    btrfs scrub cancel "$STORE" >/dev/null 2>&1
+    echo 0 >"/sys/fs/btrfs/$uuid/devinfo/1/scrub_speed_max"
+    wait_until 10 sh -c "! btrfs scrub status '$STORE' | grep -q running"
+}
+
 test_interval_follows_config() {
     set_interval 1h
     age_winvm_record 0
@@ -188,5 +209,6 @@ test_never_scrubbed
 test_btrfs_progs_scrub_counts
 test_scheduled_scrub_runs
 test_winvm_record_ages
+test_busy_elsewhere_skipped
 test_interval_follows_config
 summary
