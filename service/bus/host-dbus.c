@@ -194,6 +194,8 @@ static void doctor_work(Operation *op, void *data) {
                 op_fail(op, WINVM_ERROR_FAILED, "the checks could not run (a bad PCI id or kvmfr setting)");
         doctor_config_checks(c, xml);
         doctor_scrub_check(c);
+        if (check_list_name_vm(&c->checks, c->vm) < 0)
+                op_fail(op, WINVM_ERROR_FAILED, "out of memory");
         if (vf_valid)
                 virtiofsd_facts_clear(&vf);
         desktop_user_clear(&du);
@@ -242,7 +244,7 @@ static void kvmfr_unload_work(Operation *op, void *data) {
         _cleanup_free_ char *vm = NULL, *message = NULL;
         int r;
         if (device_in_use(c, &k, &vm))
-                op_fail(op, WINVM_ERROR_BUSY, "VM %s is running and uses %s; shut it down first", vm,
+                op_fail(op, WINVM_ERROR_GUEST_RUNNING, "VM %s is running and uses %s; shut it down first", vm,
                         k.device ? k.device : KVMFR_DEFAULT_DEVICE);
         else if ((r = kvmfr_unload(c->daemon->config->host_root, &message)) < 0)
                 op_fail(op, r == -EBUSY ? WINVM_ERROR_BUSY : WINVM_ERROR_FAILED, "%s", message ? message : "out of memory");

@@ -85,6 +85,22 @@ int check_list_move(CheckList *dst, CheckList *src) {
         return 0;
 }
 
+int check_list_name_vm(CheckList *l, const char *vm) {
+        static const char repair[] = "winvmctl doctor --fix ";
+        for (size_t i = 0; vm && *vm && i < l->n; i++) {
+                char *at = strstr(l->items[i].remedy, repair);
+                if (!at)
+                        continue;
+                char *named;
+                if (asprintf(&named, "%.*swinvmctl --vm %s doctor --fix %s", (int) (at - l->items[i].remedy),
+                             l->items[i].remedy, vm, at + strlen(repair)) < 0)
+                        return -ENOMEM;
+                free(l->items[i].remedy);
+                l->items[i].remedy = named;
+        }
+        return 0;
+}
+
 const Check *check_list_find(const CheckList *l, const char *id) {
         for (size_t i = 0; l && id && i < l->n; i++)
                 if (strcmp(l->items[i].id, id) == 0)

@@ -50,6 +50,11 @@ int check_list_addv(CheckList *l, const char *id, CheckStatus status, const char
 /* Moves every check of src to the end of dst; src is left empty. 0 or -ENOMEM (nothing moved). */
 int check_list_move(CheckList *dst, CheckList *src);
 
+/* Every repair a remedy offers ("winvmctl doctor --fix ID") is a change to one VM: names it,
+ * "winvmctl --vm VM doctor --fix ID", so the command works as given when several VMs are
+ * managed. 0 or -ENOMEM (remedies rewritten so far stay rewritten). */
+int check_list_name_vm(CheckList *l, const char *vm);
+
 /* The first check with this id, or NULL. */
 const Check *check_list_find(const CheckList *l, const char *id);
 

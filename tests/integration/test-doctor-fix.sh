@@ -94,7 +94,7 @@ repair_round() {
     [[ $id == kvmfr.* ]] && bad=fail
     before=$(definition)
     assert_doctor "$id" "$bad" "$what: $id is $bad before the repair"
-    assert_contains "$(check "$id" remedy)" "winvmctl doctor --fix $id" "its remedy names the repair, not virsh edit"
+    assert_contains "$(check "$id" remedy)" "winvmctl --vm $GUEST doctor --fix $id" "its remedy names the repair and the VM, not virsh edit"
     ctl jarrett doctor --fix "$id"
     assert_ctl 0 "jarrett: winvmctl doctor --fix $id"
     assert_contains "$CTL_OUT" "repaired: $id" "it says what it repaired"

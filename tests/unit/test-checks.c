@@ -75,6 +75,32 @@ START_TEST(test_list) {
 }
 END_TEST
 
+START_TEST(test_remedies_name_vm) {
+        CheckList l = CHECK_LIST_INIT;
+        ck_assert_int_eq(check_list_add(&l, "vm.memballoon", CHECK_WARN,
+                                        "winvmctl doctor --fix vm.memballoon (it writes <memballoon model='none'/>)", "m"), 0);
+        ck_assert_int_eq(check_list_add(&l, "vm.virtiofsd", CHECK_WARN,
+                                        "Install virtiofsd, then winvmctl doctor --fix vm.virtiofsd", "v"), 0);
+        ck_assert_int_eq(check_list_add(&l, "kvmfr.loaded", CHECK_FAIL, "winvmctl kvmfr load", "k"), 0);
+        ck_assert_int_eq(check_list_add(&l, "vm.hyperv", CHECK_OK, NULL, "h"), 0);
+
+        ck_assert_int_eq(check_list_name_vm(&l, NULL), 0);
+        ck_assert_int_eq(check_list_name_vm(&l, ""), 0);
+        ck_assert_str_eq(l.items[0].remedy, "winvmctl doctor --fix vm.memballoon (it writes <memballoon model='none'/>)");
+
+        ck_assert_int_eq(check_list_name_vm(&l, "Windows11"), 0);
+        ck_assert_str_eq(l.items[0].remedy,
+                         "winvmctl --vm Windows11 doctor --fix vm.memballoon (it writes <memballoon model='none'/>)");
+        ck_assert_str_eq(l.items[1].remedy, "Install virtiofsd, then winvmctl --vm Windows11 doctor --fix vm.virtiofsd");
+        ck_assert_str_eq(l.items[2].remedy, "winvmctl kvmfr load");
+        ck_assert_str_eq(l.items[3].remedy, "");
+        /* Once named, a remedy is not named again. */
+        ck_assert_int_eq(check_list_name_vm(&l, "Windows11"), 0);
+        ck_assert_str_eq(l.items[1].remedy, "Install virtiofsd, then winvmctl --vm Windows11 doctor --fix vm.virtiofsd");
+        check_list_clear(&l);
+}
+END_TEST
+
 /* --- host files ------------------------------------------------------------------------------- */
 
 START_TEST(test_root_forms) {
@@ -239,6 +265,7 @@ static Suite *checks_suite(void) {
         TCase *tc = tcase_create("list");
         tcase_add_test(tc, test_status_strings);
         tcase_add_test(tc, test_list);
+        tcase_add_test(tc, test_remedies_name_vm);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("host_files");

@@ -30,6 +30,8 @@ check "the guest starts with the seed's IVSHMEM on /dev/kvmfr0" wctl start
 check "QEMU maps /dev/kvmfr0" wait_for 20 qemu_maps_kvmfr
 check "the module saw the mapping" test "$(cat /sys/module/kvmfr/parameters/maps)" -ge 1
 check_refused "kvmfr unload is refused while the guest runs" "is running and uses /dev/kvmfr0" wctl kvmfr unload
+unload_exit() { wctl kvmfr unload >/dev/null 2>&1; echo $?; }
+check_output "with exit status 5 (GuestRunning: the guest must be off first)" '^5$' unload_exit
 check "the module is still loaded" test -d /sys/module/kvmfr
 check "force-stop" wctl force-stop
 check "kvmfr unload with the guest off" wctl kvmfr unload
