@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
 #include "daemon.h"
@@ -167,20 +168,42 @@ static int verify(Vm *vm, sd_bus_message *m, const char *const *actions, const c
         return bus_polkit_check(vm->daemon->polkit, m, &req, error);
 }
 
-static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+/* Start, ForceStop and Reboot: no arguments, one action each, the same path to libvirt. */
+typedef struct SimpleAction {
+        const char *member;
+        const char *const actions[2];
+        const char *verb;
+        LvAction action;
+} SimpleAction;
+
+static const SimpleAction simple_actions[] = {
+        { "Start", { "org.winvm1.vm.start", NULL }, "start", LV_START },
+        { "ForceStop", { "org.winvm1.vm.force-stop", NULL }, "force-stop", LV_FORCE_STOP },
+        { "Reboot", { "org.winvm1.vm.reboot", NULL }, "reboot", LV_REBOOT },
+};
+
+static int method_simple_action(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Vm *vm = userdata;
-        static const char *const actions[] = { "org.winvm1.vm.start", NULL };
+        const char *member = sd_bus_message_get_member(m);
+        const SimpleAction *sa = NULL;
+        for (size_t i = 0; !sa && member && i < ELEMENTSOF(simple_actions); i++)
+                if (strcmp(member, simple_actions[i].member) == 0)
+                        sa = &simple_actions[i];
+        if (!sa)
+                return -EINVAL;
         uid_t uid = LOG_NO_UID;
-        int r = verify(vm, m, actions, "start", &uid, error);
+        int r = verify(vm, m, sa->actions, sa->verb, &uid, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        if (vm->snapshot_busy) {
+        /* Only a start waits for a snapshot operation: it may be changing the disks the
+         * guest would start on. */
+        if (sa->action == LV_START && vm->snapshot_busy) {
                 r = sd_bus_error_setf(error, WINVM_ERROR_BUSY,
                                       "a snapshot operation on VM %s is in progress; start it when that ends", vm->name);
                 log_operation_failed(vm->name, "start", NULL, uid, error->name, error->message);
                 return r;
         }
-        return submit_action(vm, m, LV_START, uid, error);
+        return submit_action(vm, m, sa->action, uid, error);
 }
 
 static int method_shutdown(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -212,26 +235,6 @@ static int method_shutdown(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return -ENOMEM;
         *a = (Action) { .action = LV_SHUTDOWN, .timeout_sec = timeout, .force_after = force_after, .uid = uid };
         return submit(vm, m, a, shutdown_reply, error);
-}
-
-static int method_force_stop(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Vm *vm = userdata;
-        static const char *const actions[] = { "org.winvm1.vm.force-stop", NULL };
-        uid_t uid = LOG_NO_UID;
-        int r = verify(vm, m, actions, "force-stop", &uid, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
-        return submit_action(vm, m, LV_FORCE_STOP, uid, error);
-}
-
-static int method_reboot(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Vm *vm = userdata;
-        static const char *const actions[] = { "org.winvm1.vm.reboot", NULL };
-        uid_t uid = LOG_NO_UID;
-        int r = verify(vm, m, actions, "reboot", &uid, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
-        return submit_action(vm, m, LV_REBOOT, uid, error);
 }
 
 static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -273,11 +276,11 @@ const sd_bus_vtable vm_vtable[] = {
         SD_BUS_PROPERTY("Autostart", "b", property_get_autostart, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("VCPUs", "u", NULL, offsetof(Vm, published.vcpus), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("MemoryMiB", "t", NULL, offsetof(Vm, published.memory_mib), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_METHOD("Start", NULL, NULL, method_start, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Start", NULL, NULL, method_simple_action, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Shutdown", SD_BUS_ARGS("u", timeout_seconds, "b", force_after), SD_BUS_NO_RESULT,
                                 method_shutdown, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("ForceStop", NULL, NULL, method_force_stop, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Reboot", NULL, NULL, method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("ForceStop", NULL, NULL, method_simple_action, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Reboot", NULL, NULL, method_simple_action, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetDefinition", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", xml), vm_method_get_definition,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_PROPERTY("Snapshots", "as", vm_property_get_snapshots, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
