@@ -144,10 +144,12 @@ static void check_edited(const char *xml, const char *out, const DomainDisk *dis
         for (size_t t = 0; t < n; t++) {
                 if (!disk_target_is_valid(targets[t]))
                         continue;
-                char expr[160];
-                snprintf(expr, sizeof(expr),
-                         "count((/domain/devices/disk[@type='file' and @device='disk' and not(readonly) and "
-                         "not(shareable)][target/@dev='%s'])[1]/backingStore)", targets[t]);
+                /* Room for any valid target: a truncated expression would not parse and count nothing. */
+                char expr[512];
+                int len = snprintf(expr, sizeof(expr),
+                                   "count((/domain/devices/disk[@type='file' and @device='disk' and not(readonly) and "
+                                   "not(shareable)][target/@dev='%s'])[1]/backingStore)", targets[t]);
+                fuzz_check(len > 0 && (size_t) len < sizeof(expr), "target '%s' does not fit the expression", targets[t]);
                 char *count = xpath_string(doc, expr);
                 fuzz_check(strcmp(count, "0") == 0, "%s still has %s backing stores:\n%s", targets[t], count, out);
                 free(count);
