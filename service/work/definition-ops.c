@@ -76,18 +76,29 @@ static int read_definition(VmConfigOp *op, const char *file, char **ret) {
         return r;
 }
 
-static void define(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
-        const char *file = definition_file(op);
+/* The file as read_definition() gives it, refused unless it is well-formed XML: what Define
+ * reads, whether libvirt still has the VM or not. */
+static int read_wellformed_definition(VmConfigOp *op, const char *file, char **ret) {
         _cleanup_free_ char *xml = NULL, *why = NULL;
-        if (!file || read_definition(op, file, &xml) < 0)
-                return;
+        int r = read_definition(op, file, &xml);
+        if (r < 0)
+                return r;
         XmlDoc x;
         if (xml_doc_open_verbose(xml, &x, &why) < 0) {
                 vm_config_failf(op, WINVM_ERROR_INVALID_ARGUMENT, "%s is not well-formed XML: %s", file,
                                 why ? why : "out of memory");
-                return;
+                return -EINVAL;
         }
         xml_doc_close(&x);
+        *ret = TAKE_PTR(xml);
+        return 0;
+}
+
+static void define(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
+        const char *file = definition_file(op);
+        _cleanup_free_ char *xml = NULL;
+        if (!file || read_wellformed_definition(op, file, &xml) < 0)
+                return;
         if (vm_config_redefine(op, conn, dom, "define", xml, 0) == 0 &&
             asprintf(&op->result, "VM %s defined from %s%s", op->vm, file,
                      virDomainIsActive(dom) == 1 ? "; the running guest keeps its old definition until it is shut down" : "") < 0)
@@ -191,16 +202,9 @@ static char *baseline_of(VmConfigOp *op) {
 static void define_lost(VmConfigOp *op, virConnectPtr conn, virDomainPtr dom) {
         (void) dom;
         const char *file = definition_file(op);
-        _cleanup_free_ char *xml = NULL, *why = NULL, *baseline = NULL;
-        if (!file || read_definition(op, file, &xml) < 0)
+        _cleanup_free_ char *xml = NULL, *baseline = NULL;
+        if (!file || read_wellformed_definition(op, file, &xml) < 0)
                 return;
-        XmlDoc x;
-        if (xml_doc_open_verbose(xml, &x, &why) < 0) {
-                vm_config_failf(op, WINVM_ERROR_INVALID_ARGUMENT, "%s is not well-formed XML: %s", file,
-                                why ? why : "out of memory");
-                return;
-        }
-        xml_doc_close(&x);
         baseline = baseline_of(op);
         if (vm_config_define_lost(op, conn, baseline, xml) == 0 &&
             asprintf(&op->result, "VM %s defined again from %s (libvirt did not have it); %s", op->vm, file,
