@@ -224,6 +224,9 @@ static void kvmfr_check_work(Operation *op, void *data) {
         kvmfr_read(c, &k);
         if (!c->kvmfr_valid || kvmfr_checks(cfg->host_root, &k, &c->kvmfr, xml, &c->checks) < 0)
                 op_fail(op, WINVM_ERROR_FAILED, "the kvmfr checks could not run");
+        /* The kvmfr.ivshmem-* repairs change the VM whose definition was checked, as the doctor's. */
+        if (check_list_name_vm(&c->checks, c->vm) < 0)
+                op_fail(op, WINVM_ERROR_FAILED, "out of memory");
 }
 
 static void kvmfr_load_work(Operation *op, void *data) {
