@@ -32,10 +32,11 @@ ctl() {
 # call USER PATH IFACE.METHOD [ARGS...]: a method call through gdbus, which prints the error
 # *name* on failure ("GDBus.Error:NAME: message"). Sets CALL_RC, CALL_OUT (reply or error
 # text), CALL_ERROR (the error name, empty on success) and CALL_MSG (the error message).
+# CALL_DEST picks the bus name (default org.winvm1).
 call() {
     local user=$1 path=$2 method=$3
     shift 3
-    CALL_OUT=$(run_as "$user" gdbus call --system --dest org.winvm1 --object-path "$path" \
+    CALL_OUT=$(run_as "$user" gdbus call --system --dest "${CALL_DEST:-org.winvm1}" --object-path "$path" \
         --method "$method" "$@" 2>&1)
     CALL_RC=$?
     CALL_ERROR='' CALL_MSG=''

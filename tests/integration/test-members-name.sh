@@ -18,18 +18,7 @@ set -uo pipefail
 MEMBERS=org.winvm1.Members
 
 # mcall USER PATH IFACE.METHOD [ARGS...]: call() on the members' name.
-# shellcheck disable=SC2034  # CALL_* are results for the caller, as in lib.sh
-mcall() {
-    local user=$1 path=$2 method=$3
-    shift 3
-    CALL_OUT=$(run_as "$user" gdbus call --system --dest "$MEMBERS" --object-path "$path" \
-        --method "$method" "$@" 2>&1)
-    CALL_RC=$?
-    CALL_ERROR='' CALL_MSG=''
-    if [[ $CALL_OUT =~ GDBus\.Error:([A-Za-z0-9_.]+):\ (.*) ]]; then
-        CALL_ERROR=${BASH_REMATCH[1]} CALL_MSG=${BASH_REMATCH[2]}
-    fi
-}
+mcall() { CALL_DEST=$MEMBERS call "$@"; }
 
 bus_pid() {
     busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
