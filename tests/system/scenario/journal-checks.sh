@@ -22,3 +22,10 @@ journal_lacks() {
     [[ -n $out ]] || return 1
     ! grep -Eq -- "$re" <<<"$out"
 }
+
+# journal_has REGEX [JOURNALCTL-ARGS...]: a line of this boot's journal matches REGEX.
+journal_has() {
+    local re=$1
+    shift
+    journalctl -b --no-pager "$@" | grep -Eq -- "$re"
+}
