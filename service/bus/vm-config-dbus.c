@@ -118,7 +118,9 @@ static bool config_pause(Operation *o, void *data) {
         sd_bus_message *m = op_message(o);
         const char *details[] = { "vm", op->vm, "verb", op->change ? op->change : "define", "change",
                                   op->unrestricted_what ? op->unrestricted_what : "", NULL };
-        return authz_check(op_daemon(o)->authz, sd_bus_message_get_sender(m), DEFINE_UNRESTRICTED_ACTION, details,
+        const char *sender = sd_bus_message_get_sender(m);
+        return authz_check(op_daemon(o)->authz, sender, bus_polkit_sender_uid(op_daemon(o)->polkit, sender),
+                           DEFINE_UNRESTRICTED_ACTION, details,
                            sd_bus_message_get_allow_interactive_authorization(m) > 0, on_unrestricted, op) == 0;
 }
 

@@ -136,6 +136,7 @@ static int polkit_presence(Authz *a, char **ret_why) {
 }
 
 static void on_authority_changed(PolkitAuthority *authority, gpointer userdata);
+static void on_owner_changed(GObject *authority, GParamSpec *pspec, gpointer userdata);
 
 /* The authority proxy; made again when making it failed before (at start-up, say). */
 static int connect_authority(Authz *a, char **ret_why) {
@@ -148,6 +149,9 @@ static int connect_authority(Authz *a, char **ret_why) {
                 return -1;
         }
         g_signal_connect(a->authority, "changed", G_CALLBACK(on_authority_changed), a);
+        /* polkitd left the bus or came back: what it said before no longer holds (gone, only
+         * root may; back, it may have other rules). */
+        g_signal_connect(a->authority, "notify::owner", G_CALLBACK(on_owner_changed), a);
         return 0;
 }
 
@@ -271,7 +275,8 @@ static gboolean start_check(gpointer userdata) {
         Request *req = userdata;
         Authz *a = req->authz;
 
-        req->uid = lookup_uid(a, req->sender);
+        if (req->uid == (uid_t) -1)
+                req->uid = lookup_uid(a, req->sender);
         arm_deadline(req);
 
         /* The proxy's idea of the owner may be stale (it follows NameOwnerChanged), and the
@@ -313,6 +318,11 @@ static void on_authority_changed(PolkitAuthority *authority, gpointer userdata) 
         Authz *a = userdata;
         (void) authority;
         (void) mailbox_post(a->mailbox, a->on_changed, a->changed_userdata);
+}
+
+static void on_owner_changed(GObject *authority, GParamSpec *pspec, gpointer userdata) {
+        (void) pspec;
+        on_authority_changed(POLKIT_AUTHORITY(authority), userdata);
 }
 
 static void *authz_main(void *arg) {
@@ -393,13 +403,14 @@ Authz *authz_free(Authz *a) {
         return NULL;
 }
 
-int authz_check(Authz *a, const char *sender, const char *action, const char *const *details,
+int authz_check(Authz *a, const char *sender, uid_t uid, const char *action, const char *const *details,
                 bool interactive, authz_done_fn done, void *userdata) {
         if (!sender || !action)
                 return -EINVAL;
         Request *req = g_new0(Request, 1);
         req->authz = a;
         req->sender = g_strdup(sender);
+        req->uid = uid;
         req->action = g_strdup(action);
         req->details = polkit_details_new();
         for (const char *const *d = details; d && d[0] && d[1]; d += 2)

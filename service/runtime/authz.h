@@ -30,7 +30,8 @@ typedef struct Authz Authz;
  * AUTHZ_UNANSWERED, what happened (NULL otherwise); valid only during the call. */
 typedef void (*authz_done_fn)(void *userdata, AuthzVerdict verdict, uid_t uid, const char *why);
 
-/* on_changed runs on the event thread whenever polkit says its rules or sessions changed. */
+/* on_changed runs on the event thread whenever polkit says its rules or sessions changed, and
+ * when polkitd leaves or joins the bus. */
 int authz_new(Mailbox *mb, mailbox_fn on_changed, void *changed_userdata, Authz **ret);
 Authz *authz_free(Authz *a);
 
@@ -38,6 +39,9 @@ Authz *authz_free(Authz *a);
  * answered AUTHZ_UNANSWERED). */
 void authz_forget_sender(Authz *a, const char *sender);
 
-/* details: NULL-terminated key, value, key, value... list. done runs on the event thread. */
-int authz_check(Authz *a, const char *sender, const char *action, const char *const *details,
+/* details: NULL-terminated key, value, key, value... list. done runs on the event thread.
+ * uid: the sender's uid when the caller knows it (bus-polkit.c learnt it once for the
+ * connection), else (uid_t) -1 and the polkit thread asks the bus: each question to the bus
+ * daemon is a round trip that waits behind whatever floods it. */
+int authz_check(Authz *a, const char *sender, uid_t uid, const char *action, const char *const *details,
                 bool interactive, authz_done_fn done, void *userdata);

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <glib.h>
-#include <malloc.h>
 #include <string.h>
 
 #include "errors.h"
@@ -13,8 +12,11 @@
 /* Checks of one call: GetManagedObjects has one per VM and two more. */
 #define MAX_ACTIONS_PER_CALL 16
 #define MAX_CACHED_VERDICTS 4096
-/* A unique name (at most 255), an action and the details (a VM name, a verb) fit. */
+/* An action and the details (a VM name, a verb) fit. */
 #define CACHE_KEY_MAX 512
+/* How long a read's yes is reused for the same user's other connections, unless polkit
+ * reports a change first (for the connection that was asked: as long as it lasts). */
+#define CACHED_VERDICT_USEC (10 * 1000 * 1000ULL)
 /* Calls of one connection waiting for polkit at once: a flooding client gets LimitsExceeded
  * instead of making winvmd queue work for it without end. */
 #define MAX_PENDING_PER_SENDER 32
@@ -27,8 +29,6 @@
  * they count; at most MAX_PARKED_PER_SENDER of them. */
 #define MAX_PENDING_PER_UID 128
 #define MAX_PARKED_PER_SENDER MAX_PENDING_PER_SENDER
-/* After a storm of held calls has drained, freed memory goes back to the system. */
-#define TRIM_AFTER_HELD 512
 
 #ifndef WINVM_POLKIT_GROUP
 #define WINVM_POLKIT_GROUP "winvm"
@@ -64,7 +64,7 @@ struct BusPolkit {
         sd_bus *bus;
         Authz *authz;
         GHashTable *queries;  /* sd_bus_message* -> Query* */
-        GHashTable *cache;    /* "sender\x1faction\x1fvm" -> (void*)1 */
+        GHashTable *cache;    /* cache_key() -> its expiry (CLOCK_MONOTONIC usec; UINT64_MAX: the connection's life) */
         GHashTable *per_sender; /* sender -> calls of it in the registry */
         GHashTable *sender_uids; /* sender -> its uid + 1, once a check learnt it */
         GHashTable *per_uid;    /* uid -> queries of its senders in the registry */
@@ -72,7 +72,6 @@ struct BusPolkit {
         sd_bus_slot *name_owner_slot;
         unsigned pending;
         unsigned n_parked;      /* calls in lookups */
-        unsigned held_high;     /* the most calls held at once since the last trim */
 };
 
 typedef struct UidLookup {
@@ -97,14 +96,6 @@ static void lookup_free(gpointer p) {
 
 static unsigned count_of(GHashTable *t, gconstpointer key) {
         return GPOINTER_TO_UINT(g_hash_table_lookup(t, key));
-}
-
-/* Once a storm has drained, hand its memory back (glibc keeps freed heap otherwise). */
-static void maybe_trim(BusPolkit *bp) {
-        if (bp->held_high >= TRIM_AFTER_HELD && g_hash_table_size(bp->queries) == 0 && bp->n_parked == 0) {
-                bp->held_high = 0;
-                (void) malloc_trim(0);
-        }
 }
 
 static void query_release(Query *q) {
@@ -139,7 +130,6 @@ static void query_forget(BusPolkit *bp, Query *q) {
                 q->orphaned = true;
         else
                 query_release(q);
-        maybe_trim(bp);
 }
 
 /* Forgets a caller's queries whose message went back to a handler that did not ask again
@@ -174,21 +164,56 @@ static bool key_append(char **p, const char *end, const char *s) {
         return true;
 }
 
-/* "sender\x1faction\x1fkey=value..." in buf; false when it does not fit (the verdict is then
- * not cached). Built by hand: every cached read builds one, and printf cost a read about a
- * fifth of winvmd's time for it. */
-static bool cache_key(char *buf, size_t size, sd_bus_message *m, const char *action, const char *const *details) {
+/* "action\x1fkey=value..." in buf; false when it does not fit (the verdict is then not
+ * cached). Built by hand: every cached read builds one, and printf cost a read about a fifth
+ * of winvmd's time for it. */
+static bool action_key(char *buf, size_t size, const char *action, const char *const *details) {
         char *p = buf;
         const char *end = buf + size;
-        const char *sender = sd_bus_message_get_sender(m);
-
-        if (!key_append(&p, end, sender ? sender : "") || !key_append(&p, end, "\x1f") || !key_append(&p, end, action))
+        if (!key_append(&p, end, action))
                 return false;
         for (const char *const *d = details; d && d[0] && d[1]; d += 2)
                 if (!key_append(&p, end, "\x1f") || !key_append(&p, end, d[0]) || !key_append(&p, end, "=") ||
                     !key_append(&p, end, d[1]))
                         return false;
         return true;
+}
+
+/* "kind\x1fwho\x1faction_key" in buf: kind "c" for a caller connection (who its unique name),
+ * "u" for a user (who the uid). */
+static bool cache_key(char *buf, size_t size, const char *kind, const char *who, const char *akey) {
+        char *p = buf;
+        const char *end = buf + size;
+        return key_append(&p, end, kind) && key_append(&p, end, "\x1f") && key_append(&p, end, who) &&
+               key_append(&p, end, "\x1f") && key_append(&p, end, akey);
+}
+
+static const char *uid_digits(char buf[16], uid_t uid) {
+        size_t n = 15;
+        buf[n] = 0;
+        do
+                buf[--n] = (char) ('0' + uid % 10);
+        while ((uid /= 10) > 0 && n > 0);
+        return buf + n;
+}
+
+/* A yes for this key that has not expired. */
+static bool cache_has(BusPolkit *bp, const char *key) {
+        const uint64_t *expiry = g_hash_table_lookup(bp->cache, key);
+        if (!expiry)
+                return false;
+        if (*expiry > monotonic_usec())
+                return true;
+        g_hash_table_remove(bp->cache, key);
+        return false;
+}
+
+static void cache_add(BusPolkit *bp, const char *key, uint64_t expiry) {
+        if (g_hash_table_size(bp->cache) >= MAX_CACHED_VERDICTS)
+                g_hash_table_remove_all(bp->cache);
+        uint64_t *v = g_new(uint64_t, 1);
+        *v = expiry;
+        g_hash_table_replace(bp->cache, g_strdup(key), v);
 }
 
 static const char *detail(const char *const *details, const char *key) {
@@ -215,7 +240,7 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
 
         /* The caller's connection is gone: its cached verdicts must not outlive it, since
          * unique names are never reused but a leak would grow the table. */
-        g_autofree char *prefix = g_strdup_printf("%s\x1f", name);
+        g_autofree char *prefix = g_strdup_printf("c\x1f%s\x1f", name);
         GHashTableIter it;
         gpointer key;
         g_hash_table_iter_init(&it, bp->cache);
@@ -232,7 +257,7 @@ int bus_polkit_new(sd_bus *bus, Authz *authz, BusPolkit **ret) {
         bp->bus = sd_bus_ref(bus);
         bp->authz = authz;
         bp->queries = g_hash_table_new(g_direct_hash, g_direct_equal);
-        bp->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        bp->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         bp->per_sender = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         bp->sender_uids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         bp->per_uid = g_hash_table_new(g_direct_hash, g_direct_equal);
@@ -393,9 +418,6 @@ static int park_for_uid(BusPolkit *bp, sd_bus_message *m, const char *sender, sd
                                          "Too many calls of this connection are waiting for authorization; wait for their replies");
         g_ptr_array_add(l->parked, sd_bus_message_ref(m));
         bp->n_parked++;
-        unsigned held = g_hash_table_size(bp->queries) + bp->n_parked;
-        if (held > bp->held_high)
-                bp->held_high = held;
         return 0;
 }
 
@@ -405,12 +427,23 @@ static int verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck 
 
         for (size_t k = 0; k < n_checks; k++) {
                 const char *const *a = &checks[k].action, *const *details = checks[k].details;
-                char key[CACHE_KEY_MAX];
-                bool fits = cache_key(key, sizeof(key), m, *a, details), keyed = cacheable && fits;
-                if (keyed && g_hash_table_contains(bp->cache, key))
+                char akey[CACHE_KEY_MAX], ckey[CACHE_KEY_MAX + 300], ukey[CACHE_KEY_MAX + 32], digits[16];
+                const char *sender = sd_bus_message_get_sender(m) ?: "";
+                uid_t known = bus_polkit_sender_uid(bp, sender);
+                bool fits = action_key(akey, sizeof(akey), *a, details);
+                bool by_connection = cacheable && fits && cache_key(ckey, sizeof(ckey), "c", sender, akey);
+                bool by_user = cacheable && fits && known != (uid_t) -1 &&
+                               cache_key(ukey, sizeof(ukey), "u", uid_digits(digits, known), akey);
+                if (by_connection && cache_has(bp, ckey))
                         continue;
+                if (by_user && cache_has(bp, ukey)) {
+                        /* The connection keeps it for its life, as if polkit had been asked for it. */
+                        if (by_connection)
+                                cache_add(bp, ckey, UINT64_MAX);
+                        continue;
+                }
 
-                const char *match = fits ? key : *a;
+                const char *match = fits ? akey : *a;
                 ActionQuery *aq = NULL;
                 for (unsigned i = 0; q && i < q->n_actions; i++)
                         if (strcmp(q->actions[i].key, match) == 0)
@@ -418,7 +451,6 @@ static int verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck 
 
                 if (!aq) {
                         if (!q) {
-                                const char *sender = sd_bus_message_get_sender(m) ?: "";
                                 sweep(bp, sender);
                                 if (g_hash_table_size(bp->queries) >= MAX_PENDING_TOTAL)
                                         return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
@@ -449,8 +481,6 @@ static int verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck 
                                 if (uid != (uid_t) -1)
                                         g_hash_table_insert(bp->per_uid, GUINT_TO_POINTER(uid),
                                                             GUINT_TO_POINTER(count_of(bp->per_uid, GUINT_TO_POINTER(uid)) + 1));
-                                if (g_hash_table_size(bp->queries) > bp->held_high)
-                                        bp->held_high = g_hash_table_size(bp->queries);
                         }
                         if (q->n_actions >= MAX_ACTIONS_PER_CALL)
                                 return -E2BIG;
@@ -460,7 +490,7 @@ static int verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck 
                         aq->key = strdup(match);
                         aq->state = VERDICT_PENDING;
 
-                        int r = authz_check(bp->authz, sd_bus_message_get_sender(m), *a, details,
+                        int r = authz_check(bp->authz, sd_bus_message_get_sender(m), q->counted_uid, *a, details,
                                             sd_bus_message_get_allow_interactive_authorization(m) > 0, on_verdict, aq);
                         if (r < 0) {
                                 query_forget(bp, q);
@@ -486,11 +516,12 @@ static int verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck 
                                 bus_polkit_log_refusal(action, details, uid, error);
                         return r;
                 }
-                if (keyed) {
-                        if (g_hash_table_size(bp->cache) >= MAX_CACHED_VERDICTS)
-                                g_hash_table_remove_all(bp->cache);
-                        g_hash_table_add(bp->cache, g_strdup(key));
-                }
+                /* For the connection as long as it lasts; for its user's other connections,
+                 * for a while. */
+                if (by_connection)
+                        cache_add(bp, ckey, UINT64_MAX);
+                if (by_user)
+                        cache_add(bp, ukey, monotonic_usec() + CACHED_VERDICT_USEC);
         }
         if (ret_uid)
                 *ret_uid = q ? q->uid : (uid_t) -1;

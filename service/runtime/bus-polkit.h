@@ -1,8 +1,10 @@
 /* polkit for bus handlers, in systemd's asynchronous style: the first call of a handler starts
  * the check and keeps the message; when polkit answers, the message is queued again with
  * sd_bus_enqueue_for_read() and the handler runs a second time and finds the verdict.
- * Read verdicts may be cached per caller connection; they are dropped when the caller's
- * unique name goes away or polkit reports a change. */
+ * A read's yes is reused for the same user (uid, action and details alike) for ten seconds,
+ * or until polkit reports a change: a user's new connections (each winvmctl run, or a flood
+ * over hundreds of connections) do not each cost polkitd a check and the bus daemon a dozen
+ * lookups for it. Changes are checked on every call. */
 #pragma once
 
 #include <stdbool.h>
@@ -32,7 +34,7 @@ typedef struct BusPolkitRequest {
         size_t n_checks;
         const char *vm, *verb;          /* the usual details; either may be NULL */
         const char *const *details;     /* free-form details (key, value list) instead of vm, verb */
-        /* A read: the verdict is cached per caller connection, and a refusal is not
+        /* A read: a yes is cached for the user (see above), and a refusal is not
          * journalled (a desktop applet of a user outside the group would fill the journal).
          * A change is checked on every call and a refusal journalled. */
         bool read;

@@ -179,6 +179,12 @@ static int setup_bus(Daemon *d) {
         return setup_members_bus(d);
 }
 
+/* Calls in flight on the workers or waiting for polkit: the heap they hold is not free yet. */
+static bool calls_held(void *userdata) {
+        Daemon *d = userdata;
+        return d->n_busy > 0 || (d->polkit && bus_polkit_pending(d->polkit) > 0);
+}
+
 int daemon_new(WinvmConfig *config, Daemon **ret) {
         Daemon *d = calloc(1, sizeof(*d));
         if (!d)
@@ -224,6 +230,9 @@ int daemon_new(WinvmConfig *config, Daemon **ret) {
         if ((r = setup_bus(d)) < 0)
                 return r;
         if ((r = bus_polkit_new(d->bus, d->authz, &d->polkit)) < 0)
+                return r;
+        if ((r = heap_trim_new(d->event, calls_held, d, &d->heap_trim)) < 0 ||
+            (r = heap_trim_watch(d->heap_trim, d->bus)) < 0 || (r = heap_trim_watch(d->heap_trim, d->members_bus)) < 0)
                 return r;
         /* Reads that come before the VMs' first states wait for them, for a while: the first
          * libvirt connection and query take milliseconds; past the wait a read gets "unknown". */
@@ -283,6 +292,7 @@ Daemon *daemon_free(Daemon *d) {
         free(d->vms);
         sd_bus_flush_close_unref(d->bus);
         sd_bus_flush_close_unref(d->members_bus);
+        d->heap_trim = heap_trim_free(d->heap_trim); /* after the buses: their filters point to it */
         sd_event_unref(d->event);
         call_limit_free(d->call_limit);
         call_limit_free(d->lifecycle_limit);

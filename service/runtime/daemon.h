@@ -10,6 +10,7 @@
 #include "call-limit.h"
 #include "call-ticket.h"
 #include "checks.h"
+#include "heap-trim.h"
 #include "config.h"
 #include "lv.h"
 #include "mailbox.h"
@@ -88,6 +89,7 @@ struct Daemon {
         uint64_t last_job_id;
 
         unsigned n_busy;        /* calls in flight and waits; they keep the service from idling out */
+        HeapTrim *heap_trim;    /* freed heap back to the system after a burst of calls */
         uint64_t last_activity;
         sd_event_source *idle_timer;
 };
