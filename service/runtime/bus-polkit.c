@@ -429,13 +429,13 @@ static int verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck 
                 const char *const *a = &checks[k].action, *const *details = checks[k].details;
                 char akey[CACHE_KEY_MAX], ckey[CACHE_KEY_MAX + 300], ukey[CACHE_KEY_MAX + 32], digits[16];
                 const char *sender = sd_bus_message_get_sender(m) ?: "";
-                uid_t known = bus_polkit_sender_uid(bp, sender);
                 bool fits = action_key(akey, sizeof(akey), *a, details);
                 bool by_connection = cacheable && fits && cache_key(ckey, sizeof(ckey), "c", sender, akey);
+                if (by_connection && cache_has(bp, ckey))
+                        continue; /* the usual case of a connection's repeated reads: one key built */
+                uid_t known = bus_polkit_sender_uid(bp, sender);
                 bool by_user = cacheable && fits && known != (uid_t) -1 &&
                                cache_key(ukey, sizeof(ukey), "u", uid_digits(digits, known), akey);
-                if (by_connection && cache_has(bp, ckey))
-                        continue;
                 if (by_user && cache_has(bp, ukey)) {
                         /* The connection keeps it for its life, as if polkit had been asked for it. */
                         if (by_connection)
