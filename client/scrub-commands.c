@@ -33,18 +33,21 @@ static int get_string(sd_bus *bus, const char *path, const char *iface, const ch
         return sd_bus_get_property_string(bus, client_bus_name, path, iface, prop, NULL, ret);
 }
 
+/* Finished and Success first: a job that had finished then cannot change its Message after,
+ * while one read the other way round could pair a Message from before the end with
+ * Finished true (a short scrub ends between the two reads). */
 static int read_job(sd_bus *bus, const char *path, JobView *j) {
         const char *I = "org.winvm1.Job";
         int r;
-        if ((r = get_string(bus, path, I, "Operation", &j->operation)) < 0 ||
+        if ((r = sd_bus_get_property_trivial(bus, client_bus_name, path, I, "Finished", NULL, 'b', &j->finished)) < 0 ||
+            (r = sd_bus_get_property_trivial(bus, client_bus_name, path, I, "Success", NULL, 'b', &j->success)) < 0 ||
+            (r = get_string(bus, path, I, "Operation", &j->operation)) < 0 ||
             (r = get_string(bus, path, I, "Message", &j->message)) < 0 ||
             (r = sd_bus_get_property_trivial(bus, client_bus_name, path, I, "Progress", NULL, 'd', &j->progress)) < 0 ||
             (r = sd_bus_get_property_trivial(bus, client_bus_name, path, I, "ProgressValid", NULL, 'b', &j->progress_valid)) < 0 ||
             (r = sd_bus_get_property_trivial(bus, client_bus_name, path, I, "Bytes", NULL, 't', &j->bytes)) < 0 ||
             (r = sd_bus_get_property_trivial(bus, client_bus_name, path, I, "Rate", NULL, 't', &j->rate)) < 0 ||
             (r = sd_bus_get_property_trivial(bus, client_bus_name, path, I, "ExpectedEndTime", NULL, 't', &j->expected_end)) < 0 ||
-            (r = sd_bus_get_property_trivial(bus, client_bus_name, path, I, "Finished", NULL, 'b', &j->finished)) < 0 ||
-            (r = sd_bus_get_property_trivial(bus, client_bus_name, path, I, "Success", NULL, 'b', &j->success)) < 0 ||
             (r = sd_bus_get_property_trivial(bus, client_bus_name, path, I, "StartedByUID", NULL, 'u', &j->uid)) < 0)
                 return r;
         return 0;
