@@ -71,6 +71,7 @@ static int add_interfaces(sd_bus *bus, const char *path, const BusInterface *int
 static int on_any_message(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Daemon *d = userdata;
         (void) error;
+        heap_trim_note(d->heap_trim);
         uint8_t type = 0;
         if (sd_bus_message_get_type(m, &type) >= 0 && type == SD_BUS_MESSAGE_METHOD_CALL) {
                 d->last_activity = monotonic_usec();
@@ -231,8 +232,7 @@ int daemon_new(WinvmConfig *config, Daemon **ret) {
                 return r;
         if ((r = bus_polkit_new(d->bus, d->authz, &d->polkit)) < 0)
                 return r;
-        if ((r = heap_trim_new(d->event, calls_held, d, &d->heap_trim)) < 0 ||
-            (r = heap_trim_watch(d->heap_trim, d->bus)) < 0 || (r = heap_trim_watch(d->heap_trim, d->members_bus)) < 0)
+        if ((r = heap_trim_new(d->event, calls_held, d, &d->heap_trim)) < 0)
                 return r;
         /* Reads that come before the VMs' first states wait for them, for a while: the first
          * libvirt connection and query take milliseconds; past the wait a read gets "unknown". */
@@ -292,7 +292,7 @@ Daemon *daemon_free(Daemon *d) {
         free(d->vms);
         sd_bus_flush_close_unref(d->bus);
         sd_bus_flush_close_unref(d->members_bus);
-        d->heap_trim = heap_trim_free(d->heap_trim); /* after the buses: their filters point to it */
+        d->heap_trim = heap_trim_free(d->heap_trim); /* after the buses: their filter uses it */
         sd_event_unref(d->event);
         call_limit_free(d->call_limit);
         call_limit_free(d->lifecycle_limit);

@@ -37,15 +37,13 @@ static int on_quiet(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static int on_message(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        (void) m;
-        (void) error;
-        HeapTrim *t = userdata;
+void heap_trim_note(HeapTrim *t) {
+        if (!t)
+                return;
         if (++t->messages == TRIM_AFTER_MESSAGES)
                 arm(t);
         else
                 t->moved = true;
-        return 0; /* dispatched as usual */
 }
 
 int heap_trim_new(sd_event *event, bool (*busy)(void *userdata), void *userdata, HeapTrim **ret) {
@@ -70,10 +68,6 @@ HeapTrim *heap_trim_free(HeapTrim *t) {
         sd_event_source_disable_unref(t->timer);
         free(t);
         return NULL;
-}
-
-int heap_trim_watch(HeapTrim *t, sd_bus *bus) {
-        return sd_bus_add_filter(bus, NULL, on_message, t);
 }
 
 unsigned heap_trim_count(const HeapTrim *t) {
