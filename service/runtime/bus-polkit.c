@@ -460,7 +460,7 @@ static int verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck 
                                         return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                                                  "Too many calls of this connection are waiting for authorization (at most %d); wait for their replies",
                                                                  MAX_PENDING_PER_SENDER);
-                                uid_t uid = bus_polkit_sender_uid(bp, sender);
+                                uid_t uid = known; /* learnt above; sweep() does not forget uids */
                                 if (uid == (uid_t) -1 && sender[0])
                                         return park_for_uid(bp, m, sender, error);
                                 if (uid != (uid_t) -1 && count_of(bp->per_uid, GUINT_TO_POINTER(uid)) >= MAX_PENDING_PER_UID)
