@@ -433,7 +433,9 @@ static void kvmfr_settle(Operation *op, void *data) {
         cache_take(op_daemon(op), data);
 }
 
-static int submit(Daemon *d, sd_bus_message *m, const char *vm, op_work_fn work, op_reply_fn reply,
+/* share: for a read, its OpOptions.share key (the method, with vm when it names one); NULL
+ * for a change. */
+static int submit(Daemon *d, sd_bus_message *m, const char *vm, op_work_fn work, op_reply_fn reply, const char *share,
                   sd_bus_error *error) {
         HostResult *c = calloc(1, sizeof(*c));
         if (!c || (vm && !(c->vm = strdup(vm)))) {
@@ -441,7 +443,8 @@ static int submit(Daemon *d, sd_bus_message *m, const char *vm, op_work_fn work,
                 return -ENOMEM;
         }
         c->daemon = d;
-        const OpOptions o = { .settle = kvmfr_settle, .free_data = host_result_free };
+        g_autofree char *key = share ? g_strjoin("\x1f", share, vm, NULL) : NULL;
+        const OpOptions o = { .settle = kvmfr_settle, .free_data = host_result_free, .share = key };
         return op_submit(d, d->host_worker, m, NULL, work, reply, c, &o, error);
 }
 
@@ -511,7 +514,7 @@ static int method_kvmfr_check(sd_bus_message *m, void *userdata, sd_bus_error *e
         int r = verify_read(d, m, "org.winvm1.kvmfr.read", error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(d, m, first_vm(d), kvmfr_check_work, checks_reply, error);
+        return submit(d, m, first_vm(d), kvmfr_check_work, checks_reply, "Kvmfr.Check", error);
 }
 
 static int method_kvmfr_load(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -519,7 +522,7 @@ static int method_kvmfr_load(sd_bus_message *m, void *userdata, sd_bus_error *er
         int r = verify_manage(d, m, "load", error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(d, m, NULL, kvmfr_load_work, NULL, error);
+        return submit(d, m, NULL, kvmfr_load_work, NULL, NULL, error);
 }
 
 static int method_kvmfr_unload(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -527,7 +530,7 @@ static int method_kvmfr_unload(sd_bus_message *m, void *userdata, sd_bus_error *
         int r = verify_manage(d, m, "unload", error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(d, m, NULL, kvmfr_unload_work, NULL, error);
+        return submit(d, m, NULL, kvmfr_unload_work, NULL, NULL, error);
 }
 
 static int method_kvmfr_apply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -535,7 +538,7 @@ static int method_kvmfr_apply(sd_bus_message *m, void *userdata, sd_bus_error *e
         int r = verify_manage(d, m, "apply-permissions", error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(d, m, NULL, kvmfr_apply_work, apply_reply, error);
+        return submit(d, m, NULL, kvmfr_apply_work, apply_reply, NULL, error);
 }
 
 static int method_vfio_devices(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -543,7 +546,7 @@ static int method_vfio_devices(sd_bus_message *m, void *userdata, sd_bus_error *
         int r = verify_read(d, m, "org.winvm1.host.read", error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(d, m, NULL, vfio_work, vfio_reply, error);
+        return submit(d, m, NULL, vfio_work, vfio_reply, "Vfio.GetDevices", error);
 }
 
 static int method_vfio_check(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -551,7 +554,7 @@ static int method_vfio_check(sd_bus_message *m, void *userdata, sd_bus_error *er
         int r = verify_read(d, m, "org.winvm1.host.read", error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(d, m, NULL, vfio_check_work, checks_reply, error);
+        return submit(d, m, NULL, vfio_check_work, checks_reply, "Vfio.Check", error);
 }
 
 int manager_method_doctor(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -567,7 +570,7 @@ int manager_method_doctor(sd_bus_message *m, void *userdata, sd_bus_error *error
         r = verify_read(d, m, "org.winvm1.host.read", error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        return submit(d, m, name, doctor_work, doctor_reply, error);
+        return submit(d, m, name, doctor_work, doctor_reply, "Manager.Doctor", error);
 }
 
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -115,7 +115,7 @@ static int method_get_facts(sd_bus_message *m, void *userdata, sd_bus_error *err
         FsFacts *facts = calloc(d->n_filesystems + 1, sizeof(FsFacts));
         if (!facts)
                 return -ENOMEM;
-        const OpOptions o = { .free_data = free };
+        const OpOptions o = { .free_data = free, .share = "Storage.GetFacts" };
         return op_submit(d, d->host_worker, m, NULL, facts_work, facts_reply, facts, &o, error);
 }
 

@@ -105,7 +105,7 @@ int storage_method_get_images(sd_bus_message *m, void *userdata, sd_bus_error *e
         Images *c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        const OpOptions o = { .free_data = images_free };
+        const OpOptions o = { .free_data = images_free, .share = "Storage.GetImages" };
         /* Without libvirt there is no definition to read: answer with what we know, nothing. */
         if (!d->connected && !d->connecting)
                 return op_submit(d, d->host_worker, m, NULL, flags_work, images_reply, c, &o, error);

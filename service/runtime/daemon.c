@@ -1,5 +1,6 @@
 /* Bringing winvmd up and down: bus objects, the name, helpers threads, idle exit. */
 #include <errno.h>
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +297,8 @@ Daemon *daemon_free(Daemon *d) {
         sd_event_unref(d->event);
         call_limit_free(d->call_limit);
         call_limit_free(d->lifecycle_limit);
+        if (d->shared_reads)
+                g_hash_table_unref(d->shared_reads);
         free(d);
         return NULL;
 }

@@ -16,6 +16,8 @@
 #include "mailbox.h"
 #include "worker.h"
 
+typedef struct _GHashTable GHashTable; /* glib.h's, without all of glib here */
+
 typedef struct Daemon Daemon;
 typedef struct Vm Vm;
 typedef struct ShutdownWait ShutdownWait;
@@ -76,6 +78,7 @@ struct Daemon {
         size_t n_vms;
 
         HostCache *host_cache;  /* Kvmfr's properties, read on the host worker */
+        GHashTable *shared_reads; /* OpOptions.share key -> the queued read that answers it */
         unsigned n_config_queued; /* vm-config-dbus.c calls on the definition worker, capped */
 
         bool connected;

@@ -1,5 +1,7 @@
 /* The one path of an asynchronous bus call: submit, work on a worker, answer, free. */
 #include <errno.h>
+#include <glib.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,13 @@ struct Operation {
         /* The error slot: name is a static string, message malloc'd. */
         const char *error_name;
         char *error_message;
+        /* OpOptions.share: the key (owned), set on the worker as the work begins (after that
+         * no call joins), and the calls this run answers besides its own. A follower is never
+         * queued: it waits in its leader's list. */
+        char *share;
+        atomic_bool started;
+        Operation *followers;
+        Operation *next_follower;
 };
 
 static void op_free(Operation *op) {
@@ -35,6 +44,7 @@ static void op_free(Operation *op) {
                 op->options.free_data(op->data);
         sd_bus_message_unref(op->message);
         free(op->error_message);
+        free(op->share);
         free(op);
 }
 
@@ -111,6 +121,7 @@ void op_then(Operation *op, Worker *w, op_work_fn work) {
 
 static void op_run(void *userdata) {
         Operation *op = userdata;
+        atomic_store(&op->started, true);
         op->work(op, op->data);
 }
 
@@ -165,16 +176,45 @@ static void op_finish_internal(Operation *op) {
 
 static void op_done(void *userdata);
 
+/* The calls that joined op's run get its outcome: the work's error, or a reply built from
+ * its data (before op frees it). */
+static void op_answer_followers(Operation *op, const char *error_name, const char *error_message) {
+        Daemon *d = op->daemon;
+        while (op->followers) {
+                Operation *f = op->followers;
+                op->followers = f->next_follower;
+                f->reply = op->reply;
+                f->data = op->data;
+                f->error_name = error_name;
+                f->error_message = error_message ? strdup(error_message) : NULL;
+                daemon_call_leave(d, &f->ticket);
+                op_answer(f);
+                op_free(f);
+                daemon_busy_dec(d);
+        }
+}
+
+static void op_share_forget(Operation *op) {
+        GHashTable *t = op->daemon->shared_reads;
+        if (op->share && t && g_hash_table_lookup(t, op->share) == op)
+                g_hash_table_remove(t, op->share);
+}
+
 /* Settles, answers and frees. */
 static void op_finish(Operation *op) {
         Daemon *d = op->daemon;
+        op_share_forget(op);
         if (op->options.settle)
                 op->options.settle(op, op->data);
         daemon_call_leave(d, &op->ticket);
+        /* The work's outcome, before the reply function of op's own answer can add to it. */
+        _cleanup_free_ char *work_error = op->followers && op->error_message ? strdup(op->error_message) : NULL;
+        const char *work_error_name = op->error_name;
         if (op->message)
                 op_answer(op);
         else
                 op_finish_internal(op);
+        op_answer_followers(op, work_error_name, work_error);
         if (op->vm && op->options.refresh)
                 vm_refresh(op->vm);
         bool idle = op->options.idle;
@@ -208,6 +248,27 @@ void op_continue(Operation *op, bool again) {
         op_finish(op);
 }
 
+/* A call that joins the queued run of the same key (OpOptions.share) instead of its own: 1 when
+ * it joined, 0 when there is no such run (op is then to be queued, and becomes the run
+ * later calls join), negative with *error over a call limit. */
+static int op_share_join(Operation *op, sd_bus_error *error) {
+        Daemon *d = op->daemon;
+        if (!d->shared_reads && !(d->shared_reads = g_hash_table_new(g_str_hash, g_str_equal)))
+                return 0;
+        Operation *leader = g_hash_table_lookup(d->shared_reads, op->share);
+        if (!leader || leader->worker != op->worker || atomic_load(&leader->started)) {
+                g_hash_table_replace(d->shared_reads, op->share, op);
+                return 0;
+        }
+        int r = daemon_call_enter(d, op->message, !op->options.lifecycle, &op->ticket, error);
+        if (r < 0)
+                return r;
+        op->next_follower = leader->followers;
+        leader->followers = op;
+        daemon_busy_inc(d);
+        return 1;
+}
+
 int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, op_reply_fn reply, void *data,
               const OpOptions *o, sd_bus_error *error) {
         /* While a connection attempt is in flight (right after bus activation, say) the work
@@ -233,9 +294,29 @@ int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, 
         };
         if (o)
                 op->options = *o;
+        op->options.share = NULL;
+        if (m && o && o->share) {
+                op->share = strdup(o->share);
+                if (!op->share) {
+                        op_free(op);
+                        return -ENOMEM;
+                }
+                int r = op_share_join(op, error);
+                if (r != 0) {
+                        /* Joined (the run's data answers it) or refused: its own data goes. */
+                        if (op->options.free_data)
+                                op->options.free_data(op->data);
+                        op->data = NULL;
+                        op->options.free_data = NULL;
+                        if (r < 0)
+                                op_free(op);
+                        return r;
+                }
+        }
         if (m && !op->options.uncounted) {
                 int r = daemon_call_enter(d, m, !op->options.lifecycle, &op->ticket, error);
                 if (r < 0) {
+                        op_share_forget(op);
                         op_free(op);
                         return r;
                 }
@@ -243,6 +324,7 @@ int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, 
         int r = op->options.urgent ? worker_submit_urgent(w, op_run, op_done, op)
                                    : worker_submit(w, op_run, op_done, op);
         if (r < 0) {
+                op_share_forget(op);
                 daemon_call_leave(d, &op->ticket);
                 op_free(op);
                 return sd_bus_error_set_const(error, WINVM_ERROR_FAILED, "winvmd is shutting down");

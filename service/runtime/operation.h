@@ -41,6 +41,13 @@ typedef struct OpOptions {
         bool idle;              /* does not count as activity for the idle exit (refreshes, polls) */
         const char *job;        /* with journal: the Job a failure is journalled against; must
                                  * outlive the answer */
+        /* A read whose answer depends only on this key (the method and its arguments, never the
+         * caller): a call with the same key that arrives while such a read is still queued,
+         * its work not yet begun, is answered by that run instead of queuing its own. The
+         * answer is as fresh as its own run would be, since the shared run begins after the
+         * call arrived. The call still counts under the call limits. Only for calls (m) with no
+         * journal, pause or refresh; the reply function must only read data. Copied. */
+        const char *share;
         /* On the event thread once the work is done, succeeded or not: true when it started
          * something asynchronous first (polkit asking an administrator) and will call
          * op_continue() from its answer. */
