@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One full scenario with winvmd under valgrind memcheck: reads, start, a snapshot of the
-# running guest, force-stop, revert, delete, refusals for mallory, and a clean SIGTERM exit.
+# One full scenario with winvmd under valgrind memcheck: reads (a burst of pipelined Doctor
+# calls among them, which share runs), start, a snapshot of the running guest, force-stop,
+# revert, delete, refusals for mallory, and a clean SIGTERM exit.
 # Any memcheck error or definite leak fails the test (valgrind's exit code and its log).
 set -uo pipefail
 # shellcheck source=tests/sandbox/sandbox-lib.sh
@@ -26,6 +27,11 @@ scenario() {
     assert_call_ok "GetAll on the VM"
     ctl jarrett status
     assert_ctl 0 "winvmctl status"
+    # Calls that join a queued Doctor run are answered from its data (OpOptions.share).
+    as_user jarrett "$WINVM_BUILD/tests/tools/bus-abuse" flood --calls 8 --timeout 120 \
+        --call "/org/winvm1 org.winvm1.Manager.Doctor s $GUEST" >"$WINVM_SANDBOX/doctor-burst.out" 2>&1
+    assert_eq "reply 8 service (method return)" "$(grep '^reply' "$WINVM_SANDBOX/doctor-burst.out")" \
+        "8 pipelined Doctor calls are all answered"
     vm_call jarrett Start
     assert_call_ok "Start"
     wait_until 60 guest_is running
