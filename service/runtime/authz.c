@@ -219,6 +219,17 @@ static Request *pop_waiting(Authz *a) {
         return req;
 }
 
+/* A check sent to polkitd (or to the bus, for its caller) came back: its slot goes to the
+ * next waiting check. */
+static void release_slot(Request *req) {
+        Authz *a = req->authz;
+        count_in_flight(a, req->uid, -1);
+        g_clear_object(&req->cancel);
+        Request *next;
+        while (a->in_flight < MAX_CHECKS_IN_FLIGHT && (next = pop_waiting(a)))
+                dispatch(next);
+}
+
 static void on_checked(GObject *source, GAsyncResult *res, gpointer userdata) {
         Request *req = userdata;
         Authz *a = req->authz;
@@ -226,11 +237,7 @@ static void on_checked(GObject *source, GAsyncResult *res, gpointer userdata) {
         g_autoptr(PolkitAuthorizationResult) result =
                 polkit_authority_check_authorization_finish(POLKIT_AUTHORITY(source), res, &err);
 
-        count_in_flight(a, req->uid, -1);
-        g_clear_object(&req->cancel);
-        Request *next;
-        while (a->in_flight < MAX_CHECKS_IN_FLIGHT && (next = pop_waiting(a)))
-                dispatch(next);
+        release_slot(req);
 
         if (!result) {
                 if (req->timed_out) {
@@ -302,16 +309,60 @@ static gboolean start_check(gpointer userdata) {
         return G_SOURCE_REMOVE;
 }
 
-static void dispatch(Request *req) {
+/* The caller as polkit's unix-process subject: its pid and uid as the bus daemon knows them
+ * (GetConnectionCredentials, one round trip), the start time from /proc. That is what polkitd
+ * makes of a system-bus-name subject itself, but it asks the bus for them with ten calls
+ * one after the other (GetConnectionUnixUser and GetConnectionUnixProcessID, five times
+ * each, in polkit 122), each waiting behind whatever floods the bus daemon; with the
+ * process it asks only about its caller, winvmd. The start time names the process, so a pid
+ * used again is not taken for the caller's. winvmd's unit hides other users' processes
+ * (ProtectProc=invisible): there the start time is left 0, and polkitd looks it up. */
+static void on_credentials(GObject *source, GAsyncResult *res, gpointer userdata) {
+        Request *req = userdata;
         Authz *a = req->authz;
-        count_in_flight(a, req->uid, 1);
-        g_autoptr(PolkitSubject) subject = polkit_system_bus_name_new(req->sender);
-        req->cancel = g_cancellable_new();
+        g_autoptr(GError) err = NULL;
+        g_autoptr(GVariant) reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &err);
+        guint32 pid = 0, uid = (guint32) -1;
+        if (reply) {
+                g_autoptr(GVariant) creds = g_variant_get_child_value(reply, 0);
+                (void) g_variant_lookup(creds, "ProcessID", "u", &pid);
+                (void) g_variant_lookup(creds, "UnixUserID", "u", &uid);
+        }
+        if (pid == 0 || uid == (guint32) -1) {
+                release_slot(req);
+                if (req->timed_out)
+                        finish_unanswered(req, "the bus did not say who the caller is within %u s",
+                                          ((req->interactive ? a->interactive_timeout_ms : a->timeout_ms) + 999) / 1000);
+                else
+                        /* Most often the caller left the bus: its call needs no answer. */
+                        finish_unanswered(req, "the bus could not say who the caller is: %s",
+                                          err ? err->message : "no process or uid in its answer");
+                return;
+        }
+        g_autoptr(PolkitSubject) subject = polkit_unix_process_new_for_owner((gint) pid, 0, (gint) uid);
         polkit_authority_check_authorization(
                 a->authority, subject, req->action, req->details,
                 req->interactive ? POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION
                                  : POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE,
                 req->cancel, on_checked, req);
+}
+
+static void dispatch(Request *req) {
+        Authz *a = req->authz;
+        count_in_flight(a, req->uid, 1);
+        req->cancel = g_cancellable_new();
+        if (!a->system_bus) {
+                g_autoptr(PolkitSubject) subject = polkit_system_bus_name_new(req->sender);
+                polkit_authority_check_authorization(
+                        a->authority, subject, req->action, req->details,
+                        req->interactive ? POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION
+                                         : POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE,
+                        req->cancel, on_checked, req);
+                return;
+        }
+        g_dbus_connection_call(a->system_bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "GetConnectionCredentials", g_variant_new("(s)", req->sender), G_VARIANT_TYPE("(a{sv})"),
+                               G_DBUS_CALL_FLAGS_NONE, -1, req->cancel, on_credentials, req);
 }
 
 static void on_authority_changed(PolkitAuthority *authority, gpointer userdata) {
