@@ -120,7 +120,7 @@ static bool config_pause(Operation *o, void *data) {
                                   op->unrestricted_what ? op->unrestricted_what : "", NULL };
         const char *sender = sd_bus_message_get_sender(m);
         return authz_check(op_daemon(o)->authz, sender, bus_polkit_sender_uid(op_daemon(o)->polkit, sender),
-                           bus_polkit_sender_pid(op_daemon(o)->polkit, sender), DEFINE_UNRESTRICTED_ACTION, details,
+                           DEFINE_UNRESTRICTED_ACTION, details,
                            sd_bus_message_get_allow_interactive_authorization(m) > 0, on_unrestricted, op) == 0;
 }
 

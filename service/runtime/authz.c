@@ -44,7 +44,6 @@ typedef struct Request {
         void *userdata;
         AuthzVerdict verdict;
         uid_t uid;
-        pid_t pid;              /* as the bus said it with uid, or 0: dispatch() asks */
         char *why;              /* AUTHZ_UNANSWERED: what happened */
         GCancellable *cancel;   /* of the check sent to polkitd */
         GSource *deadline;
@@ -318,15 +317,6 @@ static gboolean start_check(gpointer userdata) {
  * process it asks only about its caller, winvmd. The start time names the process, so a pid
  * used again is not taken for the caller's. winvmd's unit hides other users' processes
  * (ProtectProc=invisible): there the start time is left 0, and polkitd looks it up. */
-static void check_process(Request *req, pid_t pid, uid_t uid) {
-        g_autoptr(PolkitSubject) subject = polkit_unix_process_new_for_owner((gint) pid, 0, (gint) uid);
-        polkit_authority_check_authorization(
-                req->authz->authority, subject, req->action, req->details,
-                req->interactive ? POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION
-                                 : POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE,
-                req->cancel, on_checked, req);
-}
-
 static void on_credentials(GObject *source, GAsyncResult *res, gpointer userdata) {
         Request *req = userdata;
         Authz *a = req->authz;
@@ -349,19 +339,18 @@ static void on_credentials(GObject *source, GAsyncResult *res, gpointer userdata
                                           err ? err->message : "no process or uid in its answer");
                 return;
         }
-        check_process(req, (pid_t) pid, (uid_t) uid);
+        g_autoptr(PolkitSubject) subject = polkit_unix_process_new_for_owner((gint) pid, 0, (gint) uid);
+        polkit_authority_check_authorization(
+                a->authority, subject, req->action, req->details,
+                req->interactive ? POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION
+                                 : POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE,
+                req->cancel, on_checked, req);
 }
 
 static void dispatch(Request *req) {
         Authz *a = req->authz;
         count_in_flight(a, req->uid, 1);
         req->cancel = g_cancellable_new();
-        /* The pid and uid of a connection are those the bus daemon took when it connected:
-         * learnt once (bus-polkit.c), they hold for its life. */
-        if (req->pid > 0 && req->uid != (uid_t) -1) {
-                check_process(req, req->pid, req->uid);
-                return;
-        }
         if (!a->system_bus) {
                 g_autoptr(PolkitSubject) subject = polkit_system_bus_name_new(req->sender);
                 polkit_authority_check_authorization(
@@ -465,7 +454,7 @@ Authz *authz_free(Authz *a) {
         return NULL;
 }
 
-int authz_check(Authz *a, const char *sender, uid_t uid, pid_t pid, const char *action, const char *const *details,
+int authz_check(Authz *a, const char *sender, uid_t uid, const char *action, const char *const *details,
                 bool interactive, authz_done_fn done, void *userdata) {
         if (!sender || !action)
                 return -EINVAL;
@@ -473,7 +462,6 @@ int authz_check(Authz *a, const char *sender, uid_t uid, pid_t pid, const char *
         req->authz = a;
         req->sender = g_strdup(sender);
         req->uid = uid;
-        req->pid = pid;
         req->action = g_strdup(action);
         req->details = polkit_details_new();
         for (const char *const *d = details; d && d[0] && d[1]; d += 2)

@@ -40,8 +40,8 @@ Authz *authz_free(Authz *a);
 void authz_forget_sender(Authz *a, const char *sender);
 
 /* details: NULL-terminated key, value, key, value... list. done runs on the event thread.
- * uid and pid: the sender's, when the caller knows them (bus-polkit.c learnt them once for the
- * connection), else (uid_t) -1 and 0, and the polkit thread asks the bus: each question to the
- * bus daemon is a round trip that waits behind whatever floods it. */
-int authz_check(Authz *a, const char *sender, uid_t uid, pid_t pid, const char *action, const char *const *details,
+ * uid: the sender's uid when the caller knows it (bus-polkit.c learnt it once for the
+ * connection), else (uid_t) -1 and the polkit thread asks the bus: each question to the bus
+ * daemon is a round trip that waits behind whatever floods it. */
+int authz_check(Authz *a, const char *sender, uid_t uid, const char *action, const char *const *details,
                 bool interactive, authz_done_fn done, void *userdata);

@@ -67,7 +67,6 @@ struct BusPolkit {
         GHashTable *cache;    /* cache_key() -> its expiry (CLOCK_MONOTONIC usec; UINT64_MAX: the connection's life) */
         GHashTable *per_sender; /* sender -> calls of it in the registry */
         GHashTable *sender_uids; /* sender -> its uid + 1, once a check learnt it */
-        GHashTable *sender_pids; /* sender -> its pid, when the bus said it (the uid lookup) */
         GHashTable *per_uid;    /* uid -> queries of its senders in the registry */
         GHashTable *lookups;    /* sender -> UidLookup*: calls waiting for the sender's uid */
         sd_bus_slot *name_owner_slot;
@@ -237,7 +236,6 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
         authz_forget_sender(bp->authz, name);
         sweep(bp, name);
         g_hash_table_remove(bp->sender_uids, name);
-        g_hash_table_remove(bp->sender_pids, name);
         g_hash_table_remove(bp->lookups, name); /* its parked calls need no answer */
 
         /* The caller's connection is gone: its cached verdicts must not outlive it, since
@@ -262,7 +260,6 @@ int bus_polkit_new(sd_bus *bus, Authz *authz, BusPolkit **ret) {
         bp->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         bp->per_sender = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         bp->sender_uids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        bp->sender_pids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         bp->per_uid = g_hash_table_new(g_direct_hash, g_direct_equal);
         bp->lookups = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, lookup_free);
         int r = sd_bus_match_signal_async(bus, &bp->name_owner_slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
@@ -293,7 +290,6 @@ BusPolkit *bus_polkit_free(BusPolkit *bp) {
         g_hash_table_unref(bp->cache);
         g_hash_table_unref(bp->per_sender);
         g_hash_table_unref(bp->sender_uids);
-        g_hash_table_unref(bp->sender_pids);
         g_hash_table_unref(bp->lookups);
         g_hash_table_unref(bp->per_uid);
         sd_bus_slot_unref(bp->name_owner_slot);
@@ -309,30 +305,6 @@ void bus_polkit_flush(BusPolkit *bp) {
 uid_t bus_polkit_sender_uid(BusPolkit *bp, const char *sender) {
         gpointer v = sender ? g_hash_table_lookup(bp->sender_uids, sender) : NULL;
         return v ? (uid_t) (GPOINTER_TO_UINT(v) - 1) : (uid_t) -1;
-}
-
-pid_t bus_polkit_sender_pid(BusPolkit *bp, const char *sender) {
-        return sender ? (pid_t) GPOINTER_TO_UINT(g_hash_table_lookup(bp->sender_pids, sender)) : 0;
-}
-
-/* UnixUserID and ProcessID out of GetConnectionCredentials' a{sv}; *uid and *pid stay as they
- * are when absent. */
-static int read_credentials(sd_bus_message *reply, uint32_t *uid, uint32_t *pid) {
-        int r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-                const char *key;
-                if ((r = sd_bus_message_read(reply, "s", &key)) < 0)
-                        break;
-                if (strcmp(key, "UnixUserID") == 0)
-                        r = sd_bus_message_read(reply, "v", "u", uid);
-                else if (strcmp(key, "ProcessID") == 0)
-                        r = sd_bus_message_read(reply, "v", "u", pid);
-                else
-                        r = sd_bus_message_skip(reply, "v");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-        }
-        return r < 0 ? r : sd_bus_message_exit_container(reply);
 }
 
 static void remember_uid(BusPolkit *bp, const Query *q) {
@@ -405,14 +377,11 @@ void bus_polkit_log_refusal(const char *action, const char *const *details, uid_
 static int on_uid(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         UidLookup *l = userdata;
         BusPolkit *bp = l->bp;
-        uint32_t uid = UINT32_MAX, pid = 0;
+        uint32_t uid;
         (void) ret_error;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
-        if (!e && read_credentials(reply, &uid, &pid) >= 0 && uid != UINT32_MAX) {
+        if (!e && sd_bus_message_read(reply, "u", &uid) >= 0)
                 g_hash_table_insert(bp->sender_uids, g_strdup(l->sender), GUINT_TO_POINTER((guint) uid + 1));
-                if (pid > 0)
-                        g_hash_table_insert(bp->sender_pids, g_strdup(l->sender), GUINT_TO_POINTER((guint) pid));
-        }
         for (guint i = 0; i < l->parked->len; i++) {
                 sd_bus_message *m = l->parked->pdata[i];
                 if (e)
@@ -437,7 +406,7 @@ static int park_for_uid(BusPolkit *bp, sd_bus_message *m, const char *sender, sd
                 /* Asked on the connection the call came by, so the answer does not queue
                  * behind a flood on the other one. */
                 int r = sd_bus_call_method_async(sd_bus_message_get_bus(m), &l->slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                                 "org.freedesktop.DBus", "GetConnectionCredentials", on_uid, l, "s", sender);
+                                                 "org.freedesktop.DBus", "GetConnectionUnixUser", on_uid, l, "s", sender);
                 if (r < 0) {
                         lookup_free(l);
                         return r;
@@ -521,8 +490,7 @@ static int verify_checks(BusPolkit *bp, sd_bus_message *m, const BusPolkitCheck 
                         aq->key = strdup(match);
                         aq->state = VERDICT_PENDING;
 
-                        int r = authz_check(bp->authz, sd_bus_message_get_sender(m), q->counted_uid,
-                                            bus_polkit_sender_pid(bp, sender), *a, details,
+                        int r = authz_check(bp->authz, sd_bus_message_get_sender(m), q->counted_uid, *a, details,
                                             sd_bus_message_get_allow_interactive_authorization(m) > 0, on_verdict, aq);
                         if (r < 0) {
                                 query_forget(bp, q);

@@ -54,9 +54,6 @@ int bus_polkit_check(BusPolkit *bp, sd_bus_message *m, const BusPolkitRequest *r
  * connection's first call is checked, so a call that passed the check finds it. (uid_t) -1
  * when unknown. Forgotten when the caller leaves the bus. */
 uid_t bus_polkit_sender_uid(BusPolkit *bp, const char *sender);
-/* Its pid, as the bus said it with the uid (the polkit subject is the caller's process); 0
- * when unknown. */
-pid_t bus_polkit_sender_pid(BusPolkit *bp, const char *sender);
 
 /* Forgets cached verdicts, e.g. when polkit signals Changed. */
 void bus_polkit_flush(BusPolkit *bp);
