@@ -176,17 +176,19 @@ static void op_finish_internal(Operation *op) {
 
 static void op_done(void *userdata);
 
-/* The calls that joined op's run get its outcome: the work's error, or a reply built from
- * its data (before op frees it). */
-static void op_answer_followers(Operation *op, const char *error_name, const char *error_message) {
+/* The calls that joined op's run get its outcome: the work's error when it failed, or a reply
+ * built from its data (before op frees it). */
+static void op_answer_followers(Operation *op, bool work_failed) {
         Daemon *d = op->daemon;
         while (op->followers) {
                 Operation *f = op->followers;
                 op->followers = f->next_follower;
                 f->reply = op->reply;
                 f->data = op->data;
-                f->error_name = error_name;
-                f->error_message = error_message ? strdup(error_message) : NULL;
+                if (work_failed) {
+                        f->error_name = op->error_name;
+                        f->error_message = op->error_message ? strdup(op->error_message) : NULL;
+                }
                 daemon_call_leave(d, &f->ticket);
                 op_answer(f);
                 op_free(f);
@@ -207,14 +209,14 @@ static void op_finish(Operation *op) {
         if (op->options.settle)
                 op->options.settle(op, op->data);
         daemon_call_leave(d, &op->ticket);
-        /* The work's outcome, before the reply function of op's own answer can add to it. */
-        _cleanup_free_ char *work_error = op->followers && op->error_message ? strdup(op->error_message) : NULL;
-        const char *work_error_name = op->error_name;
+        /* Read before op's own reply function may set an error of its own (the error slot
+         * keeps the first, so a work error stays as it was). */
+        bool work_failed = op->error_name != NULL;
         if (op->message)
                 op_answer(op);
         else
                 op_finish_internal(op);
-        op_answer_followers(op, work_error_name, work_error);
+        op_answer_followers(op, work_failed);
         if (op->vm && op->options.refresh)
                 vm_refresh(op->vm);
         bool idle = op->options.idle;
@@ -248,25 +250,26 @@ void op_continue(Operation *op, bool again) {
         op_finish(op);
 }
 
-/* A call that joins the queued run of the same key (OpOptions.share) instead of its own: 1 when
- * it joined, 0 when there is no such run (op is then to be queued, and becomes the run
- * later calls join), negative with *error over a call limit. */
-static int op_share_join(Operation *op, sd_bus_error *error) {
+/* A counted call with OpOptions.share joins the queued run of the same key instead of being
+ * queued itself: true when it joined (its own data is freed: the run's answers it); false when
+ * there is no such run, and op, about to be queued, becomes the run later calls join. */
+static bool op_share_join(Operation *op) {
         Daemon *d = op->daemon;
         if (!d->shared_reads && !(d->shared_reads = g_hash_table_new(g_str_hash, g_str_equal)))
-                return 0;
+                return false;
         Operation *leader = g_hash_table_lookup(d->shared_reads, op->share);
         if (!leader || leader->worker != op->worker || atomic_load(&leader->started)) {
                 g_hash_table_replace(d->shared_reads, op->share, op);
-                return 0;
+                return false;
         }
-        int r = daemon_call_enter(d, op->message, !op->options.lifecycle, &op->ticket, error);
-        if (r < 0)
-                return r;
+        if (op->options.free_data)
+                op->options.free_data(op->data);
+        op->data = NULL;
+        op->options.free_data = NULL;
         op->next_follower = leader->followers;
         leader->followers = op;
         daemon_busy_inc(d);
-        return 1;
+        return true;
 }
 
 int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, op_reply_fn reply, void *data,
@@ -295,32 +298,19 @@ int op_submit(Daemon *d, Worker *w, sd_bus_message *m, Vm *vm, op_work_fn work, 
         if (o)
                 op->options = *o;
         op->options.share = NULL;
-        if (m && o && o->share) {
-                op->share = strdup(o->share);
-                if (!op->share) {
-                        op_free(op);
-                        return -ENOMEM;
-                }
-                int r = op_share_join(op, error);
-                if (r != 0) {
-                        /* Joined (the run's data answers it) or refused: its own data goes. */
-                        if (op->options.free_data)
-                                op->options.free_data(op->data);
-                        op->data = NULL;
-                        op->options.free_data = NULL;
-                        if (r < 0)
-                                op_free(op);
-                        return r;
-                }
+        if (m && o && o->share && !(op->share = strdup(o->share))) {
+                op_free(op);
+                return -ENOMEM;
         }
         if (m && !op->options.uncounted) {
                 int r = daemon_call_enter(d, m, !op->options.lifecycle, &op->ticket, error);
                 if (r < 0) {
-                        op_share_forget(op);
                         op_free(op);
                         return r;
                 }
         }
+        if (op->share && op_share_join(op))
+                return 1;
         int r = op->options.urgent ? worker_submit_urgent(w, op_run, op_done, op)
                                    : worker_submit(w, op_run, op_done, op);
         if (r < 0) {
