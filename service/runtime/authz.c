@@ -179,9 +179,14 @@ static gboolean on_deadline(gpointer userdata) {
         return G_SOURCE_REMOVE;
 }
 
+/* How long a check may take from its arrival: interactive ones may wait for a password. */
+static guint deadline_ms(const Request *req) {
+        return req->interactive ? req->authz->interactive_timeout_ms : req->authz->timeout_ms;
+}
+
 static void arm_deadline(Request *req) {
         Authz *a = req->authz;
-        req->deadline = g_timeout_source_new(req->interactive ? a->interactive_timeout_ms : a->timeout_ms);
+        req->deadline = g_timeout_source_new(deadline_ms(req));
         g_source_set_callback(req->deadline, on_deadline, req, NULL);
         g_source_attach(req->deadline, a->context);
 }
@@ -242,7 +247,7 @@ static void on_checked(GObject *source, GAsyncResult *res, gpointer userdata) {
         if (!result) {
                 if (req->timed_out) {
                         finish_unanswered(req, "polkit did not answer within %u s (it is overloaded or stuck)",
-                                          ((req->interactive ? a->interactive_timeout_ms : a->timeout_ms) + 999) / 1000);
+                                          (deadline_ms(req) + 999) / 1000);
                         return;
                 }
                 /* Only the bus may say polkit is gone: ServiceUnknown or NameHasNoOwner also
@@ -309,6 +314,14 @@ static gboolean start_check(gpointer userdata) {
         return G_SOURCE_REMOVE;
 }
 
+static void send_check(Request *req, PolkitSubject *subject) {
+        polkit_authority_check_authorization(
+                req->authz->authority, subject, req->action, req->details,
+                req->interactive ? POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION
+                                 : POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE,
+                req->cancel, on_checked, req);
+}
+
 /* The caller as polkit's unix-process subject: its pid and uid as the bus daemon knows them
  * (GetConnectionCredentials, one round trip), the start time from /proc. That is what polkitd
  * makes of a system-bus-name subject itself, but it asks the bus for them with ten calls
@@ -319,7 +332,6 @@ static gboolean start_check(gpointer userdata) {
  * (ProtectProc=invisible): there the start time is left 0, and polkitd looks it up. */
 static void on_credentials(GObject *source, GAsyncResult *res, gpointer userdata) {
         Request *req = userdata;
-        Authz *a = req->authz;
         g_autoptr(GError) err = NULL;
         g_autoptr(GVariant) reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &err);
         guint32 pid = 0, uid = (guint32) -1;
@@ -332,7 +344,7 @@ static void on_credentials(GObject *source, GAsyncResult *res, gpointer userdata
                 release_slot(req);
                 if (req->timed_out)
                         finish_unanswered(req, "the bus did not say who the caller is within %u s",
-                                          ((req->interactive ? a->interactive_timeout_ms : a->timeout_ms) + 999) / 1000);
+                                          (deadline_ms(req) + 999) / 1000);
                 else
                         /* Most often the caller left the bus: its call needs no answer. */
                         finish_unanswered(req, "the bus could not say who the caller is: %s",
@@ -340,11 +352,7 @@ static void on_credentials(GObject *source, GAsyncResult *res, gpointer userdata
                 return;
         }
         g_autoptr(PolkitSubject) subject = polkit_unix_process_new_for_owner((gint) pid, 0, (gint) uid);
-        polkit_authority_check_authorization(
-                a->authority, subject, req->action, req->details,
-                req->interactive ? POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION
-                                 : POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE,
-                req->cancel, on_checked, req);
+        send_check(req, subject);
 }
 
 static void dispatch(Request *req) {
@@ -353,11 +361,7 @@ static void dispatch(Request *req) {
         req->cancel = g_cancellable_new();
         if (!a->system_bus) {
                 g_autoptr(PolkitSubject) subject = polkit_system_bus_name_new(req->sender);
-                polkit_authority_check_authorization(
-                        a->authority, subject, req->action, req->details,
-                        req->interactive ? POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION
-                                         : POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE,
-                        req->cancel, on_checked, req);
+                send_check(req, subject);
                 return;
         }
         g_dbus_connection_call(a->system_bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
