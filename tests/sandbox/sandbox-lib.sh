@@ -164,14 +164,28 @@ restart_winvmd() {
 
 # --- running things -------------------------------------------------------------------
 
+# Primary gids as_user() has looked up, by user: the sandbox's users do not change, and a
+# lookup is a process (getent), which a caller timing the command must not pay for.
+declare -gA SB_USER_GID=()
+
+# sb_user_gid USER: USER's primary gid into SB_USER_GID (once). Called in the caller's own
+# shell, so that as_user() in a $(...) later finds it.
+sb_user_gid() {
+    local entry gid
+    [[ -n ${SB_USER_GID[$1]:-} ]] && return 0
+    entry=$(getent passwd "$1") || { sb_error "as_user: no user $1"; return 1; }
+    IFS=: read -r _ _ _ gid _ <<<"$entry"
+    SB_USER_GID[$1]=$gid
+}
+
 # as_user USER CMD...: run CMD as USER with that user's uid, primary gid and
 # supplementary groups (from the sandbox's private /etc/group) and a clean environment
 # that keeps PATH, the bus address, LIBVIRT_DEFAULT_URI and the WINVM_* variables.
 as_user() {
-    local user=$1 entry gid v
+    local user=$1 v
     shift
-    entry=$(getent passwd "$user") || { sb_error "as_user: no user $user"; return 1; }
-    gid=$(cut -d: -f4 <<<"$entry")
+    sb_user_gid "$user" || return 1
+    local gid=${SB_USER_GID[$user]}
     local -a keep=("PATH=$PATH"
         "DBUS_SYSTEM_BUS_ADDRESS=${DBUS_SYSTEM_BUS_ADDRESS:-unix:path=/run/dbus/system_bus_socket}")
     for v in $(compgen -e); do
